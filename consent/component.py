@@ -1,0 +1,10 @@
+"""The consent domain, as mounted into the app."""
+
+from __future__ import annotations
+
+from samtycke.component import Component
+from samtycke.services import Services
+
+
+def build(services: Services) -> Component:
+    return Component(name="consent")

@@ -1,0 +1,3 @@
+from samtycke.cli import main
+
+raise SystemExit(main())

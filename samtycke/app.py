@@ -1,0 +1,192 @@
+"""The application factory: settings in, a Starlette app out.
+
+The app's lifespan owns every long-lived part: it opens the journal (replaying whatever
+an earlier process left unshipped), starts the shipper once ClickHouse is reachable and
+migrated, and at shutdown ships what it can before closing.  ClickHouse being down at
+start-up is not fatal: hits and receipts are journalled, and ``/readyz`` says why the
+service is not ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from samtycke import health, pages
+from samtycke.component import Component
+from samtycke.errors import HTTPError, PayloadTooLarge, from_status
+from samtycke.logs import AccessLog
+from samtycke.services import STATIC_DIR, Services, build
+from samtycke.settings import Settings
+
+log = logging.getLogger("samtycke")
+
+
+def components(services: Services) -> list[Component]:
+    from analytics.component import build as analytics_component
+    from consent.component import build as consent_component
+
+    return [consent_component(services), analytics_component(services)]
+
+
+def create_app(settings: Settings, *, services: Services | None = None, now: Any = None) -> Starlette:
+    services = services or build(settings, now=now)
+    parts = components(services)
+    services.migrations = [m for part in parts for m in part.migrations]
+    routes: list[BaseRoute] = [
+        *health.routes(services, parts),
+        *pages.routes(services),
+        *(route for part in parts for route in part.routes),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(services.journal.open)
+        if services.journal.repaired_bytes:
+            log.warning(
+                "journal: dropped a torn record left by an interrupted write",
+                extra={"bytes": services.journal.repaired_bytes},
+            )
+        for part in parts:
+            for begin in part.on_startup:
+                await begin()
+        background: list[asyncio.Future[None]] = []
+
+        async def when_storage_ready() -> None:
+            await services.connect_and_migrate()
+            background.append(asyncio.create_task(services.shipper.run(), name="shipper"))
+            background.append(asyncio.create_task(services.watch_storage(), name="storage-watch"))
+            for part in parts:
+                for start in part.on_storage_ready:
+                    background.append(asyncio.ensure_future(start()))
+
+        background.append(asyncio.create_task(when_storage_ready(), name="storage-ready"))
+        log.info(
+            "samtycke started",
+            extra={"storage": services.storage.target.describe(), "sites": [s.id for s in settings.sites]},
+        )
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            for part in parts:
+                for stop in part.on_shutdown:
+                    with contextlib.suppress(Exception):
+                        await stop()
+            if services.state.migrated and not await services.shipper.flush():
+                log.warning("shutdown: some journalled records remain; they ship at next start")
+            await asyncio.to_thread(services.journal.close)
+            services.storage.close()
+            log.info("samtycke stopped")
+
+    route_names = _route_names(routes)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(AccessLog, metrics=services.metrics, route_names=route_names),
+            Middleware(BodyLimit, max_bytes=settings.server.max_body_bytes),
+        ],
+        exception_handlers={
+            HTTPError: render_error,
+            StarletteHTTPException: render_starlette_error,
+            Exception: render_unexpected,
+        },
+    )
+    app.state.services = services
+    return app
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if "/api/" in path or path.endswith(".json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+async def render_error(request: Request, exc: Exception) -> Response:
+    """The one place errors become responses: JSON for the API, a page for people."""
+    assert isinstance(exc, HTTPError)
+    if exc.status >= 500:
+        log.warning("request failed", extra={"status": exc.status, "code": exc.code})
+    if wants_json(request):
+        return JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)
+    services: Services = request.app.state.services
+    body = services.templates.get_template("error.html").render(
+        request=request, error=exc, lang=pages.language_of(request)
+    )
+    return HTMLResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+async def render_starlette_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    error = from_status(exc.status_code, str(exc.detail))
+    error.headers = dict(exc.headers or {})
+    return await render_error(request, error)
+
+
+async def render_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error", exc_info=exc)
+    error = HTTPError("Something went wrong on our side; the request id identifies it in our logs.")
+    return await render_error(request, error)
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` with 413 before a handler reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _too_large(scope, receive, send, self.max_bytes)
+                return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(f"the request body is over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    request = Request(scope, receive)
+    response = await render_error(request, PayloadTooLarge(f"the request body is over {limit} bytes"))
+    await response(scope, receive, send)
+
+
+def _route_names(routes: Sequence[BaseRoute], prefix: str = "") -> dict[Any, str]:
+    names: dict[Any, str] = {}
+    for route in routes:
+        if isinstance(route, Route):
+            names[route.endpoint] = prefix + route.path
+        elif isinstance(route, Mount):
+            names.update(_route_names(route.routes, prefix + route.path))
+    return names

@@ -1,0 +1,285 @@
+"""The ``samtycke`` command.  The only module that reads the environment.
+
+    samtycke serve     run the service (embedded ClickHouse unless configured otherwise)
+    samtycke migrate   apply schema migrations and exit
+    samtycke init      write a commented example configuration
+    samtycke token     make a bearer token and the config lines that hold its hash
+    samtycke hash-password   hash a dashboard password for the config
+    samtycke settings  print every setting with its default and help
+
+Domains add their own commands (``log verify``, ``visitor export`` ...) through a
+``register(subparsers)`` function in their ``cli`` module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from samtycke import configfile
+from samtycke.configfile import ConfigError
+from samtycke.settings import Settings
+
+EXAMPLES = {
+    "serve": "samtycke serve --config /etc/samtycke.toml --port 8000",
+    "migrate": "samtycke migrate --config /etc/samtycke.toml",
+    "init": "samtycke init samtycke.toml",
+    "token": "samtycke token --name 'marketing team' --role marketer",
+    "hash-password": "samtycke hash-password",
+    "settings": "samtycke settings --markdown",
+}
+
+APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
+
+
+def config_path(args: argparse.Namespace) -> Path | None:
+    given = getattr(args, "config", None) or os.environ.get(APP_CONFIG_ENV)
+    return Path(given) if given else None
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    return configfile.load(config_path(args), os.environ)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"TOML configuration (default: ${APP_CONFIG_ENV}, else the built-in demo)",
+    )
+
+
+def command(subparsers: Any, name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="samtycke",
+        description="Cookie consent manager and privacy-first analytics collector.",
+        epilog="example:\n  samtycke serve    # runs the demo site at http://127.0.0.1:8000/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = command(subparsers, "serve", "Run the service.", EXAMPLES["serve"])
+    add_config_option(serve)
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; more than one needs a ClickHouse server, not chDB",
+    )
+    serve.set_defaults(run=run_serve)
+
+    migrate = command(subparsers, "migrate", "Apply schema migrations and exit.", EXAMPLES["migrate"])
+    add_config_option(migrate)
+    migrate.add_argument("--status", action="store_true", help="only list migrations and whether applied")
+    migrate.set_defaults(run=run_migrate)
+
+    init = command(subparsers, "init", "Write a commented example configuration.", EXAMPLES["init"])
+    init.add_argument("path", nargs="?", default="samtycke.toml", help="where to write it")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=run_init)
+
+    token = command(
+        subparsers, "token", "Make a bearer token; prints it once, and the config lines.", EXAMPLES["token"]
+    )
+    token.add_argument("--name", required=True, help="who holds the token")
+    token.add_argument("--role", required=True, choices=("marketer", "auditor", "admin"))
+    token.set_defaults(run=run_token)
+
+    password = command(
+        subparsers, "hash-password", "Hash a password for a [[users]] entry.", EXAMPLES["hash-password"]
+    )
+    password.set_defaults(run=run_hash_password)
+
+    listing = command(
+        subparsers, "settings", "Print every setting with its default and help.", EXAMPLES["settings"]
+    )
+    listing.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
+    listing.set_defaults(run=run_settings)
+
+    for domain in ("consent", "analytics"):
+        try:
+            module = importlib.import_module(f"{domain}.cli")
+        except ModuleNotFoundError:
+            continue
+        module.register(subparsers)
+
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    try:
+        return run(args)
+    except ConfigError as exc:
+        print(exc.explain(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from samtycke import logs
+    from samtycke.app import create_app
+    from samtycke.services import build
+    from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
+
+    settings = load_settings(args)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    logs.configure(settings.server.log_level)
+    services = build(settings)
+    if services.embedded:
+        if args.workers != 1:
+            print(
+                "Embedded ClickHouse (chDB) allows one process per data directory, so "
+                "`--workers` must be 1; configure storage.clickhouse_url with a ClickHouse "
+                "server for more workers.",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            services.storage.ensure_database()
+        except DataDirInUse as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        except (StorageError, StorageUnavailable) as exc:
+            print(f"The embedded ClickHouse could not start: {exc}", file=sys.stderr)
+            return 2
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "proxy_headers": False,
+        "log_config": None,
+        "server_header": False,
+        "timeout_graceful_shutdown": 15,
+        "loop": "uvloop" if _available("uvloop") else "asyncio",
+        "http": "httptools" if _available("httptools") else "h11",
+    }
+    print(
+        f"samtycke: {services.storage.target.describe()}; open http://{_display(host)}:{port}/",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.workers > 1:
+        os.environ["SAMTYCKE_SERVE_CONFIG"] = str(config_path(args) or "")
+        uvicorn.run("samtycke.cli:worker_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings, services=services), **options)
+    return 0
+
+
+def worker_app() -> Any:
+    """The app in each of several worker processes (server mode only)."""
+    from samtycke import logs
+    from samtycke.app import create_app
+
+    path = os.environ.get("SAMTYCKE_SERVE_CONFIG") or None
+    settings = configfile.load(Path(path) if path else None, os.environ)
+    logs.configure(settings.server.log_level)
+    return create_app(settings)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from samtycke.app import components
+    from samtycke.services import build
+    from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
+    from samtycke.storage import migrations as migrations_module
+
+    settings = load_settings(args)
+    services = build(settings)
+    wanted = [m for part in components(services) for m in part.migrations]
+    try:
+        if args.status:
+            for item in migrations_module.status(services.storage, services.layout, wanted):
+                mark = "applied" if item.applied else "pending"
+                changed = " (changed since applied!)" if item.changed else ""
+                print(f"{mark:8} {item.id}  {item.description}{changed}")
+            return 0
+        applied = migrations_module.apply(services.storage, services.layout, wanted)
+    except DataDirInUse as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (StorageError, StorageUnavailable) as exc:
+        print(f"Migrations failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        services.storage.close()
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "; up to date"))
+    return 0
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from samtycke.example import EXAMPLE_CONFIG
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"{path} exists; pass --force to overwrite it.", file=sys.stderr)
+        return 2
+    path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    print(f"wrote {path}; start with: samtycke serve --config {path}")
+    return 0
+
+
+def run_token(args: argparse.Namespace) -> int:
+    from samtycke.auth import hash_token
+
+    token = secrets.token_urlsafe(32)
+    print(f"token (shown once, give it to {args.name}): {token}\n")
+    print("[[tokens]]")
+    print(f'name = "{args.name}"')
+    print(f'role = "{args.role}"')
+    print(f'sha256 = "{hash_token(token)}"')
+    return 0
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    from argon2 import PasswordHasher
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
+    if len(password) < 10:
+        print("Use at least 10 characters.", file=sys.stderr)
+        return 2
+    print(PasswordHasher().hash(password))
+    return 0
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    from samtycke.settings_table import markdown_table, rows
+
+    if args.markdown:
+        print(markdown_table())
+    else:
+        for row in rows():
+            print(f"{row.key} = {row.default}\n    {row.help}")
+    return 0
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _display(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

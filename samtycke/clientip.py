@@ -1,0 +1,59 @@
+"""The visitor's address: the socket peer, or what a trusted proxy says it forwarded.
+
+``X-Forwarded-For`` and ``Forwarded`` are believed only when the peer is in
+``server.trusted_proxies``; then the right-most address not itself a trusted proxy wins
+(the left-most is whatever the client claimed).  The result lives in memory only: callers
+derive what they need (location, a keyed hash, a masked form) and drop it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+
+from starlette.requests import HTTPConnection
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_FORWARDED_FOR = re.compile(r'for="?\[?([^\]";,]+)\]?', re.I)
+
+
+class ClientIP:
+    def __init__(self, trusted_proxies: Sequence[str]) -> None:
+        self.trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_proxies]
+
+    def is_trusted(self, address: Address) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.trusted)
+
+    def of(self, conn: HTTPConnection) -> Address | None:
+        peer = parse(conn.client.host if conn.client else "")
+        if peer is None or not self.is_trusted(peer):
+            return peer
+        chain = forwarded_chain(conn.headers.get("forwarded", ""), conn.headers.get("x-forwarded-for", ""))
+        for candidate in reversed(chain):
+            address = parse(candidate)
+            if address is None:
+                return peer
+            if not self.is_trusted(address):
+                return address
+        return peer
+
+
+def forwarded_chain(forwarded: str, x_forwarded_for: str) -> list[str]:
+    if forwarded:
+        return _FORWARDED_FOR.findall(forwarded)
+    return [part.strip() for part in x_forwarded_for.split(",") if part.strip()]
+
+
+def parse(text: str) -> Address | None:
+    text = text.strip()
+    if text.count(":") == 1:  # IPv4 with a port
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None

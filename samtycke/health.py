@@ -1,0 +1,113 @@
+"""Liveness, readiness, metrics and the API description."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.schemas import SchemaGenerator
+
+from samtycke.component import Component
+from samtycke.metrics import CONTENT_TYPE
+from samtycke.services import Services
+
+OPENAPI_INFO: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "samtycke",
+        "version": "1",
+        "description": "Cookie consent receipts, a verifiable consent log and anonymous statistics.",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                        },
+                    }
+                },
+            }
+        },
+    },
+}
+
+
+def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
+    schemas = SchemaGenerator(OPENAPI_INFO)
+
+    async def healthz(request: Request) -> Response:
+        """
+        summary: Liveness
+        responses:
+          200: {description: The process is up.}
+        """
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """
+        summary: Readiness
+        description: ClickHouse reachable, migrations applied, and the journal backlog.
+        responses:
+          200: {description: Ready.}
+          503: {description: Not ready; `reasons` says why.}
+        """
+        records, size = services.journal.backlog()
+        checks: dict[str, dict[str, Any]] = {
+            "clickhouse": {
+                "ok": services.state.reachable,
+                "mode": "embedded" if services.embedded else "server",
+            },
+            "migrations": {"ok": services.state.migrated, "applied": len(services.migrations)},
+            "journal": {
+                "ok": True,
+                "backlog_records": records,
+                "backlog_bytes": size,
+                "quarantined_segments": services.shipper.state.quarantined_segments,
+            },
+        }
+        reasons = [services.state.reason] if services.state.reason else []
+        for part in parts:
+            for name, check in part.readiness.items():
+                ok, reason = check()
+                checks[name] = {"ok": ok}
+                if not ok:
+                    reasons.append(reason)
+        ready = all(c["ok"] for c in checks.values())
+        return JSONResponse(
+            {"ready": ready, "checks": checks, "reasons": reasons}, status_code=200 if ready else 503
+        )
+
+    async def metrics(request: Request) -> Response:
+        """
+        summary: Prometheus metrics
+        responses:
+          200: {description: Prometheus text format.}
+        """
+        return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def openapi(request: Request) -> Response:
+        """
+        summary: This API description
+        responses:
+          200: {description: OpenAPI 3 document.}
+        """
+        return JSONResponse(schemas.get_schema(routes=request.app.routes))
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"], include_in_schema=False),
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+    ]

@@ -1,0 +1,7 @@
+"""The durable local journal in front of ClickHouse, and the shipper that drains it."""
+
+from samtycke.journal.journal import Journal, JournalClosed, JournalFull, record
+from samtycke.journal.segment import Record
+from samtycke.journal.shipper import Shipper
+
+__all__ = ["Journal", "JournalClosed", "JournalFull", "Record", "Shipper", "record"]

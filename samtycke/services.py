@@ -1,0 +1,185 @@
+"""The long-lived parts of a running samtycke, built once from ``Settings``.
+
+Domains receive this object and take what they need from it; nothing here reads the
+environment or a file other than ``data_dir``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.templating import Jinja2Templates
+
+from samtycke.auth import Auth
+from samtycke.clientip import ClientIP
+from samtycke.journal import Journal, Record, Shipper
+from samtycke.metrics import Metrics
+from samtycke.settings import Settings
+from samtycke.signing import Signer, load_or_create_keys
+from samtycke.storage import Layout, Storage, parse_url
+from samtycke.storage import migrations as migrations_module
+from samtycke.storage.client import DataDirInUse, StorageError, StorageUnavailable
+from samtycke.storage.migrations import Migration
+
+log = logging.getLogger("samtycke.storage")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+STATIC_DIR = REPO_DIR / "static"
+
+
+def clickhouse_url(settings: Settings, data_dir: Path) -> str:
+    return settings.storage.clickhouse_url or f"chdb://{(data_dir / 'clickhouse').resolve()}"
+
+
+@dataclass
+class StorageState:
+    reachable: bool = False
+    migrated: bool = False
+    reason: str = "starting"
+    applied: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    data_dir: Path
+    storage: Storage
+    layout: Layout
+    journal: Journal
+    shipper: Shipper
+    metrics: Metrics
+    signer: Signer
+    auth: Auth
+    client_ip: ClientIP
+    templates: Jinja2Templates
+    now: Callable[[], datetime]
+    state: StorageState = field(default_factory=StorageState)
+    migrations: list[Migration] = field(default_factory=list)
+    storage_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def embedded(self) -> bool:
+        return self.storage.target.embedded
+
+    async def append(self, records: list[Record]) -> None:
+        """Journal records durably; raises JournalFull (503) when that is impossible."""
+        await self.journal.append(records)
+
+    async def connect_and_migrate(self, retry: bool = True) -> None:
+        """Bring ClickHouse up to date, retrying with backoff while it is unreachable."""
+        delay = 0.5
+        while True:
+            try:
+                applied = await run_in_threadpool(
+                    migrations_module.apply, self.storage, self.layout, self.migrations
+                )
+            except (StorageUnavailable, StorageError) as exc:
+                self.state.reachable = isinstance(exc, StorageError)
+                self.state.reason = f"ClickHouse: {exc}"
+                self.metrics.storage_up.set(0)
+                if not retry or isinstance(exc, StorageError):
+                    log.error("migrations failed", extra={"reason": str(exc)[:300]})
+                    if not retry:
+                        raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            except DataDirInUse:
+                raise
+            self.state.reachable = True
+            self.state.migrated = True
+            self.state.reason = ""
+            self.state.applied = applied
+            self.metrics.storage_up.set(1)
+            if applied:
+                log.info("migrations applied", extra={"migrations": applied})
+            self.storage_ready.set()
+            return
+
+    async def watch_storage(self, every: float = 5.0) -> None:
+        """Keep readiness honest after start-up: ClickHouse can go away later."""
+        while True:
+            await asyncio.sleep(every)
+            up = await run_in_threadpool(self.storage.ping)
+            self.metrics.storage_up.set(1 if up else 0)
+            self.state.reachable = up
+            self.state.reason = "" if up else (self.shipper.state.last_error or "ClickHouse does not answer")
+
+
+def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> Services:
+    data_dir = Path(settings.storage.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = parse_url(clickhouse_url(settings, data_dir), settings.storage.database)
+    storage = Storage(target)
+    layout = Layout(target.database, settings.storage.cluster)
+    metrics = Metrics()
+    journal = Journal(
+        data_dir / "journal",
+        segment_bytes=settings.journal.segment_bytes,
+        max_bytes=settings.journal.max_bytes,
+        fsync=settings.journal.fsync,
+        wake_after_records=settings.journal.batch_rows,
+    )
+    shipper = Shipper(
+        journal,
+        storage.insert_json_lines,
+        interval=settings.journal.ship_interval,
+        batch_rows=settings.journal.batch_rows,
+        on_shipped=metrics.observe_ship,
+    )
+    signer = Signer(load_or_create_keys(settings.server.secret_keys, data_dir))
+    template_dirs = [PACKAGE_DIR / "templates"]
+    for domain in ("consent", "analytics"):
+        candidate = REPO_DIR / domain / "templates"
+        if candidate.is_dir():
+            template_dirs.append(candidate)
+    environment = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs]),
+        autoescape=select_autoescape(default=True),
+    )
+    templates = Jinja2Templates(env=environment)
+    services = Services(
+        settings=settings,
+        data_dir=data_dir,
+        storage=storage,
+        layout=layout,
+        journal=journal,
+        shipper=shipper,
+        metrics=metrics,
+        signer=signer,
+        auth=Auth(settings.tokens, settings.users, signer),
+        client_ip=ClientIP(settings.server.trusted_proxies),
+        templates=templates,
+        now=now or (lambda: datetime.now(UTC)),
+    )
+    metrics.gauge(
+        "samtycke_journal_backlog_records",
+        "Journalled records not yet in ClickHouse.",
+        lambda: float(journal.backlog()[0]),
+    )
+    metrics.gauge(
+        "samtycke_journal_backlog_bytes",
+        "Journal bytes not yet shipped.",
+        lambda: float(journal.backlog()[1]),
+    )
+    metrics.gauge(
+        "samtycke_journal_quarantined_segments",
+        "Segments ClickHouse rejected, kept aside.",
+        lambda: float(shipper.state.quarantined_segments),
+    )
+    metrics.gauge("samtycke_uptime_seconds", "Seconds since start.", _uptime())
+    return services
+
+
+def _uptime() -> Callable[[], float]:
+    started = time.monotonic()
+    return lambda: time.monotonic() - started

@@ -1,0 +1,52 @@
+"""Signed values for cookies: one salt per purpose, a key list for rotation.
+
+The newest key (last in ``server.secret_keys``) signs; every key verifies, so a key can be
+retired by adding a new one, waiting out the cookie lifetime, then dropping the old one.
+A value that fails verification for any reason reads as "nothing there", never an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from samtycke.settings import Secret
+
+
+class Signer:
+    def __init__(self, keys: list[Secret]) -> None:
+        if not keys:
+            raise ValueError("at least one secret key is needed")
+        self._keys = [str(k) for k in keys]
+
+    def serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        # itsdangerous signs with the last key and tries all of them when verifying.
+        return URLSafeTimedSerializer(self._keys, salt=f"samtycke.{purpose}")
+
+    def dumps(self, purpose: str, value: Any) -> str:
+        return str(self.serializer(purpose).dumps(value))
+
+    def loads(self, purpose: str, signed: str | None, max_age: int | None = None) -> Any:
+        if not signed:
+            return None
+        try:
+            return self.serializer(purpose).loads(signed, max_age=max_age)
+        except BadData:
+            return None
+
+
+def load_or_create_keys(configured: list[str], data_dir: Path) -> list[Secret]:
+    """Configured keys, or one generated on first start and kept in ``data_dir``."""
+    if configured:
+        return [Secret(k) for k in configured]
+    path = data_dir / "secret-keys"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return [Secret(line.strip()) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

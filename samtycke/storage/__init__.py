@@ -1,0 +1,27 @@
+"""ClickHouse storage: the client pool, DDL rendering and migrations."""
+
+from samtycke.storage.client import (
+    DataDirInUse,
+    Storage,
+    StorageError,
+    StorageUnavailable,
+    Target,
+    parse_url,
+    quote_identifier,
+)
+from samtycke.storage.ddl import Layout, MaterializedView, Table
+from samtycke.storage.migrations import Migration
+
+__all__ = [
+    "DataDirInUse",
+    "Layout",
+    "MaterializedView",
+    "Migration",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "Table",
+    "Target",
+    "parse_url",
+    "quote_identifier",
+]

@@ -1,0 +1,60 @@
+"""The plumbing every request meets: health, readiness, errors, metrics, request ids."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+
+def test_healthz_and_readyz_report_storage_and_journal(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True
+    assert body["checks"]["clickhouse"] == {"ok": True, "mode": "embedded"}
+    assert body["checks"]["migrations"]["ok"] is True
+    assert body["checks"]["journal"]["backlog_records"] == 0
+
+
+def test_unknown_api_path_is_a_json_404_in_the_common_shape(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+
+
+def test_unknown_page_is_an_html_404_inside_the_layout(client: TestClient) -> None:
+    response = client.get("/nothing-here", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<header class=\"top\">" in response.text and "404" in response.text
+
+
+def test_every_response_carries_a_request_id_and_echoes_a_sane_one(client: TestClient) -> None:
+    generated = client.get("/healthz").headers["x-request-id"]
+    assert len(generated) == 16
+    assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    hostile = "x;" * 100
+    assert client.get("/healthz", headers={"x-request-id": hostile}).headers["x-request-id"] != hostile
+
+
+def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'samtycke_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "samtycke_journal_backlog_records" in text
+    assert "samtycke_storage_up 1.0" in text
+
+
+def test_start_page_names_storage_mode_sites_and_links(client: TestClient) -> None:
+    page = client.get("/?lang=sv").text
+    assert "embedded ClickHouse (chDB)" in page
+    assert "Demo Energi" in page
+    for link in ('href="/demo"', 'href="/dashboard"', 'href="/audit"', 'href="/openapi.json"',
+                 'href="/sites/1/cookies?lang=sv"', 'href="/sites/1/policy?lang=sv"'):
+        assert link in page
+
+
+def test_body_over_the_limit_is_refused_with_413(client: TestClient) -> None:
+    response = client.post("/login", content=b"x" * (1024 * 1024 + 1),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
