@@ -110,6 +110,9 @@ def routes(services: Services) -> list[BaseRoute]:
     async def demo_embed(request: Request) -> Response:
         return _demo_file(request, "demo-embed.html")
 
+    async def demo_tracker(request: Request) -> Response:
+        return _demo_file(request, "tracker-demo.html")
+
     def _demo_file(request: Request, name: str) -> Response:
         if not services.settings.server.demo:
             raise NotFound("the demo is switched off (server.demo)")
@@ -132,4 +135,5 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/logout", logout, methods=["POST"], include_in_schema=False),
         Route("/demo", demo, methods=["GET"], include_in_schema=False),
         Route("/demo/embed", demo_embed, methods=["GET"], include_in_schema=False),
+        Route("/demo/tracker", demo_tracker, methods=["GET"], include_in_schema=False),
     ]

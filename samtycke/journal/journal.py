@@ -130,6 +130,7 @@ class Journal:
         self.on_wake: Callable[[], None] | None = None
         self.lane: Lane | None = None
         self.repaired_bytes = 0
+        self.commits = 0  # group commits so far: each is one write and one fsync
         self._cond = threading.Condition()
         self._pending: list[_Waiter] = []
         self._io = threading.Lock()  # file, sequence numbers, counters
@@ -254,6 +255,7 @@ class Journal:
                 raise
             self._active_bytes += len(data)
             self._active_records += count
+            self.commits += 1
             if self._active_bytes >= self.segment_bytes:
                 self._seal_locked()
                 wake = True
@@ -279,6 +281,7 @@ class Journal:
         with self._io:
             size = path.stat().st_size
             path.unlink()
+            path.with_suffix(".plan").unlink(missing_ok=True)
             _fsync_dir(path.parent)
             self._sealed_records.pop(path, None)
             self._sealed_bytes -= size

@@ -3,9 +3,9 @@
 Every ``interval`` seconds (sooner when the journal fills a batch) the shipper seals the
 active segment and inserts each sealed segment's rows, table by table, in chunks.  Every
 chunk carries a deduplication token made of the lane id, the segment, the table and the
-chunk number.  The chunk size is written beside the segment (``.plan``) before its first
-insert, so a replay after a crash cuts exactly the same chunks, sends the same tokens,
-and ClickHouse drops what it already has.  A segment is deleted only after every chunk
+chunk's row range.  The chunk size is written beside the segment (``.plan``) before its
+first insert and kept until the segment is deleted, so a replay after a crash cuts exactly
+the same chunks, sends the same tokens, and ClickHouse drops what it already has.  A segment is deleted only after every chunk
 was acknowledged; while ClickHouse is unreachable the shipper keeps everything and
 retries with exponential backoff.  A segment ClickHouse rejects outright (not an outage:
 a bad row) is moved aside to ``quarantine/`` rather than blocking the rest.
@@ -97,9 +97,11 @@ class Shipper:
         rows_shipped = 0
         try:
             for table, rows in segment.iter_tables(records):
-                for number, start in enumerate(range(0, len(rows), chunk_rows)):
+                for start in range(0, len(rows), chunk_rows):
                     chunk = rows[start : start + chunk_rows]
-                    token = f"{lane.id}:{path.stem}:{table}:{number}"
+                    # The row range is part of the token: a token names exactly one chunk's
+                    # content, so ClickHouse can never drop a different chunk as a repeat.
+                    token = f"{lane.id}:{path.stem}:{table}:{start}+{len(chunk)}"
                     began = time.perf_counter()
                     self.sink(table, b"\n".join(chunk), token)
                     if self.on_shipped is not None:
@@ -109,8 +111,6 @@ class Shipper:
             if exc.code in _RETRY_CODES:
                 raise StorageUnavailable(str(exc)) from exc
             self._quarantine(lane, path, exc)
-            return rows_shipped
-        plan.unlink(missing_ok=True)
         return rows_shipped
 
     def _quarantine(self, lane: Lane, path: Path, exc: StorageError) -> None:
@@ -119,7 +119,6 @@ class Shipper:
         kept = target / f"{lane.id}-{path.name}"
         # A copy, so that discard() below sees and deletes the original as usual.
         kept.write_bytes(path.read_bytes())
-        path.with_suffix(".plan").unlink(missing_ok=True)
         self.state.quarantined_segments += 1
         log.error(
             "segment rejected by ClickHouse, kept in quarantine",
