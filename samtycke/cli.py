@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         subparsers, "settings", "Print every setting with its default and help.", EXAMPLES["settings"]
     )
     listing.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
+    listing.add_argument("--update-readme", metavar="README", help="rewrite the table in this README")
     listing.set_defaults(run=run_settings)
 
     for domain in ("consent", "analytics"):
@@ -267,8 +268,12 @@ def run_hash_password(args: argparse.Namespace) -> int:
 
 
 def run_settings(args: argparse.Namespace) -> int:
-    from samtycke.settings_table import markdown_table, rows
+    from samtycke.settings_table import markdown_table, rows, update_readme
 
+    if args.update_readme:
+        path = Path(args.update_readme)
+        path.write_text(update_readme(path.read_text(encoding="utf-8")), encoding="utf-8")
+        return 0
     if args.markdown:
         print(markdown_table())
     else:

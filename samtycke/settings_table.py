@@ -63,3 +63,13 @@ def markdown_table() -> str:
         env = f"`{row.env}`" if row.env else ""
         lines.append(f"| `{row.key}` | {row.type} | `{row.default}` | {env} | {row.help.replace('|', '/')} |")
     return "\n".join(lines)
+
+
+START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+
+
+def update_readme(text: str) -> str:
+    """``text`` with the table between the settings markers replaced by the current one."""
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{markdown_table()}\n{END}{tail}"

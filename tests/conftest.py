@@ -114,10 +114,14 @@ def make_settings(tmp_path: Path, chdb_path: Path) -> Callable[..., Settings]:
     def make(clickhouse_url: str | None = None, **overrides: Any) -> Settings:
         url, database = split_url(clickhouse_url or f"chdb://{chdb_path}#{unique_database()}")
         raw = demo_raw(**overrides)
-        raw = deep_merge(raw, {"storage": {"clickhouse_url": url, "database": database,
-                                           "data_dir": str(tmp_path / "data")},
-                               "journal": {"ship_interval": 0.1},
-                               "server": {"secret_keys": ["test-key-1"]}})
+        raw = deep_merge(
+            raw,
+            {
+                "storage": {"clickhouse_url": url, "database": database, "data_dir": str(tmp_path / "data")},
+                "journal": {"ship_interval": 0.1},
+                "server": {"secret_keys": ["test-key-1"]},
+            },
+        )
         return configfile.from_mapping(raw)
 
     return make
@@ -170,9 +174,20 @@ class LiveServer:
         env = {**os.environ, **self.env}
         env.pop("SAMTYCKE_CONFIG", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "samtycke", "serve", "--config", str(self.config_path),
-             "--port", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir.parent, env=env,
+            [
+                sys.executable,
+                "-m",
+                "samtycke",
+                "serve",
+                "--config",
+                str(self.config_path),
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.data_dir.parent,
+            env=env,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -216,9 +231,14 @@ def live_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ca
         base = tmp_path_factory.mktemp("live")
         data_dir = base / "data"
         raw = demo_raw(**overrides)
-        raw = deep_merge({"storage": {"data_dir": str(data_dir)},
-                          "server": {"secret_keys": ["live-test-key"]},
-                          "journal": {"ship_interval": 0.2}}, raw)
+        raw = deep_merge(
+            {
+                "storage": {"data_dir": str(data_dir)},
+                "server": {"secret_keys": ["live-test-key"]},
+                "journal": {"ship_interval": 0.2},
+            },
+            raw,
+        )
         raw["storage"]["data_dir"] = str(data_dir)
         config_path = base / "samtycke.toml"
         config_path.write_text(tomli_w.dumps(raw), encoding="utf-8")

@@ -5,10 +5,11 @@ active segment and inserts each sealed segment's rows, table by table, in chunks
 chunk carries a deduplication token made of the lane id, the segment, the table and the
 chunk's row range.  The chunk size is written beside the segment (``.plan``) before its
 first insert and kept until the segment is deleted, so a replay after a crash cuts exactly
-the same chunks, sends the same tokens, and ClickHouse drops what it already has.  A segment is deleted only after every chunk
-was acknowledged; while ClickHouse is unreachable the shipper keeps everything and
-retries with exponential backoff.  A segment ClickHouse rejects outright (not an outage:
-a bad row) is moved aside to ``quarantine/`` rather than blocking the rest.
+the same chunks, sends the same tokens, and ClickHouse drops what it already has.  A
+segment is deleted only after every chunk was acknowledged; while ClickHouse is
+unreachable the shipper keeps everything and retries with exponential backoff.  A segment
+ClickHouse rejects outright (not an outage: a bad row) is copied aside to
+``quarantine/`` rather than blocking the rest.
 """
 
 from __future__ import annotations

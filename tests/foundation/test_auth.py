@@ -24,8 +24,13 @@ TOKENS = {"marketer": "m-token", "auditor": "a-token", "admin": "x-token"}
 def auth_settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(
         tokens=[{"name": role, "role": role, "sha256": hash_token(tok)} for role, tok in TOKENS.items()],
-        users=[{"name": "anna", "role": "marketer",
-                "password_argon2": PasswordHasher().hash("correct horse battery")}],
+        users=[
+            {
+                "name": "anna",
+                "role": "marketer",
+                "password_argon2": PasswordHasher().hash("correct horse battery"),
+            }
+        ],
     )
 
 
@@ -60,8 +65,11 @@ def test_a_wrong_token_is_401(guarded: TestClient) -> None:
 
 
 def test_password_login_sets_a_signed_session_that_authorises(guarded: TestClient) -> None:
-    response = guarded.post("/login", data={"name": "anna", "password": "correct horse battery",
-                                            "next": "/api/v1/guarded"}, follow_redirects=False)
+    response = guarded.post(
+        "/login",
+        data={"name": "anna", "password": "correct horse battery", "next": "/api/v1/guarded"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/api/v1/guarded"
     cookie = response.headers["set-cookie"]
@@ -70,15 +78,17 @@ def test_password_login_sets_a_signed_session_that_authorises(guarded: TestClien
 
 
 def test_wrong_password_is_refused_and_login_is_rate_limited(guarded: TestClient) -> None:
-    statuses = [guarded.post("/login", data={"name": "anna", "password": "wrong"}).status_code
-                for _ in range(12)]
+    statuses = [
+        guarded.post("/login", data={"name": "anna", "password": "wrong"}).status_code for _ in range(12)
+    ]
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
 
 
 def test_login_never_redirects_off_site(guarded: TestClient) -> None:
-    response = guarded.post("/login", data={"token": TOKENS["admin"], "next": "https://evil.example/"},
-                            follow_redirects=False)
+    response = guarded.post(
+        "/login", data={"token": TOKENS["admin"], "next": "https://evil.example/"}, follow_redirects=False
+    )
     assert response.headers["location"] == "/"
 
 

@@ -21,7 +21,7 @@ def test_every_setting_has_help_text() -> None:
 
 def test_the_readme_documents_every_setting_exactly_as_declared() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, "regenerate with: samtycke settings --markdown"
+    assert markdown_table() in readme, "regenerate with: samtycke settings --update-readme README.md"
 
 
 def test_the_contract_keys_from_the_docs_load(tmp_path: Path) -> None:
@@ -66,8 +66,9 @@ sha256 = "3b5d5c3712955042212316173ccf37be800c1ba6fc8e4b6b5c8a1a1c2e5d2a4f"
 
 
 def test_environment_overrides_secrets_and_url() -> None:
-    settings = configfile.load(None, {"SAMTYCKE_CLICKHOUSE_URL": "http://u:p@ch:8123/db",
-                                      "SAMTYCKE_SECRET_KEYS": "a, b"})
+    settings = configfile.load(
+        None, {"SAMTYCKE_CLICKHOUSE_URL": "http://u:p@ch:8123/db", "SAMTYCKE_SECRET_KEYS": "a, b"}
+    )
     assert settings.storage.clickhouse_url == "http://u:p@ch:8123/db"
     assert settings.server.secret_keys == ["a", "b"]
     assert "u:p" not in repr(settings) and "'a'" not in repr(settings), "secrets stay out of reprs"
@@ -108,8 +109,9 @@ def test_site_rules_name_their_key() -> None:
 def test_a_bad_config_file_exits_2_with_one_paragraph_and_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[server]\nport = "x"\n', encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "samtycke", "migrate", "--config", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "samtycke", "migrate", "--config", str(path)], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "`server.port`" in result.stderr
@@ -121,5 +123,7 @@ def test_init_writes_a_config_that_loads_as_it_stands(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "samtycke", "init", str(path)], check=True, capture_output=True)
     settings = configfile.load(path, {})
     assert settings.sites and settings.sites[0].cookies
-    again = subprocess.run([sys.executable, "-m", "samtycke", "init", str(path)], capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "samtycke", "init", str(path)], capture_output=True, text=True
+    )
     assert again.returncode == 2 and "--force" in again.stderr

@@ -26,7 +26,7 @@ def test_unknown_page_is_an_html_404_inside_the_layout(client: TestClient) -> No
     response = client.get("/nothing-here", headers={"accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert "<header class=\"top\">" in response.text and "404" in response.text
+    assert '<header class="top">' in response.text and "404" in response.text
 
 
 def test_every_response_carries_a_request_id_and_echoes_a_sane_one(client: TestClient) -> None:
@@ -49,12 +49,21 @@ def test_start_page_names_storage_mode_sites_and_links(client: TestClient) -> No
     page = client.get("/?lang=sv").text
     assert "embedded ClickHouse (chDB)" in page
     assert "Demo Energi" in page
-    for link in ('href="/demo"', 'href="/dashboard"', 'href="/audit"', 'href="/openapi.json"',
-                 'href="/sites/1/cookies?lang=sv"', 'href="/sites/1/policy?lang=sv"'):
+    for link in (
+        'href="/demo"',
+        'href="/dashboard"',
+        'href="/audit"',
+        'href="/openapi.json"',
+        'href="/sites/1/cookies?lang=sv"',
+        'href="/sites/1/policy?lang=sv"',
+    ):
         assert link in page
 
 
 def test_body_over_the_limit_is_refused_with_413(client: TestClient) -> None:
-    response = client.post("/login", content=b"x" * (1024 * 1024 + 1),
-                           headers={"content-type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/login",
+        content=b"x" * (1024 * 1024 + 1),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413

@@ -29,9 +29,16 @@ SCHEMA = [
     Migration(
         "test.0001_items",
         "items and a rollup",
-        (ITEMS, ITEM_COUNTS, MaterializedView(
-            "item_counts_mv", "item_counts", "items",
-            "SELECT kind, countState() AS rows FROM {source} GROUP BY kind")),
+        (
+            ITEMS,
+            ITEM_COUNTS,
+            MaterializedView(
+                "item_counts_mv",
+                "item_counts",
+                "items",
+                "SELECT kind, countState() AS rows FROM {source} GROUP BY kind",
+            ),
+        ),
     )
 ]
 
@@ -85,7 +92,9 @@ def test_replaying_a_segment_after_a_crash_adds_nothing(storage: Storage, tmp_pa
         restarted.close()
 
 
-def test_an_unknown_table_waits_for_migrations_instead_of_losing_rows(storage: Storage, tmp_path: Path) -> None:
+def test_an_unknown_table_waits_for_migrations_instead_of_losing_rows(
+    storage: Storage, tmp_path: Path
+) -> None:
     journal = Journal(tmp_path)
     journal.open()
     shipper = Shipper(journal, storage.insert_json_lines)
@@ -101,7 +110,9 @@ def test_an_unknown_table_waits_for_migrations_instead_of_losing_rows(storage: S
         journal.close()
 
 
-def test_a_row_clickhouse_rejects_is_quarantined_not_retried_forever(storage: Storage, tmp_path: Path) -> None:
+def test_a_row_clickhouse_rejects_is_quarantined_not_retried_forever(
+    storage: Storage, tmp_path: Path
+) -> None:
     migrate(storage)
     journal = Journal(tmp_path)
     journal.open()
@@ -123,8 +134,7 @@ def test_clickhouse_outage_mid_load_loses_and_duplicates_nothing(
     """Stop the HTTP ClickHouse in the middle of a load; once it is back, all rows arrive once."""
     from samtycke.storage import parse_url
 
-    storage = Storage(parse_url(f"{clickhouse_http.url}/outage_{time.time_ns()}", "x"),
-                      connect_timeout=1.0)
+    storage = Storage(parse_url(f"{clickhouse_http.url}/outage_{time.time_ns()}", "x"), connect_timeout=1.0)
     migrate(storage)
     journal = Journal(tmp_path)
     journal.open()

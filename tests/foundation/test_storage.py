@@ -24,7 +24,9 @@ DAILY = Table(
     journalled=False,
 )
 DAILY_MV = MaterializedView(
-    "daily_mv", "daily", "events",
+    "daily_mv",
+    "daily",
+    "events",
     "SELECT site_id, toDate(timestamp) AS day, countState() AS views FROM {source} GROUP BY site_id, day",
 )
 MIGRATIONS = [
@@ -39,7 +41,9 @@ def test_migrations_apply_once_and_are_recorded(storage: Storage) -> None:
     assert migrations_module.apply(storage, layout, MIGRATIONS) == []
     status = migrations_module.status(storage, layout, MIGRATIONS)
     assert [(s.id, s.applied, s.changed) for s in status] == [
-        ("test.0001_events", True, False), ("test.0002_daily", True, False)]
+        ("test.0001_events", True, False),
+        ("test.0002_daily", True, False),
+    ]
     storage.command("INSERT INTO events VALUES (1, now64(3), '/a'), (1, now64(3), '/b')")
     assert storage.query("SELECT countMerge(views) FROM daily") == [(2,)]
 
@@ -81,17 +85,26 @@ def test_cluster_layout_renders_replicated_local_tables_behind_distributed_ones(
 def test_a_second_process_on_the_embedded_data_dir_gets_a_clear_message(tmp_path: Path) -> None:
     url = f"chdb://{tmp_path / 'ch'}"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from samtycke.storage import Storage, parse_url;"
-         f"s = Storage(parse_url({url!r}, 'x')); s.query('SELECT 1'); print('open', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from samtycke.storage import Storage, parse_url;"
+            f"s = Storage(parse_url({url!r}, 'x')); s.query('SELECT 1');"
+            "print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         config = tmp_path / "c.toml"
         config.write_text(f'[storage]\nclickhouse_url = "{url}"\ndata_dir = "{tmp_path / "d"}"\n')
-        result = subprocess.run([sys.executable, "-m", "samtycke", "migrate", "--config", str(config)],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "samtycke", "migrate", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2
         assert "Another samtycke process is using the data directory" in result.stderr
         assert "Traceback" not in result.stderr and "EmbeddedServer" not in result.stderr
