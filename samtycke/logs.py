@@ -26,7 +26,8 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 
 access = logging.getLogger("samtycke.access")
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# Record attributes that are not ours to print; uvicorn adds a coloured copy of its message.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 

@@ -204,6 +204,7 @@ class LiveServer:
         raise AssertionError(f"samtycke did not become ready:\n{self.logs()}")
 
     def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; returns the exit status (uvicorn re-raises the signal: -15)."""
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
@@ -212,6 +213,9 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+
+    def stopped_gracefully(self) -> bool:
+        return self.stop() in (0, -signal.SIGTERM) and "samtycke stopped" in self.logs()
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
