@@ -159,7 +159,7 @@ class Journal:
             if path.stat().st_size == 0:
                 path.unlink()
                 continue
-            self._sealed_records[path] = len(segment.read(path))
+            self._sealed_records[path] = segment.count(path)
             self._sealed_bytes += path.stat().st_size
         existing = [int(p.stem) for p in lane.segments()]
         self._seq = max(existing, default=0)

@@ -16,16 +16,15 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 HEADER = struct.Struct("<II")
 MAX_RECORD = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     table: str
     row: bytes  # one JSON object, no newline
 
@@ -41,43 +40,60 @@ def encode(records: Sequence[Record]) -> bytes:
     return b"".join(parts)
 
 
-def scan(data: bytes) -> tuple[list[Record], int]:
-    """Decode the records in ``data``; returns them and the length of the valid prefix."""
-    records: list[Record] = []
-    offset = 0
-    end = len(data)
+def scan(data: bytes) -> tuple[list[str], list[bytes], int]:
+    """Decode ``data``: each record's table and row, and the length of the valid prefix."""
+    # The shipper reads every record through here, so the loop makes no per-record objects
+    # beyond the row itself, and decodes each table name once.
+    unpack, crc32, find = HEADER.unpack_from, zlib.crc32, data.find
+    view = memoryview(data)
+    names: dict[bytes, str] = {}
+    tables: list[str] = []
+    rows: list[bytes] = []
+    offset, end = 0, len(data)
     while offset + HEADER.size <= end:
-        length, crc = HEADER.unpack_from(data, offset)
+        length, crc = unpack(data, offset)
         start = offset + HEADER.size
-        if length > MAX_RECORD or start + length > end:
+        stop = start + length
+        if length > MAX_RECORD or stop > end or crc32(view[start:stop]) != crc:
             break
-        payload = data[start : start + length]
-        if zlib.crc32(payload) != crc:
+        nul = find(b"\x00", start, stop)
+        if nul < 0:
             break
-        table, sep, row = payload.partition(b"\x00")
-        if not sep:
-            break
-        records.append(Record(table.decode(), row))
-        offset = start + length
-    return records, offset
+        key = data[start:nul]
+        table = names.get(key)
+        if table is None:
+            table = names[key] = key.decode()
+        tables.append(table)
+        rows.append(data[nul + 1 : stop])
+        offset = stop
+    return tables, rows, offset
 
 
 def read(path: Path) -> list[Record]:
-    return scan(path.read_bytes())[0]
+    tables, rows, _ = scan(path.read_bytes())
+    return [Record(table, row) for table, row in zip(tables, rows, strict=True)]
 
 
-def iter_tables(records: Sequence[Record]) -> Iterator[tuple[str, list[bytes]]]:
-    """Rows grouped by table, each group in journal order; table order is first appearance."""
+def read_by_table(path: Path) -> dict[str, list[bytes]]:
+    """Rows grouped by table, each group in journal order."""
+    tables, rows, _ = scan(path.read_bytes())
     groups: dict[str, list[bytes]] = {}
-    for record in records:
-        groups.setdefault(record.table, []).append(record.row)
-    yield from groups.items()
+    for table, row in zip(tables, rows, strict=True):
+        group = groups.get(table)
+        if group is None:
+            group = groups[table] = []
+        group.append(row)
+    return groups
+
+
+def count(path: Path) -> int:
+    return len(scan(path.read_bytes())[0])
 
 
 def repair(path: Path) -> int:
     """Truncate a torn tail; returns the number of bytes dropped."""
     data = path.read_bytes()
-    _, valid = scan(data)
+    valid = scan(data)[2]
     dropped = len(data) - valid
     if dropped:
         with open(path, "r+b") as handle:

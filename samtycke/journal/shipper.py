@@ -88,7 +88,7 @@ class Shipper:
         return shipped
 
     def _ship_segment(self, lane: Lane, path: Path) -> int:
-        records = segment.read(path)
+        groups = segment.read_by_table(path)
         plan = path.with_suffix(".plan")
         if plan.exists():
             chunk_rows = int(plan.read_text())
@@ -97,7 +97,7 @@ class Shipper:
             _write_durably(plan, str(chunk_rows).encode())
         rows_shipped = 0
         try:
-            for table, rows in segment.iter_tables(records):
+            for table, rows in groups.items():
                 for start in range(0, len(rows), chunk_rows):
                     chunk = rows[start : start + chunk_rows]
                     # The row range is part of the token: a token names exactly one chunk's
