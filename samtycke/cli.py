@@ -38,6 +38,9 @@ EXAMPLES = {
 
 APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
 
+# Modules that add commands with a `register(subparsers)` function.
+DOMAIN_COMMANDS = ("consent.cli", "consent.proxy_cli", "consent.scan.cli", "analytics.cli")
+
 
 def config_path(args: argparse.Namespace) -> Path | None:
     given = getattr(args, "config", None) or os.environ.get(APP_CONFIG_ENV)
@@ -67,7 +70,7 @@ def command(subparsers: Any, name: str, help_text: str, example: str) -> argpars
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="samtycke",
         description="Cookie consent manager and privacy-first analytics collector.",
@@ -117,13 +120,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing.add_argument("--update-readme", metavar="README", help="rewrite the table in this README")
     listing.set_defaults(run=run_settings)
 
-    for domain in ("consent", "analytics"):
+    for name in DOMAIN_COMMANDS:
         try:
-            module = importlib.import_module(f"{domain}.cli")
-        except ModuleNotFoundError:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but something it imports does not
+                raise
             continue
         module.register(subparsers)
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if run is None:

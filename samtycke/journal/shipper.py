@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,11 +67,17 @@ class Shipper:
         self.state = ShipperState()
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        # A cancelled ship() leaves its worker thread running; the next one must wait for it.
+        self._thread_lock = threading.Lock()
 
     # -- synchronous core (runs in a worker thread) ----------------------------------------------
 
     def ship_once(self) -> int:
         """Ship everything sealed now, this lane's and orphaned lanes'; returns rows shipped."""
+        with self._thread_lock:
+            return self._ship_once()
+
+    def _ship_once(self) -> int:
         assert self.journal.lane is not None
         self.journal.seal()
         shipped = 0
