@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but something it imports does not
+            absent = exc.name is not None and (name == exc.name or name.startswith(exc.name + "."))
+            if not absent:  # the module exists but something it imports does not
                 raise
             continue
         module.register(subparsers)
