@@ -1,0 +1,53 @@
+"""schemathesis against the OpenAPI document of a running samtycke: no input gets a 500.
+
+The document is the one the service serves at /openapi.json, so every endpoint described
+there is fuzzed, with and without valid credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from samtycke.auth import hash_token
+from tests.conftest import LiveServer
+
+ADMIN_TOKEN = "fuzz-admin-token"
+
+
+@pytest.fixture(scope="module")
+def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    import tomli_w
+
+    from tests.conftest import demo_raw
+
+    base = tmp_path_factory.mktemp("fuzz")
+    raw = demo_raw(
+        tokens=[{"name": "fuzz", "role": "admin", "sha256": hash_token(ADMIN_TOKEN)}],
+        server={"secret_keys": ["fuzz-key"]},
+        storage={"data_dir": str(base / "data")},
+    )
+    config = base / "samtycke.toml"
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    server = LiveServer(data_dir=base / "data", config_path=config).start()
+    yield server
+    assert server.stopped_gracefully()
+    assert '"level": "error"' not in server.logs(), "fuzzing logged an unexpected error"
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed_server: LiveServer) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(fuzzed_server.url + "/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_input_makes_a_server_error(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, checks=[not_a_server_error])
