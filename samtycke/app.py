@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from samtycke import health, pages
-from samtycke.component import Component
+from samtycke.component import Component, optional_module
 from samtycke.errors import HTTPError, PayloadTooLarge, from_status
 from samtycke.logs import AccessLog
 from samtycke.services import STATIC_DIR, Services, build
@@ -34,11 +34,13 @@ from samtycke.settings import Settings
 log = logging.getLogger("samtycke")
 
 
-def components(services: Services) -> list[Component]:
-    from analytics.component import build as analytics_component
-    from consent.component import build as consent_component
+# Modules with a `build(services) -> Component` function, in mounting order.
+COMPONENT_MODULES = ("consent.component", "consent.pages", "analytics.component", "analytics.dashboard")
 
-    return [consent_component(services), analytics_component(services)]
+
+def components(services: Services) -> list[Component]:
+    modules = [optional_module(name) for name in COMPONENT_MODULES]
+    return [module.build(services) for module in modules if module is not None]
 
 
 def create_app(settings: Settings, *, services: Services | None = None, now: Any = None) -> Starlette:

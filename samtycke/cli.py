@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from samtycke import configfile
+from samtycke.component import optional_module
 from samtycke.configfile import ConfigError
 from samtycke.settings import Settings
 
@@ -121,14 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=run_settings)
 
     for name in DOMAIN_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            absent = exc.name is not None and (name == exc.name or name.startswith(exc.name + "."))
-            if not absent:  # the module exists but something it imports does not
-                raise
-            continue
-        module.register(subparsers)
+        module = optional_module(name)
+        if module is not None:
+            module.register(subparsers)
     return parser
 
 

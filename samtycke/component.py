@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from starlette.routing import BaseRoute
 
@@ -24,3 +26,13 @@ class Component:
     on_shutdown: Sequence[Task] = ()
     # Readiness checks beyond storage: name -> (ok, reason).
     readiness: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """Import ``name`` if the package has it; a module that exists but fails still raises."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
