@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from samtycke import health, pages
+from samtycke import assets, health, pages
 from samtycke.component import Component, optional_module
 from samtycke.errors import HTTPError, PayloadTooLarge, from_status
 from samtycke.logs import AccessLog
@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
     routes: list[BaseRoute] = [
         *health.routes(services, parts),
         *pages.routes(services),
+        assets.script("/banner.js", "banner.js", "The consent banner (with its CSS)"),
         *(route for part in parts for route in part.routes),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
