@@ -1,0 +1,144 @@
+"""A site's cookie registry: which entry a cookie name belongs to, and where it may live.
+
+Exact names are looked up first, then regular expressions (matched against the whole
+name) in the order the site declares them.  samtycke's own two cookies are necessary
+even on a site that forgot to declare them: without them no choice could be kept.
+
+Expiring a cookie only works with the same domain and path it was set with, and the
+browser does not say which those were; ``domain_variants`` and ``path_variants`` list
+every combination a cookie for this request could have been stored under.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from consent.cookies import CONSENT_COOKIE, STATE_COOKIE
+from samtycke.settings import CookieEntry, Site
+
+OWN_COOKIES = (CONSENT_COOKIE, STATE_COOKIE)
+NECESSARY = "necessary"
+# Paths deeper than this are not tried: each variant costs a Set-Cookie header.
+MAX_PATH_DEPTH = 6
+
+_UNIT_SECONDS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+    "month": 30 * 86400,
+    "year": 365 * 86400,
+}
+_LIFETIME = re.compile(r"\s*(\d+)\s+(second|minute|hour|day|week|month|year)s?\s*", re.I)
+
+
+@dataclass(frozen=True)
+class Registry:
+    site: Site
+    exact: dict[str, CookieEntry]
+    patterns: tuple[tuple[re.Pattern[str], CookieEntry], ...]
+
+    @classmethod
+    def for_site(cls, site: Site) -> Registry:
+        exact: dict[str, CookieEntry] = {}
+        patterns: list[tuple[re.Pattern[str], CookieEntry]] = []
+        for entry in site.cookies:
+            if entry.regex:
+                patterns.append((re.compile(entry.name), entry))
+            else:
+                exact.setdefault(entry.name, entry)
+        for name in OWN_COOKIES:
+            exact.setdefault(name, CookieEntry(name=name, category=NECESSARY, provider="samtycke"))
+        return cls(site, exact, tuple(patterns))
+
+    def match(self, name: str) -> CookieEntry | None:
+        entry = self.exact.get(name)
+        if entry is not None:
+            return entry
+        for pattern, candidate in self.patterns:
+            if pattern.fullmatch(name):
+                return candidate
+        return None
+
+    def category(self, name: str) -> str | None:
+        entry = self.match(name)
+        return entry.category if entry else None
+
+    def entries(self, category: str) -> list[CookieEntry]:
+        return [e for e in self.site.cookies if e.category == category]
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def registrable_domain(host: str) -> str:
+    """The last two labels: the highest domain a site can set a cookie on.
+
+    Without a public-suffix list this is exact for the .se/.com/.localhost names samtycke
+    is deployed on; for names under a two-label suffix (``example.co.uk``) the variants
+    simply include one domain the browser would have refused, which costs a header.
+    """
+    host = host.lower().rstrip(".")
+    if is_ip(host):
+        return host
+    labels = host.split(".")
+    return ".".join(labels[-2:]) if len(labels) >= 2 else host
+
+
+def domain_variants(host: str, declared: str = "") -> list[str]:
+    """ "" (host-only) and every ``Domain=`` a cookie seen on ``host`` could carry.
+
+    ``Domain=.example.se`` and ``Domain=example.se`` name the same cookie (RFC 6265 drops
+    the leading dot), so only the dotless form is listed.
+    """
+    host = host.lower().rstrip(".").split(":")[0]
+    out = [""]
+    if not host or is_ip(host):
+        return out
+    top = registrable_domain(host)
+    labels = host.split(".")
+    for start in range(len(labels)):
+        candidate = ".".join(labels[start:])
+        out.append(candidate)
+        if candidate == top:
+            break
+    wanted = declared.lower().lstrip(".")
+    if wanted and wanted not in out and (host == wanted or host.endswith("." + wanted)):
+        out.append(wanted)
+    return out
+
+
+def path_variants(request_path: str, declared: Iterable[str] = ("/",)) -> list[str]:
+    """``/``, each declared path, and each ancestor of the request path (the default-path)."""
+    out = ["/"]
+    for path in declared:
+        if path and path.startswith("/") and path not in out:
+            out.append(path)
+    parts = [p for p in request_path.split("/") if p][:MAX_PATH_DEPTH]
+    current = ""
+    for part in parts:
+        current += "/" + part
+        if current not in out:
+            out.append(current)
+    return out
+
+
+def lifetime_seconds(lifetime: str) -> float | None:
+    """Declared lifetime in seconds; None for session cookies or text that is not "<n> <unit>"."""
+    match = _LIFETIME.fullmatch(lifetime)
+    if lifetime.strip().lower() == "session" or match is None:
+        return None
+    return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+
+
+def is_session(lifetime: str) -> bool:
+    return lifetime.strip().lower() == "session"

@@ -1,0 +1,84 @@
+"""The proxy as a real subprocess (`python -m consent.proxy_cli`), with its own data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import tomli_w
+
+from tests.conftest import deep_merge, demo_raw
+from tests.enforcement.servers import free_port
+
+
+def write_config(base: Path, **overrides: Any) -> Path:
+    raw = deep_merge(
+        demo_raw(**overrides),
+        {
+            "storage": {"data_dir": str(base / "data")},
+            "server": {"secret_keys": ["proxy-test-key"]},
+            "journal": {"ship_interval": 0.2},
+        },
+    )
+    path = base / "samtycke.toml"
+    path.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def proxy_process(base: Path, upstream: str, site: int = 1) -> Iterator[str]:
+    config = write_config(base)
+    port = free_port()
+    log_path = base / "proxy.log"
+    env = {k: v for k, v in os.environ.items() if k != "SAMTYCKE_CONFIG"}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "consent.proxy_cli",
+                "--upstream",
+                upstream,
+                "--config",
+                str(config),
+                "--site",
+                str(site),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=base,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"proxy exited:\n{log_path.read_text(errors='replace')}")
+            try:
+                if httpx.get(url + "/_samtycke/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"proxy not ready:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,178 @@
+"""`samtycke proxy` in front of a real upstream: checked with an HTTP client and in Chromium."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+
+from consent.proxy import banner_tag, create_proxy, inject
+from samtycke.settings import Settings
+from tests.conftest import ARTIFACTS, free_port
+from tests.enforcement.servers import serve
+from tests.enforcement.stack import WWW, Stack
+from tests.enforcement.test_middleware import stored
+from tests.enforcement.upstream import BIG_CHUNK, BIG_CHUNKS
+
+TAG = '<script src="/_samtycke/banner.js" data-site="1" defer></script>'
+
+
+def test_html_gets_the_banner_before_head_end(stack: Stack) -> None:
+    response = httpx.get(stack.proxy + "/")
+    assert response.status_code == 200
+    assert TAG + "</head>" in response.text
+    assert int(response.headers["content-length"]) == len(response.content)
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate"])
+def test_compressed_html_is_decoded_injected_and_sent_plain(stack: Stack, path: str) -> None:
+    response = httpx.get(stack.proxy + path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "content-encoding" not in response.headers
+    assert response.text.startswith("<!doctype html><html><head><title>x</title>" + TAG + "</head>")
+
+
+def test_pages_without_head_and_with_csp_nonces(stack: Stack) -> None:
+    assert "<body class='b'>" + TAG in httpx.get(stack.proxy + "/nohead").text
+    csp = httpx.get(stack.proxy + "/csp")
+    assert TAG.replace(" defer>", ' defer nonce="abc123">') in csp.text
+    assert csp.headers["content-security-policy"] == "script-src 'self' 'nonce-abc123'"
+
+
+def test_everything_else_passes_unchanged(stack: Stack) -> None:
+    with httpx.Client(follow_redirects=False) as client:
+        echo = client.post(
+            stack.proxy + "/echo?a=1&b=%C3%A5",
+            content=b"body bytes",
+            headers={"X-Custom": "kept", "Accept-Encoding": "br, gzip;q=0.5"},
+        )
+        assert echo.status_code == 201 and echo.headers["x-upstream"] == "yes"
+        assert echo.json() == {
+            "method": "POST",
+            "body": "body bytes",
+            "query": "a=1&b=%C3%A5",
+            "forwarded_host": stack.proxy.removeprefix("http://"),
+            "accept_encoding": "gzip;q=0.5",  # only what the proxy can decode for injection
+            "custom": "kept",
+        }
+        teapot = client.get(stack.proxy + "/teapot")
+        assert (teapot.status_code, teapot.text, teapot.headers["x-teapot"]) == (418, "kort och tjock", "1")
+        redirect = client.get(stack.proxy + "/redirect")
+        assert redirect.status_code == 302 and redirect.headers["location"] == "/target"
+        head = client.head(stack.proxy + "/")
+        assert head.status_code == 200 and head.content == b""
+
+
+def test_large_bodies_stream_through(stack: Stack) -> None:
+    size = 0
+    with httpx.stream("GET", stack.proxy + "/big") as response:
+        chunks = 0
+        for chunk in response.iter_raw():
+            assert chunk == BIG_CHUNK[: len(chunk)] or len(chunk) > 0
+            size += len(chunk)
+            chunks += 1
+    assert size == len(BIG_CHUNK) * BIG_CHUNKS
+    assert chunks > 1  # arrived in pieces, not as one buffered body
+
+
+def test_samtycke_lives_under_its_prefix(stack: Stack) -> None:
+    banner = httpx.get(stack.proxy + "/_samtycke/banner.js")
+    assert banner.status_code == 200 and "samtycke banner" in banner.text
+    config = httpx.get(stack.proxy + "/_samtycke/api/v1/sites/1/consent-config?lang=sv")
+    assert config.status_code == 200 and config.json()["site_id"] == 1
+    assert httpx.get(stack.proxy + "/_samtycke/healthz").status_code == 200
+    tracker = httpx.get(stack.proxy + "/_samtycke/matomo.php")
+    assert tracker.status_code == 200
+
+
+def test_cookies_are_enforced_as_the_middleware_does(stack: Stack) -> None:
+    direct = httpx.get(stack.upstream + "/elpris")
+    assert {"demo_lang", "_pk_id.1.abcd", "demo_ads", "tracker_uid", "demo_stats"} <= stored(direct)
+    proxied = httpx.get(stack.proxy + "/elpris")
+    assert stored(proxied) == {"demo_session"}
+    assert "Cookie" in proxied.headers["vary"]
+
+
+def test_unreachable_upstream_gets_a_502_page(make_settings: Callable[..., Settings]) -> None:
+    app = create_proxy(make_settings(), f"http://127.0.0.1:{free_port()}", 1)
+    with serve(app) as url:
+        response = httpx.get(url + "/", headers={"Accept-Language": "sv"})
+    assert response.status_code == 502
+    assert "Webbplatsen svarar inte just nu" in response.text
+    assert '<header class="top">' in response.text  # inside the product layout
+
+
+def test_bad_upstream_url_is_refused(make_settings: Callable[..., Settings]) -> None:
+    with pytest.raises(ValueError, match="http"):
+        create_proxy(make_settings(), "ftp://example.test", 1)
+
+
+def test_inject_only_once() -> None:
+    page = b"<html><head></head></html>"
+    once = inject(page, banner_tag(1))
+    assert inject(once, banner_tag(1)) == once
+    assert gzip.decompress(gzip.compress(once)) == once
+
+
+# -- in Chromium ----------------------------------------------------------------------------------------
+
+
+def cookie_names(page: Page) -> set[str]:
+    return {c["name"] for c in page.context.cookies()}
+
+
+def choose(page: Page, action: str) -> None:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/consent") and r.request.method == "POST"):
+        page.click(f'[data-samtycke-action="{action}"]')
+
+
+@pytest.mark.browser
+def test_proxy_in_chromium(stack: Stack, browser: Browser) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(stack.public("/"))
+    page.wait_for_selector('[data-samtycke-action="reject-all"]', state="visible")
+    page.screenshot(path=str(ARTIFACTS / "proxy-banner.png"))
+    assert cookie_names(page) == {"demo_session"}
+
+    choose(page, "accept-all")
+    page.goto(stack.public("/elpris"))
+    page.wait_for_function("window.samtycke && window.samtycke.get().decided")
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert {"demo_lang", "_pk_id.1.abcd", "demo_ads", "demo_stats", "samtycke_consent"} <= set(cookies)
+    assert cookies["demo_ads"]["domain"] == ".demo.localhost" and cookies["demo_ads"]["httpOnly"]
+    assert "tracker_uid" not in cookies  # never declared, never allowed
+
+    # Withdraw everything through the banner's settings layer.
+    page.evaluate("window.samtycke.open()")
+    page.wait_for_selector('[data-samtycke-action="settings"]', state="visible")
+    page.click('[data-samtycke-action="settings"]')
+    for box in page.query_selector_all(".stk-sw:not(:disabled)"):
+        if box.is_checked():
+            box.click()
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/consent")) as withdrawal:
+        page.click('[data-samtycke-action="save"]')
+    assert withdrawal.value.all_headers().get("clear-site-data") == '"storage"'
+    page.goto(stack.public("/"))
+    page.wait_for_function("window.samtycke && window.samtycke.get().decided")
+    left = cookie_names(page)
+    assert not left & {"demo_lang", "_pk_id.1.abcd", "demo_ads", "demo_stats"}
+    assert "samtycke_consent" in left  # the withdrawal itself is remembered
+    page.screenshot(path=str(ARTIFACTS / "proxy-after-withdrawal.png"))
+
+    # Erasure forgets the choice too: everything goes.
+    with page.expect_response(lambda r: r.request.method == "DELETE") as erasure:
+        page.evaluate("fetch('/_samtycke/api/v1/consent', {method: 'DELETE'})")
+    headers = erasure.value.all_headers()
+    assert erasure.value.status == 200, headers
+    assert headers.get("clear-site-data") == '"cookies", "storage"', headers
+    page.goto(stack.public("/kundservice"))
+    assert not cookie_names(page) & {"samtycke_consent", "demo_lang", "demo_ads"}
+    context.close()
+
+
+def test_public_host_is_the_demo_site(stack: Stack) -> None:
+    assert WWW in stack.public()

@@ -1,0 +1,79 @@
+"""The upstream behind the proxy: the bad demo site plus pages that exercise the plumbing."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+
+from tests.enforcement.sample_site import bad_site
+
+BIG_CHUNK = bytes(range(256)) * 256  # 64 KiB
+BIG_CHUNKS = 80  # 5 MiB
+HTML = b"<!doctype html><html><head><title>x</title></head><body><p>hej</p></body></html>"
+
+
+def upstream_app(third_party: str) -> Starlette:
+    async def gzipped(request: Request) -> Response:
+        return Response(gzip.compress(HTML), media_type="text/html", headers={"Content-Encoding": "gzip"})
+
+    async def deflated(request: Request) -> Response:
+        return Response(zlib.compress(HTML), media_type="text/html", headers={"Content-Encoding": "deflate"})
+
+    async def no_head(request: Request) -> Response:
+        return HTMLResponse("<html><body class='b'><p>utan head</p></body></html>")
+
+    async def with_csp(request: Request) -> Response:
+        return HTMLResponse(HTML, headers={"Content-Security-Policy": "script-src 'self' 'nonce-abc123'"})
+
+    async def big(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(BIG_CHUNKS):
+                yield BIG_CHUNK
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    async def redirect(request: Request) -> Response:
+        # An absolute redirect to the upstream's own address, as many frameworks send.
+        return RedirectResponse(str(request.url_for("target")), status_code=302)
+
+    async def target(request: Request) -> Response:
+        return HTMLResponse(HTML)
+
+    async def echo(request: Request) -> Response:
+        body = await request.body()
+        return JSONResponse(
+            {
+                "method": request.method,
+                "body": body.decode(),
+                "query": request.url.query,
+                "forwarded_host": request.headers.get("x-forwarded-host"),
+                "accept_encoding": request.headers.get("accept-encoding"),
+                "custom": request.headers.get("x-custom"),
+            },
+            status_code=201,
+            headers={"X-Upstream": "yes"},
+        )
+
+    async def teapot(request: Request) -> Response:
+        return Response("kort och tjock", status_code=418, headers={"X-Teapot": "1"})
+
+    return Starlette(
+        routes=[
+            Route("/gzip", gzipped),
+            Route("/deflate", deflated),
+            Route("/nohead", no_head),
+            Route("/csp", with_csp),
+            Route("/big", big),
+            Route("/redirect", redirect),
+            Route("/target", target, name="target"),
+            Route("/echo", echo, methods=["GET", "POST", "PUT"]),
+            Route("/teapot", teapot),
+            Mount("/", bad_site(third_party)),
+        ]
+    )
