@@ -25,12 +25,18 @@ BUDGET = 7.5 * 1024  # bytes, gzip -9, JS and CSS together
 # (label, npm package or None for ours, files relative to the package / repo)
 BANNERS: list[tuple[str, str | None, list[str]]] = [
     ("samtycke (JS + CSS, sv + en)", None, ["static/banner.js"]),
-    ("cookieconsent v3 (JS + CSS)", "vanilla-cookieconsent",
-     ["dist/cookieconsent.umd.js", "dist/cookieconsent.css"]),
+    (
+        "cookieconsent v3 (JS + CSS)",
+        "vanilla-cookieconsent",
+        ["dist/cookieconsent.umd.js", "dist/cookieconsent.css"],
+    ),
     ("Klaro (JS with bundled CSS)", "klaro", ["dist/klaro.js"]),
     ("Klaro (JS without CSS)", "klaro", ["dist/klaro-no-css.js"]),
-    ("tarteaucitron (core + en + CSS)", "tarteaucitronjs",
-     ["tarteaucitron.min.js", "lang/tarteaucitron.en.min.js", "css/tarteaucitron.min.css"]),
+    (
+        "tarteaucitron (core + en + CSS)",
+        "tarteaucitronjs",
+        ["tarteaucitron.min.js", "lang/tarteaucitron.en.min.js", "css/tarteaucitron.min.css"],
+    ),
 ]
 
 
@@ -68,8 +74,10 @@ def main() -> int:
     print(f"{'banner':38} {'version':>9} {'raw':>9} {'gzip -9':>9}")
     for row in rows:
         print(f"{row['name']:38} {row['version']:>9} {row['raw_bytes']:>9,} {row['gzip9_bytes']:>9,}")
-    print(f"budget {int(BUDGET):,} bytes: {'ok' if result['within_budget'] else 'OVER BUDGET'}"
-          f" -> {OUT.relative_to(REPO)}")
+    print(
+        f"budget {int(BUDGET):,} bytes: {'ok' if result['within_budget'] else 'OVER BUDGET'}"
+        f" -> {OUT.relative_to(REPO)}"
+    )
     return 0 if result["within_budget"] else 1
 
 

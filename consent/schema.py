@@ -1,0 +1,70 @@
+"""The consent log's tables.
+
+``consent_log``       one row per log entry; ``ReplacingMergeTree(revision)`` keyed by the
+                      index, so a journal replay can never give an index two rows, and a
+                      purge replaces a payload by inserting a higher revision without it.
+``consent_subjects``  the per-subject salt behind each subject commitment; erasure
+                      deletes the row (crypto-shredding).
+``consent_checkpoints`` every signed checkpoint, to check the tree against at start-up.
+"""
+
+from __future__ import annotations
+
+from samtycke.storage import Migration, Table
+
+LOG = "consent_log"
+SUBJECTS = "consent_subjects"
+CHECKPOINTS = "consent_checkpoints"
+
+TIME = "DateTime64(3, 'UTC')"
+
+MIGRATIONS = [
+    Migration(
+        id="consent.0001_log",
+        description="Consent log entries, subject salts and signed checkpoints.",
+        steps=(
+            Table(
+                name=LOG,
+                columns=(
+                    ("idx", "UInt64"),
+                    ("kind", "LowCardinality(String)"),
+                    ("site_id", "UInt32"),
+                    ("subject", "String"),
+                    ("receipt_id", "String"),
+                    ("event_time", TIME),
+                    ("entry", "String"),
+                    ("leaf_hash", "String"),
+                    ("revision", "UInt32"),
+                ),
+                engine="ReplacingMergeTree(revision)",
+                order_by="idx",
+                sharding_key="idx",
+            ),
+            Table(
+                name=SUBJECTS,
+                columns=(
+                    ("subject_key", "String"),
+                    ("commitment", "String"),
+                    ("salt", "String"),
+                    ("created_at", TIME),
+                ),
+                engine="ReplacingMergeTree",
+                order_by="subject_key",
+                sharding_key="cityHash64(subject_key)",
+            ),
+            Table(
+                name=CHECKPOINTS,
+                columns=(
+                    ("tree_size", "UInt64"),
+                    ("root_hash", "String"),
+                    ("note", "String"),
+                    ("key_id", "String"),
+                    ("created_at", TIME),
+                ),
+                engine="ReplacingMergeTree",
+                order_by="tree_size",
+                sharding_key="tree_size",
+            ),
+        ),
+    )
+]
