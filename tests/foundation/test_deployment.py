@@ -57,7 +57,7 @@ def test_the_compose_config_loads_with_the_compose_environment(tmp_path: Path) -
     assert settings.storage.clickhouse_url.startswith("http://samtycke:pw@clickhouse:8123/")
     assert settings.server.secret_keys == ["k1"]
     assert "/etc/samtycke/samtycke.toml" in app["command"]
-    assert "--workers" in app["command"], "a server deployment may run several workers"
+    assert "--host" in app["command"] and "0.0.0.0" in app["command"], "reachable from outside the container"
 
 
 def test_the_dockerfile_installs_every_package_and_the_static_assets() -> None:
