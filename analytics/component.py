@@ -1,10 +1,43 @@
-"""The analytics domain, as mounted into the app."""
+"""The analytics domain, as mounted into the app: collector, stats API, visitor requests."""
 
 from __future__ import annotations
 
+from analytics import collector, visitors
+from analytics.geo import GeoIP
+from analytics.pipeline import Pipeline
+from analytics.salts import Salts
+from analytics.schema import MIGRATIONS
+from analytics.stats import api as stats_api
+from analytics.visits import Visits
 from samtycke.component import Component
 from samtycke.services import Services
 
 
 def build(services: Services) -> Component:
-    return Component(name="analytics")
+    settings = services.settings
+    geo = GeoIP(settings.analytics.geoip_database)
+    salts = Salts(services.storage, list(settings.sites), services.now, services.layout)
+    visits = Visits()
+    pipeline = Pipeline(
+        settings, auth=services.auth, geo=geo, salts=salts, visits=visits, metrics=services.metrics
+    )
+    services.metrics.gauge(
+        "samtycke_visits_tracked_in_memory",
+        "Visitors whose current visit is held in memory.",
+        lambda: float(len(visits)),
+    )
+
+    async def close_geo() -> None:
+        geo.close()
+
+    return Component(
+        name="analytics",
+        routes=[
+            *collector.routes(collector.Collector(services, pipeline)),
+            *stats_api.routes(services),
+            *visitors.routes(services, visits),
+        ],
+        migrations=MIGRATIONS,
+        on_storage_ready=[salts.run],
+        on_shutdown=[close_geo],
+    )

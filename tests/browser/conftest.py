@@ -13,7 +13,6 @@ that is how the notice-version test carries a choice from one deployment to the 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from urllib.parse import unquote
 
 import pytest
 import tomli_w
-from playwright.sync_api import Browser, BrowserContext, Page, Response, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Response, Route
 
 from tests.conftest import LiveServer, deep_merge, demo_raw
 
@@ -35,8 +34,13 @@ WWW = "www.demo.localhost"
 PARENT = "demo.localhost"
 NOTICE = "2026-11-01"  # the built-in demo's notice version
 OPTIONAL = ("preferences", "statistics", "marketing")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # -- servers -------------------------------------------------------------------------------------------
@@ -45,8 +49,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def start_live(base: Path, notice_version: str | None = None) -> LiveServer:
     """A real `samtycke serve` on the demo config; optionally with another notice version."""
     data_dir = base / "data"
-    raw = deep_merge(demo_raw(), {"storage": {"data_dir": str(data_dir)},
-                                  "server": {"secret_keys": ["browser-test-key"]}})
+    raw = deep_merge(
+        demo_raw(), {"storage": {"data_dir": str(data_dir)}, "server": {"secret_keys": ["browser-test-key"]}}
+    )
     if notice_version:
         raw["sites"][0]["notice"]["version"] = notice_version
     config_path = base / "samtycke.toml"
@@ -82,17 +87,6 @@ def site_next_notice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
 
 
 # -- browser -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("the browser tests need Debian's chromium on PATH (apt-get install chromium)")
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
@@ -160,6 +154,7 @@ def click_and_record(page: Page, selector: str) -> dict[str, Any]:
     """Click something that records a choice; wait for the server's 201 and the banner's change event."""
     page.evaluate("""() => { window.__changed = new Promise((resolve) =>
         document.addEventListener('samtycke:change', (e) => resolve(e.detail), { once: true })); }""")
+
     def is_post(r: Response) -> bool:
         return r.url.endswith("/api/v1/consent") and r.request.method == "POST"
 
@@ -183,8 +178,18 @@ def set_state_cookie(context: BrowserContext, host: str, state: dict[str, Any]) 
     from urllib.parse import quote
 
     value = quote(json.dumps(state, separators=(",", ":")), safe="")
-    context.add_cookies([{"name": "samtycke_state", "value": value, "domain": host, "path": "/",
-                          "expires": time.time() + 86400, "sameSite": "Lax"}])
+    context.add_cookies(
+        [
+            {
+                "name": "samtycke_state",
+                "value": value,
+                "domain": host,
+                "path": "/",
+                "expires": time.time() + 86400,
+                "sameSite": "Lax",
+            }
+        ]
+    )
 
 
 def category_cookies(context: BrowserContext) -> set[tuple[str, str]]:

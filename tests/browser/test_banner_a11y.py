@@ -76,10 +76,12 @@ def test_keyboard_only_focus_is_trapped_visible_and_returned(site: Site, page: P
     seen = []
     for _ in range(12):  # more presses than there are controls: focus must wrap, never leave
         page.keyboard.press("Tab")
-        seen.append(page.evaluate("""() => { const a = document.activeElement, s = getComputedStyle(a);
+        seen.append(
+            page.evaluate("""() => { const a = document.activeElement, s = getComputedStyle(a);
             return { inside: !!a.closest('.stk-d'),
                      label: a.getAttribute('data-samtycke-action') || a.tagName,
-                     outline: s.outlineStyle + ' ' + s.outlineWidth }; }"""))
+                     outline: s.outlineStyle + ' ' + s.outlineWidth }; }""")
+        )
     assert all(item["inside"] for item in seen)
     assert {"accept-all", "reject-all", "settings"} <= {item["label"] for item in seen}
     for item in seen:  # focus is visible on every stop

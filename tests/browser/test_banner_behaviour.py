@@ -49,8 +49,10 @@ def test_gated_scripts_run_once_in_page_order_and_keep_the_nonce(site: Site, pag
     page.evaluate("window.samtycke.open()")
     click_action(page, "accept-all")
     assert page.evaluate("window.demoRan") == ["preferences", "statistics", "marketing"]
-    assert page.evaluate("[...document.scripts].filter((s) => s.dataset.category && s.type !== 'text/plain')"
-                         ".every((s) => s.nonce.length > 0)")
+    assert page.evaluate(
+        "[...document.scripts].filter((s) => s.dataset.category && s.type !== 'text/plain')"
+        ".every((s) => s.nonce.length > 0)"
+    )
     assert page.locator("script[data-category=statistics][src='/matomo.js']").count() == 1
 
 
@@ -66,7 +68,10 @@ def test_javascript_api_and_dom_events(site: Site, page: Page) -> None:
     }""")
     click_action(page, "reject-all")
     assert sorted(page.evaluate("window.__seen")) == [
-        ["api-change", "reject_all"], ["change", "reject_all"], ["consent", "reject_all"]]
+        ["api-change", "reject_all"],
+        ["change", "reject_all"],
+        ["consent", "reject_all"],
+    ]
     page.evaluate("window.samtycke.open()")
     assert dialog_visible(page)
     assert page.evaluate("window.samtycke.get().method") == "reject_all"
@@ -75,14 +80,18 @@ def test_javascript_api_and_dom_events(site: Site, page: Page) -> None:
 # -- language: data-lang, then <html lang>, then the browser -------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "locale", "expected"), [
-    ("data-lang", "sv-SE", "en"),
-    ("html-lang", "sv-SE", "sv"),
-    ("browser-en", "en-GB", "en"),
-    ("browser-sv", "sv-SE", "sv"),
-])
-def test_language_choice(site: Site, new_context: Callable[..., BrowserContext], source: str, locale: str,
-                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "locale", "expected"),
+    [
+        ("data-lang", "sv-SE", "en"),
+        ("html-lang", "sv-SE", "sv"),
+        ("browser-en", "en-GB", "en"),
+        ("browser-sv", "sv-SE", "sv"),
+    ],
+)
+def test_language_choice(
+    site: Site, new_context: Callable[..., BrowserContext], source: str, locale: str, expected: str
+) -> None:
     page = new_context(locale=locale).new_page()
     if source == "data-lang":
         rewrite_demo(page, site, 'data-site="1"', 'data-site="1" data-lang="en"')
@@ -93,8 +102,10 @@ def test_language_choice(site: Site, new_context: Callable[..., BrowserContext],
     open_demo(page, site.url())
     assert any(f"consent-config?lang={expected}" in url for url in requests)
     assert page.locator(".stk-d").get_attribute("lang") == expected
-    words = {"sv": ("Acceptera alla", "Avvisa alla", "Inställningar"),
-             "en": ("Accept all", "Reject all", "Settings")}
+    words = {
+        "sv": ("Acceptera alla", "Avvisa alla", "Inställningar"),
+        "en": ("Accept all", "Reject all", "Settings"),
+    }
     for action, text in zip(("accept-all", "reject-all", "settings"), words[expected], strict=True):
         assert page.locator(f"[data-samtycke-action={action}]").inner_text().strip() == text
     body = click_action(page, "reject-all")

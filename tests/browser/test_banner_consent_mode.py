@@ -11,8 +11,15 @@ from tests.browser.conftest import Site, click_action, open_demo, wait_js
 
 pytestmark = pytest.mark.browser
 
-SIGNALS = ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage",
-           "functionality_storage", "personalization_storage", "security_storage")
+SIGNALS = (
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+)
 
 
 def data_layer(page: Page) -> list[list[Any]]:
@@ -46,9 +53,15 @@ def test_update_follows_the_choice_and_is_repeated_on_every_page_load(site: Site
     page.click("[data-samtycke-action=settings]")
     page.locator(".stk-sw[data-cat=statistics]").check()
     click_action(page, "save")
-    expected = {"ad_storage": "denied", "ad_user_data": "denied", "ad_personalization": "denied",
-                "analytics_storage": "granted", "functionality_storage": "denied",
-                "personalization_storage": "denied", "security_storage": "granted"}
+    expected = {
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
+        "ad_personalization": "denied",
+        "analytics_storage": "granted",
+        "functionality_storage": "denied",
+        "personalization_storage": "denied",
+        "security_storage": "granted",
+    }
     assert [(k, p) for _, k, p in consent_calls(page)][-1] == ("update", expected)
 
     for path in ("/demo?sida=kundservice", "/demo"):
@@ -66,7 +79,9 @@ def test_accept_all_then_reject_all_updates_every_signal(site: Site, page: Page)
     page.click(".stk-r")
     click_action(page, "reject-all")
     assert consent_calls(page)[-1][1:] == (
-        "update", {**dict.fromkeys(SIGNALS, "denied"), "security_storage": "granted"})
+        "update",
+        {**dict.fromkeys(SIGNALS, "denied"), "security_storage": "granted"},
+    )
 
 
 def test_matomo_is_told_about_statistics_consent(site: Site, page: Page) -> None:
@@ -77,7 +92,11 @@ def test_matomo_is_told_about_statistics_consent(site: Site, page: Page) -> None
     open_demo(page, site.url())
     # Before a choice the queue holds only the page's own commands; the tracker is not even loaded.
     assert page.evaluate("Array.isArray(window._paq) && window._paq.map((c) => c[0])") == [
-        "requireConsent", "setTrackerUrl", "setSiteId", "trackPageView"]
+        "requireConsent",
+        "setTrackerUrl",
+        "setSiteId",
+        "trackPageView",
+    ]
     click_action(page, "accept-all")
     wait_js(page, "!Array.isArray(window._paq)")  # the tracker has taken over the queue
     page.wait_for_timeout(300)

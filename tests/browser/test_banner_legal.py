@@ -42,8 +42,9 @@ def test_first_visit_sets_no_cookie_storage_or_foreign_request(site: Site, page:
     requests: list[str] = []
     set_cookies: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.on("response", lambda r: set_cookies.extend(
-        f"{r.url}: {v}" for v in [r.header_value("set-cookie")] if v))
+    page.on(
+        "response", lambda r: set_cookies.extend(f"{r.url}: {v}" for v in [r.header_value("set-cookie")] if v)
+    )
 
     open_demo(page, site.url())
     page.mouse.wheel(0, 800)  # give lazy things a chance to misbehave
@@ -59,8 +60,10 @@ def test_first_visit_sets_no_cookie_storage_or_foreign_request(site: Site, page:
         assert parts.path in ALLOWED_BEFORE_CHOICE, f"request outside the necessary allow-list: {url}"
     # Nothing gated ran or loaded: scripts inert, the iframe and image have no source yet.
     assert page.evaluate("window.demoRan") is None
-    assert page.evaluate("[...document.querySelectorAll('iframe[data-category], img[data-category]')]"
-                         ".every((el) => !el.hasAttribute('src') && el.hidden)")
+    assert page.evaluate(
+        "[...document.querySelectorAll('iframe[data-category], img[data-category]')]"
+        ".every((el) => !el.hasAttribute('src') && el.hidden)"
+    )
     assert page.locator(".stk-p").count() == 2
 
 
@@ -89,8 +92,9 @@ PARITY_JS = """() => {
 }"""
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 375, "height": 740}],
-                         ids=["desktop", "mobile"])
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 375, "height": 740}], ids=["desktop", "mobile"]
+)
 def test_accept_and_reject_are_equal_buttons_on_the_first_layer(
     site: Site, new_context: Callable[..., BrowserContext], viewport: dict[str, int]
 ) -> None:
@@ -207,8 +211,11 @@ def test_withdrawing_one_category_keeps_the_others(site: Site, page: Page) -> No
         assert page.locator(f".stk-sw[data-cat={category}]").is_checked()
     page.locator(".stk-sw[data-cat=statistics]").uncheck()
     body = click_action(page, "save")
-    assert body == {**body, "method": "custom",
-                    "decisions": {"preferences": True, "statistics": False, "marketing": True}}
+    assert body == {
+        **body,
+        "method": "custom",
+        "decisions": {"preferences": True, "statistics": False, "marketing": True},
+    }
     names = {n for n, _ in category_cookies(context)}
     assert not any(n.startswith("_pk_") or n == "demo_stats" for n in names), names
     assert {"demo_lang", "demo_ads", "demo_retarget"} <= names
@@ -247,7 +254,11 @@ def test_escape_close_scroll_and_navigation_grant_nothing(site: Site, page: Page
     assert page.context.cookies() == []
     assert page.evaluate("window.demoRan") is None
     assert page.evaluate("window.samtycke.get()")["granted"] == {
-        "necessary": True, "preferences": False, "statistics": False, "marketing": False}
+        "necessary": True,
+        "preferences": False,
+        "statistics": False,
+        "marketing": False,
+    }
 
 
 # -- 13. Refusals count and are not re-asked ---------------------------------------------------------

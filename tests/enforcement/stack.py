@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
 from tests.enforcement.processes import proxy_process
 from tests.enforcement.sample_site import third_party
@@ -45,11 +44,3 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         proxy_process(tmp_path_factory.mktemp("proxy"), upstream) as proxy,
     ):
         yield Stack(ads, upstream, proxy)
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()

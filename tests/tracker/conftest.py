@@ -10,7 +10,6 @@ resolves them (and every ``*.localhost`` name) to loopback by itself.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 import tomli_w
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
 
 from samtycke.auth import hash_token
 from tests.conftest import REPO, LiveServer, deep_merge, demo_raw
@@ -179,17 +178,6 @@ def static_site() -> Iterator[StaticSite]:
 
 
 # -- the browser ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("the tracker tests need Debian's chromium on PATH (apt-get install chromium)")
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -1,0 +1,162 @@
+"""``samtycke visitor export|delete``: data requests for a consented visitor id.
+
+With a ClickHouse server configured the command opens storage itself.  With the embedded
+engine it must not (one process per data directory), so it asks the running server's
+HTTP API, authenticated with an admin token from ``--token`` or ``SAMTYCKE_TOKEN``.  When
+no server holds the embedded data directory, it opens it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from samtycke.cli import add_config_option, command, load_settings
+from samtycke.settings import Settings
+
+TOKEN_ENV = "SAMTYCKE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+
+
+def register(subparsers: Any) -> None:
+    visitor = command(
+        subparsers,
+        "visitor",
+        "Export or delete what is stored under a consented visitor id (GDPR Art. 15, 17, 20).",
+        "samtycke visitor export 0123456789abcdef --site 1 > visitor.json",
+    )
+    actions = visitor.add_subparsers(dest="visitor_command", metavar="ACTION", required=True)
+    export = command(
+        actions,
+        "export",
+        "Print the visitor's events as JSON.",
+        "samtycke visitor export 0123456789abcdef --site 1 --server http://127.0.0.1:8000",
+    )
+    delete = command(
+        actions,
+        "delete",
+        "Delete the visitor's events.",
+        "samtycke visitor delete 0123456789abcdef --site 1 --yes",
+    )
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    for parser in (export, delete):
+        add_config_option(parser)
+        parser.add_argument("visitor_id", help="the tracker's _id, uid or cid the visitor consented with")
+        parser.add_argument("--site", type=int, required=True, help="site id (idsite)")
+        parser.add_argument(
+            "--server",
+            help="URL of the running samtycke (default: http://server.host:server.port from the config)",
+        )
+        parser.add_argument("--token", help=f"admin bearer token (default: ${TOKEN_ENV})")
+        parser.set_defaults(run=run_visitor)
+
+
+def run_visitor(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    if settings.site(args.site) is None:
+        print(f"Site {args.site} is not in the configuration; check --site.", file=sys.stderr)
+        return 2
+    if args.visitor_command == "delete" and not args.yes and not _confirm(args):
+        print("Nothing deleted.", file=sys.stderr)
+        return 1
+    from samtycke.services import clickhouse_url
+    from samtycke.storage import DataDirInUse, parse_url
+
+    target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
+    if target.embedded and (args.server or _held(target.path)):
+        return _through_server(args, settings)
+    try:
+        return _direct(args, settings)
+    except DataDirInUse:
+        return _through_server(args, settings)
+
+
+def _data_dir(settings: Settings) -> Path:
+    return Path(settings.storage.data_dir).resolve()
+
+
+def _held(path: str) -> bool:
+    from samtycke.storage.client import DataDirInUse, _check_not_in_use
+
+    try:
+        _check_not_in_use(path)
+    except DataDirInUse:
+        return True
+    return False
+
+
+def _direct(args: argparse.Namespace, settings: Settings) -> int:
+    from analytics import visitors
+    from samtycke.services import clickhouse_url
+    from samtycke.storage import Layout, Storage, StorageError, StorageUnavailable, parse_url
+
+    target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
+    storage = Storage(target)
+    try:
+        if args.visitor_command == "export":
+            _print(visitors.export(storage, args.site, visitors.check_visitor(args.visitor_id)))
+        else:
+            layout = Layout(target.database, settings.storage.cluster)
+            count = visitors.delete(storage, layout, args.site, visitors.check_visitor(args.visitor_id))
+            _print({"site_id": args.site, "visitor_id": args.visitor_id, "deleted": count})
+    except (StorageError, StorageUnavailable) as exc:
+        print(f"ClickHouse failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        storage.close()
+    return 0
+
+
+def _through_server(args: argparse.Namespace, settings: Settings) -> int:
+    token = args.token or os.environ.get(TOKEN_ENV, "")
+    if not token:
+        print(
+            "A running samtycke holds the data; give an admin token with --token or "
+            f"${TOKEN_ENV} (make one with `samtycke token --role admin`).",
+            file=sys.stderr,
+        )
+        return 2
+    base = args.server or f"http://{_host(settings.server.host)}:{settings.server.port}"
+    url = f"{base.rstrip('/')}/api/v1/visitors/{quote(args.visitor_id, safe='')}"
+    method = "GET" if args.visitor_command == "export" else "DELETE"
+    try:
+        response = httpx.request(
+            method,
+            url,
+            params={"site_id": args.site},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        print(f"Could not reach samtycke at {base}: {exc}. Is it running? Try --server.", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"samtycke answered {response.status_code}: {response.text[:500]}", file=sys.stderr)
+        return 1
+    _print(response.json())
+    return 0
+
+
+def _confirm(args: argparse.Namespace) -> bool:
+    if not sys.stdin.isatty():
+        print("Refusing to delete without --yes when not on a terminal.", file=sys.stderr)
+        return False
+    answer = input(f"Delete everything stored for visitor {args.visitor_id} on site {args.site}? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - a listening address, mapped to a reachable one
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _print(document: Any) -> None:
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")

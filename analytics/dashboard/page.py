@@ -1,0 +1,84 @@
+"""``GET /dashboard``: the shell page; the script in ``static/dashboard`` does the rest.
+
+Everything the script needs to start is in one inert JSON block: the sites the person may
+see, each with its local "today" (so relative ranges follow the site's clock, frozen or
+not), its goals, the stats API's capabilities and the language.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from analytics.dashboard.params import RANGES, local_today
+from analytics.stats import parser as stats_parser
+from samtycke.auth import Principal
+from samtycke.i18n import language
+from samtycke.services import Services
+from samtycke.settings import Site
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    templates = _templates(services)
+
+    async def dashboard(request: Request) -> Response:
+        if services.auth.authenticate(request) is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        principal = services.auth.require(request, "marketer")
+        lang = language(request)
+        config = _config(services, principal, lang)
+        return templates.TemplateResponse(
+            request,
+            "dashboard.html",
+            {"lang": lang, "config": json.dumps(config, ensure_ascii=False).replace("</", "<\\/")},
+            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
+        )
+
+    return [Route("/dashboard", dashboard, methods=["GET"], include_in_schema=False)]
+
+
+def _templates(services: Services) -> Jinja2Templates:
+    # Own folder first, then the app's (for layout.html).
+    base = services.templates.env.loader
+    loaders = [FileSystemLoader(str(TEMPLATES)), *([base] if base is not None else [])]
+    environment = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
+    return Jinja2Templates(env=environment)
+
+
+def _config(services: Services, principal: Principal, lang: str) -> dict[str, Any]:
+    now = services.now()
+    return {
+        "lang": lang,
+        "user": {"name": principal.name, "role": principal.role},
+        "sites": [_site(site, now) for site in services.settings.sites],
+        "ranges": list(RANGES),
+        "dimensions": list(
+            dict.fromkeys([*stats_parser.DIMENSIONS, "event:goal", *stats_parser.TIME_DIMENSIONS])
+        ),
+        "metrics": list(stats_parser.METRICS),
+    }
+
+
+def _site(site: Site, now: Any) -> dict[str, Any]:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "timezone": site.timezone,
+        "today": local_today(now, site).isoformat(),
+        "goals": [{"id": goal.id, "name": goal.name} for goal in site.goals],
+    }

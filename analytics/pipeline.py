@@ -1,0 +1,300 @@
+"""Where a hit goes: named steps from a validated ``Hit`` to a journal record.
+
+    exclusion -> client IP -> GeoIP -> IP masking -> visitor identity -> device
+              -> source -> visit -> row for the journal
+
+Any step may drop the hit with a ``DropReason``; drops are counted in ``/metrics`` and
+the tracker still gets its normal answer.  The full client address exists only inside
+``process``: GeoIP and the visitor hash read it, the masked form (if stored at all)
+replaces it, and nothing else leaves.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from analytics import devices, sources
+from analytics.anonymize import mask_ip
+from analytics.geo import GeoIP
+from analytics.request import Hit, InvalidHit
+from analytics.salts import Salts, identified_hash, visitor_hash
+from analytics.schema import EVENTS
+from analytics.visits import Visits
+from samtycke.auth import Auth
+from samtycke.clientip import Address
+from samtycke.journal import Record, record
+from samtycke.metrics import Metrics
+from samtycke.settings import Settings, Site
+
+CONSENT_COOKIE = "samtycke_consent"
+STATISTICS = "statistics"
+
+
+class DropReason(enum.Enum):
+    NOT_RECORDED = "not_recorded"  # no rec=1
+    BOT = "bot"
+    DNT = "dnt"
+    EXCLUDED_IP = "excluded_ip"
+    REFERRER_SPAM = "referrer_spam"
+    NO_URL = "no_url"
+    FOREIGN_DOMAIN = "foreign_domain"
+    PING_WITHOUT_VISIT = "ping_without_visit"
+
+
+class Dropped(Exception):
+    def __init__(self, reason: DropReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the HTTP request says about the visitor, beside the tracking parameters."""
+
+    address: Address | None
+    user_agent: str
+    accept_language: str
+    dnt: bool
+    gpc: bool
+    statistics_consent: bool  # from the samtycke consent cookie
+    received: datetime
+
+
+@dataclass(frozen=True)
+class SitePolicy:
+    """A site's settings, pre-digested for the hot path."""
+
+    site: Site
+    hosts: frozenset[str]
+    wildcard_hosts: tuple[str, ...]
+    excluded: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    spam: tuple[str, ...]
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, site: Site) -> SitePolicy:
+        domains = [d.strip().lower() for d in site.domains if d.strip()]
+        return cls(
+            site=site,
+            hosts=frozenset(d for d in domains if not d.startswith("*.")),
+            wildcard_hosts=tuple(d[1:] for d in domains if d.startswith("*.")),
+            excluded=tuple(ipaddress.ip_network(n, strict=False) for n in site.excluded_ips),
+            spam=tuple(h.strip().lower().removeprefix("www.") for h in site.referrer_spam if h.strip()),
+            zone=ZoneInfo(site.timezone),
+        )
+
+    def owns(self, host: str) -> bool:
+        return host in self.hosts or any(host.endswith(suffix) for suffix in self.wildcard_hosts)
+
+    def is_excluded(self, address: Address | None) -> bool:
+        if address is None or not self.excluded:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.excluded)
+
+    def is_spam(self, referrer: str) -> bool:
+        if not self.spam or not referrer:
+            return False
+        host = (_split(referrer).hostname or "").lower().removeprefix("www.")
+        return any(host == s or host.endswith("." + s) for s in self.spam)
+
+
+class Pipeline:
+    def __init__(
+        self, settings: Settings, *, auth: Auth, geo: GeoIP, salts: Salts, visits: Visits, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.geo = geo
+        self.salts = salts
+        self.visits = visits
+        self.metrics = metrics
+        self.policies = {site.id: SitePolicy.of(site) for site in settings.sites}
+
+    def policy(self, hit: Hit) -> SitePolicy:
+        policy = self.policies.get(hit.idsite)
+        if policy is None:
+            raise InvalidHit(f"idsite {hit.idsite} is not a configured site", field="idsite")
+        return policy
+
+    async def process(self, hit: Hit, context: Context) -> Record | None:
+        """The journal record for a hit, or None when a step dropped it (and counted why)."""
+        policy = self.policy(hit)
+        try:
+            return await self._steps(hit, context, policy)
+        except Dropped as drop:
+            self.metrics.dropped.labels(drop.reason.value).inc()
+            return None
+
+    async def _steps(self, hit: Hit, context: Context, policy: SitePolicy) -> Record:
+        site = policy.site
+        user_agent = hit.ua or context.user_agent
+        device = devices.detect(user_agent, hit.uadata)
+        page = self._exclusion(hit, context, policy, device)
+        admin = self._is_admin(hit)
+        address = self._client_address(hit, context, admin)
+        at = hit.cdt if (admin and hit.cdt is not None) else context.received
+        location = self.geo.locate(address, site.geo_detail) if address is not None else None
+        masked = self._masked(address)
+        visitor, identified = await self._identity(hit, context, site, address, user_agent)
+        source = sources.classify(hit.url, hit.urlref, policy.hosts)
+        kind = _kind(hit)
+        placement = self.visits.place(
+            site.id,
+            visitor,
+            at,
+            at.astimezone(policy.zone).date(),
+            campaign=source.campaign_key,
+            page=page.path or "/",
+            source=source,
+            is_action=kind != "ping",
+            force_new=hit.new_visit,
+        )
+        if placement is None:
+            raise Dropped(DropReason.PING_WITHOUT_VISIT)
+        visit_source = placement.source
+        row: dict[str, Any] = {
+            "site_id": site.id,
+            "timestamp": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            "kind": kind,
+            "visitor_id": visitor,
+            "identified": 1 if identified else 0,
+            "visit_id": placement.visit_id,
+            "is_entry": 1 if placement.is_entry else 0,
+            "bounce_delta": placement.bounce_delta,
+            "duration_ms": placement.duration_ms,
+            "entry_page": placement.entry_page,
+            "hostname": (page.hostname or "").lower(),
+            "pathname": page.path or "/",
+            "title": hit.action_name,
+            "pv_id": hit.pv_id,
+            "referrer": source.referrer if placement.is_entry else "",
+            "source": visit_source.source,
+            "channel": visit_source.channel,
+            "utm_medium": visit_source.utm_medium,
+            "utm_source": visit_source.utm_source,
+            "utm_campaign": visit_source.utm_campaign,
+            "utm_term": visit_source.utm_term,
+            "utm_content": visit_source.utm_content,
+            "country": location.country if location else "",
+            "region": location.region if location else "",
+            "city": location.city if location else "",
+            "browser": device.browser,
+            "browser_version": device.browser_version,
+            "os": device.os,
+            "os_version": device.os_version,
+            "device": device.device,
+            "resolution": hit.resolution,
+            "language": _language(hit.lang or context.accept_language),
+            "event_category": hit.event_category,
+            "event_action": hit.event_action,
+            "event_name": hit.event_name,
+            "event_value": hit.event_value,
+            "goal_id": hit.idgoal or 0,
+            "revenue": hit.revenue or 0.0,
+            "search_keyword": hit.search,
+            "search_category": hit.search_cat,
+            "search_count": hit.search_count,
+            "link": (hit.link or hit.download)[:2000],
+            "dimensions": dict(hit.dimensions),
+            "masked_ip": masked,
+            "retention_months": site.retention_months,
+        }
+        return record(EVENTS, row)
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def _exclusion(self, hit: Hit, context: Context, policy: SitePolicy, device: devices.Device) -> Any:
+        if not hit.rec:
+            raise Dropped(DropReason.NOT_RECORDED)
+        if device.is_bot and not hit.bots:
+            raise Dropped(DropReason.BOT)
+        if context.dnt and policy.site.honour_dnt:
+            raise Dropped(DropReason.DNT)
+        if policy.is_excluded(context.address):
+            raise Dropped(DropReason.EXCLUDED_IP)
+        if policy.is_spam(hit.urlref):
+            raise Dropped(DropReason.REFERRER_SPAM)
+        if not hit.url:
+            raise Dropped(DropReason.NO_URL)
+        page = _split(hit.url)
+        if not policy.owns((page.hostname or "").lower()):
+            raise Dropped(DropReason.FOREIGN_DOMAIN)
+        return page
+
+    def _is_admin(self, hit: Hit) -> bool:
+        if not hit.token_auth or not (hit.cip or hit.cdt):
+            return False
+        principal = self.auth.check_token(hit.token_auth)
+        return principal is not None and principal.role == "admin"
+
+    def _client_address(self, hit: Hit, context: Context, admin: bool) -> Address | None:
+        if admin and hit.cip:
+            try:
+                return ipaddress.ip_address(hit.cip)
+            except ValueError as exc:
+                raise InvalidHit("cip is not an IP address", field="cip") from exc
+        return context.address
+
+    def _masked(self, address: Address | None) -> str:
+        if not self.settings.analytics.store_masked_ip or address is None:
+            return ""
+        # Level 0 would store the address itself; stored addresses are always masked.
+        return mask_ip(str(address), max(1, self.settings.analytics.ip_mask_level))
+
+    async def _identity(
+        self, hit: Hit, context: Context, site: Site, address: Address | None, user_agent: str
+    ) -> tuple[int, bool]:
+        consented = (context.statistics_consent or hit.consent) and not (context.gpc and site.honour_gpc)
+        tracker_id = hit.cid or hit.uid or hit.visitor_id
+        if consented and tracker_id:
+            return identified_hash(site.id, tracker_id), True
+        salt = self.salts.cached(site.id) or await self.salts.current(site.id)
+        return visitor_hash(salt, site.id, str(address or ""), user_agent), False
+
+
+def statistics_consent(value: Any, now: float | None = None) -> bool:
+    """Whether a decoded consent cookie grants statistics and has not expired."""
+    if not isinstance(value, dict):
+        return False
+    granted = value.get("granted")
+    expires = value.get("exp")
+    if not isinstance(granted, list) or not isinstance(expires, int | float) or isinstance(expires, bool):
+        return False
+    return STATISTICS in granted and expires > (now if now is not None else time.time())
+
+
+def _kind(hit: Hit) -> str:
+    if hit.ping:
+        return "ping"
+    if hit.idgoal:
+        return "goal"
+    if hit.event_category and hit.event_action:
+        return "event"
+    if hit.search:
+        return "search"
+    if hit.link:
+        return "outlink"
+    if hit.download:
+        return "download"
+    return "pageview"
+
+
+def _language(value: str) -> str:
+    first = value.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return first[:16] if first.replace("-", "").isalpha() else ""
+
+
+def _split(url: str) -> Any:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return urlsplit("")

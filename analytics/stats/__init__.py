@@ -1,0 +1,1 @@
+"""The stats API: parser (JSON -> Query) -> builder (Query -> SQL) -> runner (SQL -> answer)."""

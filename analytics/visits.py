@@ -1,0 +1,120 @@
+"""Which visit a hit belongs to, from each visitor's last-seen state kept in memory.
+
+A new visit starts after 30 minutes without hits, at midnight in the site's time zone,
+when the campaign changes, or when the tracker asks (``new_visit=1``).  The state is
+bounded (least recently seen visitors are forgotten first) and keyed by the pseudonymous
+visitor id only.  Each hit leaves with the facts that make entry, exit, bounce and
+duration derivable by addition (see ``analytics.schema``).  With several instances each
+keeps its own state, so a visitor whose hits alternate between instances may be counted
+as more visits; route by client to avoid that.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from analytics.sources import Source
+
+IDLE = timedelta(minutes=30)
+DEFAULT_CAPACITY = 200_000
+
+# Visit ids only need to be unique, not secret; os.urandom per visit costs a system call.
+_ids = random.Random(secrets.randbits(128))
+
+
+@dataclass
+class VisitState:
+    visit_id: int
+    started: datetime
+    last_seen: datetime
+    local_day: date
+    campaign: str
+    actions: int
+    entry_page: str
+    source: Source  # fixed at the visit's first hit
+
+
+@dataclass(frozen=True)
+class Placement:
+    visit_id: int
+    is_entry: bool
+    bounce_delta: int
+    duration_ms: int
+    entry_page: str
+    source: Source
+
+
+class Visits:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.capacity = capacity
+        self._state: OrderedDict[tuple[int, int], VisitState] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def place(
+        self,
+        site_id: int,
+        visitor_id: int,
+        at: datetime,
+        local_day: date,
+        *,
+        campaign: str,
+        page: str,
+        source: Source,
+        is_action: bool,
+        force_new: bool = False,
+    ) -> Placement | None:
+        """Assign a hit to a visit; ``None`` for a heartbeat that has no visit to extend."""
+        key = (site_id, visitor_id)
+        state = self._state.get(key)
+        if state is not None and not force_new and not _continues(state, at, local_day, campaign):
+            state = None
+        if state is None:
+            if not is_action:
+                return None
+            state = VisitState(
+                visit_id=_ids.getrandbits(63) or 1,
+                started=at,
+                last_seen=at,
+                local_day=local_day,
+                campaign=campaign,
+                actions=0,
+                entry_page=page,
+                source=source,
+            )
+            self._state[key] = state
+            is_entry = True
+            elapsed = 0
+        else:
+            is_entry = False
+            elapsed = max(0, int((at - state.last_seen).total_seconds() * 1000))
+            state.last_seen = max(at, state.last_seen)
+        self._state.move_to_end(key)
+        bounce_delta = 0
+        if is_action:
+            state.actions += 1
+            bounce_delta = 1 if state.actions == 1 else -1 if state.actions == 2 else 0
+        if len(self._state) > self.capacity:
+            self._state.popitem(last=False)
+        return Placement(
+            visit_id=state.visit_id,
+            is_entry=is_entry,
+            bounce_delta=bounce_delta,
+            duration_ms=min(elapsed, 2**32 - 1),
+            entry_page=state.entry_page,
+            source=state.source,
+        )
+
+    def forget(self, site_id: int, visitor_id: int) -> None:
+        self._state.pop((site_id, visitor_id), None)
+
+
+def _continues(state: VisitState, at: datetime, local_day: date, campaign: str) -> bool:
+    if at - state.last_seen > IDLE or local_day != state.local_day:
+        return False
+    return not campaign or campaign == state.campaign

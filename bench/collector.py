@@ -1,0 +1,397 @@
+"""Collector benchmark: /matomo.php against a bare Starlette 204 endpoint, same run, same machine.
+
+    python bench/collector.py            # writes bench/collector.json, appends to bench/RESULTS.md
+
+Both servers are one uvicorn worker (uvloop + httptools, no access log).  The collector is a
+real ``samtycke serve`` with the embedded ClickHouse and the journal fsyncing (defaults).
+wrk sends realistic Matomo page views (each request from a different X-Forwarded-For
+address, so every hit is a new visitor to hash, place and journal).
+
+The installed wrk (4.1) has no ``-R`` (fixed request rate; that is wrk2), so latency "at
+half the maximum rate" is measured closed-loop: we lower the connection count until the
+achieved rate is at most half the collector's maximum and report that run's p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DURATION = "10s"
+THREADS = 2
+CONNECTIONS = 64
+MARKETER = "bench-marketer-token"
+
+LUA = r"""
+local counter = 0
+local ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " ..
+  "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+request = function()
+  counter = counter + 1
+  local n = counter + math.random(0, 1000000)
+  local ip = "10." .. (n % 250) .. "." .. (math.floor(n / 250) % 250) .. "." ..
+    (math.floor(n / 62500) % 250 + 1)
+  local path = "/matomo.php?idsite=1&rec=1&r=" .. n ..
+    "&url=http%3A%2F%2Flocalhost%2Fpriser%2Fel%3Futm_campaign%3Dvinter" ..
+    "&action_name=Elpriser%20%7C%20Demo%20Energi&urlref=https%3A%2F%2Fwww.google.se%2F" ..
+    "&_id=0123456789abcdef&pv_id=Ab12Cd&res=1920x1080&h=12&m=30&s=15&cookie=0" ..
+    "&send_image=1&pdf=0&qt=0&realp=0&wma=0&fla=0&java=0&ag=0"
+  local headers = {["User-Agent"] = ua, ["X-Forwarded-For"] = ip, ["Accept-Language"] = "sv-SE,sv;q=0.9"}
+  return wrk.format("GET", path, headers)
+end
+"""
+
+BARE_APP = """
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+async def endpoint(request):
+    return Response(status_code=204)
+
+app = Starlette(routes=[Route("/matomo.php", endpoint, methods=["GET", "POST"])])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start_collector(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import hashlib
+
+    port = free_port()
+    config = work / "samtycke.toml"
+    token_hash = hashlib.sha256(MARKETER.encode()).hexdigest()
+    config.write_text(
+        f'[storage]\ndata_dir = "{work / "data"}"\n\n[server]\nlog_level = "warning"\n'
+        f'secret_keys = ["bench"]\n\n[[sites]]\nid = 1\nname = "Bench"\n'
+        f'domains = ["localhost"]\n\n[[tokens]]\nname = "bench"\nrole = "marketer"\n'
+        f'sha256 = "{token_hash}"\n',
+        encoding="utf-8",
+    )
+    log = open(work / "collector.log", "wb")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        [sys.executable, "-m", "samtycke", "serve", "--config", str(config), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=work,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the collector did not become ready")
+
+
+def start_bare(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    (work / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url + "/matomo.php")
+    return process, url
+
+
+def wrk(url: str, script: Path, connections: int, duration: str = DURATION) -> dict[str, Any]:
+    threads = min(THREADS, connections)
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            duration,
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return parse_wrk(done.stdout) | {"connections": connections}
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    percentiles = {}
+    for name, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M):
+        percentiles[f"p{name}_ms"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "requests_per_second": rate,
+        **percentiles,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def latency_at_half_rate(url: str, script: Path, maximum: float) -> dict[str, Any]:
+    """Closed-loop stand-in for a fixed rate: fewest connections whose rate is <= max/2."""
+    tried = []
+    for connections in (8, 4, 2, 1):
+        result = wrk(url, script, connections)
+        tried.append(result)
+        if result["requests_per_second"] <= maximum / 2:
+            return result | {"tried": tried}
+    return tried[-1] | {"tried": tried}
+
+
+def pipeline_cost(hits: int = 10_000) -> float:
+    """Microseconds of parsing and pipeline steps per hit, in-process, without HTTP or journal."""
+    import asyncio
+    import ipaddress
+    from datetime import UTC, datetime
+
+    sys.path.insert(0, str(REPO))
+    from analytics.geo import GeoIP
+    from analytics.pipeline import Context, Pipeline
+    from analytics.request import parse_hit, parse_query
+    from analytics.salts import Salt, Salts
+    from analytics.visits import Visits
+    from samtycke import configfile
+    from samtycke.auth import Auth
+    from samtycke.metrics import Metrics
+    from samtycke.signing import Signer
+    from samtycke.storage import Layout, Storage, parse_url
+
+    raw = configfile.demo_config()
+    raw["server"] = {"secret_keys": ["bench"]}
+    settings = configfile.from_mapping(raw)
+    unused = Storage(parse_url("http://127.0.0.1:9/", "bench"))  # never contacted: the salt is preset
+    salts = Salts(unused, list(settings.sites), lambda: datetime.now(UTC), Layout("bench"))
+    salts._current[1] = Salt(1, salts.local_day(1), b"s" * 32)
+    pipeline = Pipeline(
+        settings,
+        auth=Auth([], [], Signer(["bench"])),
+        geo=GeoIP(""),
+        salts=salts,
+        visits=Visits(),
+        metrics=Metrics(),
+    )
+    query = (
+        b"idsite=1&rec=1&r=5&url=http%3A%2F%2Flocalhost%2Fpriser%2Fel%3Futm_campaign%3Dvinter"
+        b"&action_name=Elpriser%20%7C%20Demo&urlref=https%3A%2F%2Fwww.google.se%2F&_id=0123456789abcdef"
+        b"&pv_id=Ab12Cd&res=1920x1080&h=12&m=30&s=15&cookie=0&send_image=1&pdf=0&qt=0"
+    )
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36"
+
+    async def run(count: int) -> None:
+        for number in range(count):
+            address = ipaddress.ip_address(f"10.{number % 250}.{(number // 250) % 250}.1")
+            context = Context(address, agent, "sv", False, False, False, datetime.now(UTC))
+            await pipeline.process(parse_hit(parse_query(query)), context)
+
+    asyncio.run(run(1000))
+    began = time.perf_counter()
+    asyncio.run(run(hits))
+    return (time.perf_counter() - began) / hits * 1e6
+
+
+def hit_to_queryable(url: str, rounds: int = 10) -> list[float]:
+    """Seconds from a hit's acknowledgement until the stats API counts it."""
+    seconds = []
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for _ in range(rounds):
+            page = f"/latency-{uuid.uuid4().hex[:12]}"
+            query = {
+                "site_id": 1,
+                "metrics": ["pageviews"],
+                "date_range": "all",
+                "filters": [["is", "event:page", [page]]],
+            }
+            began = time.perf_counter()
+            client.get(
+                "/matomo.php",
+                params={"idsite": 1, "rec": 1, "url": f"http://localhost{page}"},
+                headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0"},
+            )
+            while True:
+                answer = client.post(
+                    "/api/v1/stats/query", json=query, headers={"authorization": f"Bearer {MARKETER}"}
+                ).json()
+                if answer["results"] and answer["results"][0]["metrics"][0] >= 1:
+                    break
+                if time.perf_counter() - began > 30:
+                    raise RuntimeError("hit not queryable after 30 s")
+                time.sleep(0.01)
+            seconds.append(time.perf_counter() - began)
+            time.sleep(0.3)  # land at different points of the shipping interval
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--no-results-md", action="store_true", help="only write bench/collector.json")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="samtycke-bench-"))
+    script = work / "matomo.lua"
+    script.write_text(LUA, encoding="utf-8")
+    (work / "plain.lua").write_text("-- plain GETs\n", encoding="utf-8")
+    collector, collector_url = start_collector(work)
+    bare, bare_url = start_bare(work)
+    try:
+        wrk(collector_url, script, CONNECTIONS, "3s")  # warm-up: caches, salts, first segment
+        wrk(bare_url, script, CONNECTIONS, "3s")
+        bare_max = wrk(bare_url, script, CONNECTIONS)
+        collector_max = wrk(collector_url, script, CONNECTIONS)
+        healthz = wrk(collector_url + "/healthz", work / "plain.lua", CONNECTIONS)
+        half = latency_at_half_rate(collector_url, script, collector_max["requests_per_second"])
+        queryable = hit_to_queryable(collector_url)
+    finally:
+        for process in (collector, bare):
+            process.terminate()
+            process.wait(30)
+    ratio = collector_max["requests_per_second"] / bare_max["requests_per_second"]
+    results = {
+        "machine": {"cpus": os.cpu_count(), "wrk": "4.1 (no -R)", "threads": THREADS},
+        "bare_starlette_204": bare_max,
+        "collector_max": collector_max,
+        "throughput_ratio": round(ratio, 3),
+        "collector_at_half_rate": half,
+        "samtycke_healthz": healthz,
+        "pipeline_microseconds_per_hit": round(pipeline_cost(), 1),
+        "hit_to_queryable_seconds": {
+            "median": round(statistics.median(queryable), 3),
+            "max": round(max(queryable), 3),
+            "samples": [round(s, 3) for s in queryable],
+        },
+        "goals": {"throughput_ratio": ">= 0.5", "p99_at_half_rate_ms": "<= 5", "hit_to_queryable_s": "<= 2"},
+    }
+    (HERE / "collector.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+    if not args.no_results_md:
+        append_results(results)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def append_results(results: dict[str, Any]) -> None:
+    bare = results["bare_starlette_204"]
+    top = results["collector_max"]
+    half = results["collector_at_half_rate"]
+    ready = results["hit_to_queryable_seconds"]
+    bare_cell = f"{bare['requests_per_second']:.0f} req/s (p99 {bare.get('p99_ms', 0):.2f} ms)"
+    top_cell = f"{top['requests_per_second']:.0f} req/s (p99 {top.get('p99_ms', 0):.2f} ms)"
+    half_cell = (
+        f"{half.get('p99_ms', 0):.2f} ms at {half['requests_per_second']:.0f} req/s "
+        f"({half['connections']} connections)"
+    )
+    ready_cell = f"{ready['median']:.2f} s / {ready['max']:.2f} s"
+    per_request = {
+        "bare": 1e6 / bare["requests_per_second"],
+        "healthz": 1e6 / results["samtycke_healthz"]["requests_per_second"],
+        "collector": 1e6 / top["requests_per_second"],
+    }
+    pipeline_us = results["pipeline_microseconds_per_hit"]
+    samples = len(ready["samples"])
+    section = f"""
+## Collector (`bench/collector.py`)
+
+wrk {THREADS} threads against `/matomo.php` with a realistic page view (campaign URL, referrer,
+`_id`, resolution, a different `X-Forwarded-For` per request), compared in the same run with a bare
+Starlette endpoint answering 204; both one uvicorn worker (uvloop, httptools) on this
+{results["machine"]["cpus"]}-CPU machine, which also runs wrk. The collector runs with its defaults:
+embedded ClickHouse, journal fsync on every group commit, shipping every 0.5 s.
+
+| measure | result | goal |
+|---|---|---|
+| bare Starlette 204, {bare["connections"]} connections | {bare_cell} | |
+| collector, {top["connections"]} connections | {top_cell} | |
+| throughput ratio | {results["throughput_ratio"]:.2f} | >= 0.5 |
+| p99 at <= half the collector's max rate | {half_cell} | <= 5 ms |
+| hit to queryable (stats API), median / max of {samples} | {ready_cell} | <= 2 s |
+
+The installed wrk 4.1 cannot hold a fixed rate (`-R` is wrk2's), so the half-rate latency is
+closed-loop: the connection count is lowered until the achieved rate is at most half the
+maximum, and that run's p99 is reported. Closed-loop latency understates queueing delay at a
+given rate compared with an open-loop (wrk2) run. Numbers: `bench/collector.json`.
+
+Where a collector request's time goes (wall time per request at saturation, wrk sharing the
+CPUs): bare Starlette {per_request["bare"]:.0f} µs; samtycke's `/healthz` (same app, middleware and
+router) {per_request["healthz"]:.0f} µs; the collector {per_request["collector"]:.0f} µs. Parsing and
+every pipeline step, measured in-process without HTTP or journal, cost {pipeline_us:.0f} µs per hit.
+A py-spy profile of the server under this load (2026-11-21) put the collector handler's own code
+at about a third of the event-loop thread's samples; the rest is Starlette/uvicorn request and
+response handling and middleware (the access log's per-request random id alone ~4 %), while the
+journal writer thread (fdatasync per group commit), embedded ClickHouse and wrk's two threads
+compete for the same two CPUs. Closing the gap to 0.5x needs more than one worker (which needs
+a ClickHouse server) or a leaner request path than the shared middleware stack.
+"""
+    path = HERE / "RESULTS.md"
+    existing = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    marker = "\n## Collector (`bench/collector.py`)\n"
+    if marker in existing:
+        # Replace our own earlier section only; other sections stay as they are.
+        before, _, rest = existing.partition(marker)
+        after = rest[rest.find("\n## ") :] if "\n## " in rest else ""
+        existing = before + after
+    path.write_text(existing.rstrip("\n") + "\n" + section, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""The Matomo tracking endpoints, in-process: formats, answers, exclusions and bad input."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from samtycke.services import STATIC_DIR
+from tests.analytics.conftest import (
+    CHROME,
+    GOOGLEBOT,
+    AppFactory,
+    dropped,
+    hit,
+    rows,
+)
+
+UA = {"user-agent": CHROME}
+
+
+@pytest.fixture(scope="module")
+def client(module_client_factory: AppFactory) -> TestClient:
+    return module_client_factory()
+
+
+def count(test_client: TestClient, where: str = "1") -> int:
+    return int(rows(test_client, f"SELECT count() FROM events WHERE {where}")[0][0])
+
+
+def test_get_answers_with_an_uncacheable_gif(client: TestClient) -> None:
+    response = client.get(
+        "/matomo.php", params=hit(url="http://localhost/gif", action_name="Start"), headers=UA
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/gif"
+    assert response.content.startswith(b"GIF89a")
+    assert "no-store" in response.headers["cache-control"]
+    assert count(client, "pathname = '/gif' AND title = 'Start' AND kind = 'pageview'") == 1
+
+
+def test_send_image_0_gets_204(client: TestClient) -> None:
+    response = client.get("/piwik.php", params=hit(url="http://localhost/s204", send_image=0), headers=UA)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert count(client, "pathname = '/s204'") == 1
+
+
+def test_post_form(client: TestClient) -> None:
+    body = urlencode(hit(url="http://localhost/form", e_c="video", e_a="play", e_v="2.5"))
+    response = client.post(
+        "/matomo.php",
+        content=body,
+        headers={**UA, "content-type": "application/x-www-form-urlencoded; charset=UTF-8"},
+    )
+    assert response.status_code == 200
+    found = rows(
+        client,
+        "SELECT kind, event_category, event_action, event_value, pathname FROM events "
+        "WHERE pathname = '/form'",
+    )
+    assert found == [("event", "video", "play", 2.5, "/form")]
+
+
+def test_bulk_json_counts_tracked_and_invalid(client: TestClient) -> None:
+    body = {
+        "requests": [
+            "?" + urlencode(hit(url="http://localhost/bulk-one")),
+            "?idsite=999&rec=1&url=http://localhost/",  # unknown site
+            {"idsite": 1, "rec": 1, "url": "http://localhost/bulk-two"},
+            "?idsite=1&rec=1&e_v=notanumber&url=http://localhost/",
+        ]
+    }
+    response = client.post("/matomo.php", json=body, headers=UA)
+    assert response.status_code == 200
+    assert response.json() == {"status": "success", "tracked": 2, "invalid": 2, "invalid_indices": [1, 3]}
+    found = rows(client, "SELECT pathname FROM events WHERE pathname LIKE '/bulk-%' ORDER BY pathname")
+    assert found == [("/bulk-one",), ("/bulk-two",)]
+
+
+def test_bulk_with_send_image_0_gets_204(client: TestClient) -> None:
+    body = {"requests": ["?" + urlencode(hit())], "send_image": 0}
+    assert client.post("/matomo.php", json=body, headers=UA).status_code == 204
+    assert client.post("/matomo.php?send_image=0", json=body, headers=UA).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"requests": [', b'{"requests": "?idsite=1"}', b'{"requests": ["?idsite=1&rec=1", 5, null]}', b"{}"],
+)
+def test_malformed_bulk_is_400_listing_what_is_wrong(client: TestClient, body: bytes) -> None:
+    response = client.post("/matomo.php", content=body, headers={"accept": "application/json"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "requests"
+    if b"5, null" in body:
+        assert error["details"] == {"invalid_indices": [1, 2]}
+        assert "1, 2" in error["message"]
+
+
+def test_unknown_site_is_400(client: TestClient) -> None:
+    response = client.get("/matomo.php", params=hit(idsite=42), headers={"accept": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "idsite"
+
+
+def test_foreign_domain_is_dropped_and_counted(client: TestClient) -> None:
+    before = dropped(client, "foreign_domain")
+    response = client.get("/matomo.php", params=hit(url="https://evil.example/page"), headers=UA)
+    assert response.status_code == 200  # the tracker is not told
+    assert client.get("/matomo.php", params=hit(url="http://localhost/ok"), headers=UA).status_code == 200
+    assert count(client, "hostname = 'evil.example'") == 0
+    assert count(client, "pathname = '/ok'") == 1
+    assert dropped(client, "foreign_domain") == before + 1
+
+
+def test_bots_get_the_normal_answer_and_are_not_counted_unless_bots_1(client: TestClient) -> None:
+    before = dropped(client, "bot")
+    response = client.get(
+        "/matomo.php", params=hit(url="http://localhost/bot"), headers={"user-agent": GOOGLEBOT}
+    )
+    assert response.status_code == 200 and response.content.startswith(b"GIF")
+    assert dropped(client, "bot") == before + 1
+    client.get(
+        "/matomo.php", params=hit(url="http://localhost/bot", bots=1), headers={"user-agent": GOOGLEBOT}
+    )
+    assert rows(client, "SELECT device, browser FROM events WHERE pathname = '/bot'") == [
+        ("Bot", "Googlebot")
+    ]
+
+
+def test_without_rec_nothing_is_recorded(client: TestClient) -> None:
+    before = dropped(client, "not_recorded")
+    assert client.get("/matomo.php", params={"idsite": "1", "url": "http://localhost/"}).status_code == 200
+    assert dropped(client, "not_recorded") == before + 1
+    bare = client.get("/matomo.php")
+    assert bare.status_code == 200 and "Matomo" in bare.text
+
+
+def test_tracker_script_is_served_as_javascript(client: TestClient) -> None:
+    response = client.get("/matomo.js")
+    if not (STATIC_DIR / "matomo.js").is_file():
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/javascript")
+    assert "max-age" in response.headers["cache-control"]
+    assert client.get("/piwik.js").content == response.content
+
+
+def test_cors_preflight_and_credentials(client: TestClient) -> None:
+    origin = {"origin": "http://localhost:3000"}
+    preflight = client.options("/matomo.php", headers={**origin, "access-control-request-method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    response = client.get("/matomo.php", params=hit(), headers={**UA, **origin})
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        (b"idsite=1&rec=1&url=http://localhost/" + b"a" * 9000, "url"),
+        (b"idsite=1&rec=1&url=http://localhost/%ff%fe", "query"),
+        (b"idsite=1&rec=1&url=http://localhost/\xff", "query"),
+        (b"idsite=99999999999999999999999&rec=1", "idsite"),
+        (b"idsite=-1&rec=1", "idsite"),
+        (b"idsite=1&rec=1&e_v=1e400", "e_v"),
+        (b"idsite=1&rec=1&revenue=-1e300", "revenue"),
+        (b"idsite=1&rec=1&search_count=-5", "search_count"),
+        (b"idsite=1&rec=1&cdt=99999999999999", "cdt"),
+        (b"idsite=1&rec=1&ping=2", "ping"),
+        (b"idsite=1&rec=1&cid=nothex", "cid"),
+        (b"idsite=1&rec=1&dimension0=x", "dimension0"),
+        (b"rec=1&url=http://localhost/", "idsite"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(client: TestClient, query: bytes, field: str) -> None:
+    response = client.get("/matomo.php?" + query.decode("latin-1"), headers={"accept": "application/json"})
+    if b"\xff" in query and b"%" not in query:
+        # Raw bytes above 0x7f cannot be sent through httpx's URL; send them as a form body.
+        response = client.post(
+            "/matomo.php",
+            content=query,
+            headers={"accept": "application/json", "content-type": "application/x-www-form-urlencoded"},
+        )
+        field = "body"
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == field
+
+
+def test_a_huge_body_is_413(client: TestClient) -> None:
+    response = client.post("/matomo.php", content=b"idsite=1&url=" + b"x" * 2_000_000)
+    assert response.status_code == 413
+
+
+PARAMETER_NAMES = st.sampled_from(
+    [
+        "idsite",
+        "rec",
+        "url",
+        "urlref",
+        "action_name",
+        "_id",
+        "cid",
+        "uid",
+        "cdt",
+        "e_v",
+        "e_c",
+        "e_a",
+        "idgoal",
+        "revenue",
+        "search_count",
+        "ping",
+        "bots",
+        "send_image",
+        "res",
+        "uadata",
+        "dimension1",
+        "dimension1000",
+        "new_visit",
+        "cip",
+        "token_auth",
+        "lang",
+        "ua",
+        "x",
+    ]
+)
+PARAMETER_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["1", "0", "http://localhost/a", "https://evil.example/", "{}", "[1]", "1x1"]),
+)
+
+
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(params=st.dictionaries(PARAMETER_NAMES, PARAMETER_VALUES, max_size=8), post=st.booleans())
+def test_fuzzed_parameters_never_cause_a_server_error(
+    client: TestClient, params: dict[str, str], post: bool
+) -> None:
+    encoded = urlencode(params)
+    if post:
+        response = client.post(
+            "/matomo.php", content=encoded, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+    else:
+        response = client.get("/matomo.php?" + encoded)
+    assert response.status_code in (200, 204, 400), response.text
+
+
+def test_endpoints_are_described_in_openapi(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"get", "post"} <= set(paths["/matomo.php"])
+    body = paths["/api/v1/stats/query"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["site_id", "metrics", "date_range"]
+    assert {"get", "delete"} <= set(paths["/api/v1/visitors/{visitor_id}"])
+    assert "/matomo.js" in paths

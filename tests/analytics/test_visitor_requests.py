@@ -1,0 +1,67 @@
+"""Export and deletion of a consented visitor's events through the API (admin only)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.testclient import TestClient
+
+from tests.analytics.conftest import ADMIN, CHROME, MARKETER, AppFactory, hit, rows, services_of
+
+VISITOR = "0123456789abcdef"
+
+
+def consent_cookie(test_client: TestClient, granted: list[str], expires_in: float = 3600) -> str:
+    value = {"granted": granted, "exp": int(time.time() + expires_in)}
+    return services_of(test_client).signer.dumps("consent", value)
+
+
+def test_consent_cookie_decides_whether_the_tracker_id_is_used(make_client: AppFactory) -> None:
+    test_client = make_client()
+    params = hit(_id=VISITOR, url="http://localhost/c")
+    cases = {
+        "granted": consent_cookie(test_client, ["necessary", "statistics"]),
+        "marketing only": consent_cookie(test_client, ["marketing"]),
+        "expired": consent_cookie(test_client, ["statistics"], expires_in=-10),
+        "forged": "eyJncmFudGVkIjpbInN0YXRpc3RpY3MiXX0.forged",
+    }
+    for name, cookie in cases.items():
+        test_client.cookies.set("samtycke_consent", cookie)
+        test_client.get("/matomo.php", params={**params, "action_name": name}, headers={"user-agent": CHROME})
+    test_client.cookies.clear()
+    found = dict(rows(test_client, "SELECT title, identified FROM events"))
+    assert found == {"granted": 1, "marketing only": 0, "expired": 0, "forged": 0}
+
+
+def test_export_and_delete(make_client: AppFactory) -> None:
+    test_client = make_client()
+    agent = {"user-agent": CHROME}
+    for path in ("/a", "/b"):
+        test_client.get(
+            "/matomo.php", params=hit(_id=VISITOR, consent=1, url=f"http://localhost{path}"), headers=agent
+        )
+    test_client.get("/matomo.php", params=hit(_id="fedcba9876543210", consent=1), headers=agent)
+    test_client.get("/matomo.php", params=hit(_id=VISITOR, url="http://localhost/anonymous"), headers=agent)
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    url = f"/api/v1/visitors/{VISITOR}"
+
+    assert test_client.get(url, params={"site_id": 1}).status_code == 401
+    assert (
+        test_client.get(
+            url, params={"site_id": 1}, headers={"authorization": f"Bearer {MARKETER}"}
+        ).status_code
+        == 403
+    )
+    assert test_client.get(url, params={"site_id": 9}, headers=admin).status_code == 400
+
+    exported = test_client.get(url, params={"site_id": 1}, headers=admin)
+    assert exported.status_code == 200
+    document = exported.json()
+    assert document["visitor_id"] == VISITOR
+    assert [e["pathname"] for e in document["events"]] == ["/a", "/b"]  # not the cookieless hit
+    assert "visitor_id" not in document["events"][0] and "masked_ip" in document["events"][0]
+
+    deleted = test_client.delete(url, params={"site_id": 1}, headers=admin)
+    assert deleted.json()["deleted"] == 2
+    assert test_client.get(url, params={"site_id": 1}, headers=admin).json()["events"] == []
+    assert rows(test_client, "SELECT count() FROM events") == [(2,)]
