@@ -284,3 +284,13 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last.
+
+    Playwright's sync driver keeps an event loop running in the main thread for as long as
+    the session's browser lives, and ``asyncio.run`` refuses to start inside it; so every
+    test that needs no browser runs before the browser starts.
+    """
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))

@@ -200,7 +200,7 @@ def test_roles(loaded: TestClient) -> None:
         ({"metrics": ["nope"]}, "metrics[0]"),
         ({"date_range": "forever"}, "date_range"),
         ({"dimensions": ["visit:shoe_size"]}, "dimensions[0]"),
-        ({"filters": [["contains", "visit:country", ["SE"]]]}, "filters[0][0]"),
+        ({"filters": [["starts_with", "visit:country", ["SE"]]]}, "filters[0][0]"),
         ({"pagination": {"limit": 10_001}}, "pagination.limit"),
         ({"site_id": 77}, "site_id"),
     ],

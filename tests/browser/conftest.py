@@ -34,13 +34,6 @@ WWW = "www.demo.localhost"
 PARENT = "demo.localhost"
 NOTICE = "2026-11-01"  # the built-in demo's notice version
 OPTIONAL = ("preferences", "statistics", "marketing")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # -- servers -------------------------------------------------------------------------------------------

@@ -54,4 +54,4 @@ def consent_header(value: str, **others: str) -> dict[str, str]:
     return {"Cookie": "; ".join(pairs)}
 
 
-from tests.enforcement.stack import browser, stack  # noqa: E402, F401  (package-scoped fixtures)
+from tests.enforcement.stack import stack  # noqa: E402, F401  (a package-scoped fixture)

@@ -12,13 +12,6 @@ from tests.enforcement.sample_site import third_party
 from tests.enforcement.servers import serve
 from tests.enforcement.upstream import upstream_app
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WWW = "www.demo.localhost"
 
 

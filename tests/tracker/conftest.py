@@ -28,13 +28,6 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
 from samtycke.auth import hash_token
 from tests.conftest import REPO, LiveServer, deep_merge, demo_raw
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "tracker-test-marketer-token"
 NOTICE = "2026-11-01"  # the built-in demo's notice version
 DEADLINE = 30.0  # seconds for a hit to travel journal -> shipper -> ClickHouse -> stats API
