@@ -1,5 +1,5 @@
-"""The marketers' dashboard: ``/dashboard`` (a server-rendered shell and a script that reads
-the stats API), the realtime counter and consent rates it shows.
+"""The marketers' dashboard: ``/dashboard``, a server-rendered shell whose script
+(``static/dashboard``) reads the stats API, its realtime counter and consent rates.
 
 request → steps → journal → ClickHouse → rollups → stats API → **dashboard**.
 """

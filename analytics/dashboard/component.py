@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics.dashboard import consent_rates, page, realtime
+from analytics.dashboard import page
 from samtycke.component import Component
 from samtycke.services import Services
 
@@ -10,5 +10,5 @@ from samtycke.services import Services
 def build(services: Services) -> Component:
     return Component(
         name="dashboard",
-        routes=[*page.routes(services), *realtime.routes(services), *consent_rates.routes(services)],
+        routes=page.routes(services),
     )

@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from analytics.dashboard.params import RANGES, local_today
 from analytics.stats import parser as stats_parser
+from analytics.stats.params import RANGES, local_today
 from samtycke.auth import Principal
 from samtycke.i18n import language
 from samtycke.services import Services

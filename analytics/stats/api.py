@@ -1,14 +1,14 @@
-"""``POST /api/v1/stats/query``: counts without SQL, for marketers and admins."""
+"""The stats API: ``POST /api/v1/stats/query`` (JSON or streamed CSV), realtime and consent rates."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from analytics.stats import builder, parser, runner
+from analytics.stats import consent, parser, realtime, runner
 from samtycke.services import Services
 
 
@@ -19,11 +19,17 @@ def routes(services: Services) -> list[BaseRoute]:
         """
         summary: Query statistics
         description: >
-          Plausible Stats API v2 shape. Metrics visitors, visits, pageviews, bounce_rate
-          (percent of visits with one action), visit_duration (mean seconds) and events
-          (all hits except heartbeats). `date_range` is day, 7d, 30d, month, year, all or
-          [from, to] in the site's time zone (7d and 30d end today). Pagination defaults
-          to limit 100, at most 10000. Needs a marketer or admin bearer token.
+          Plausible Stats API v2 shape. Metrics visitors, visits, pageviews, views_per_visit,
+          bounce_rate (percent of visits with one action), visit_duration (mean seconds),
+          events (all hits except heartbeats), conversion_rate (percent of visitors who
+          reached the goal; needs the event:goal dimension or a goal filter) and percentage
+          (share of all visitors). `date_range` is day, 7d, 30d, month, 6mo, 12mo, year, all,
+          [from, to] dates or [from, to] ISO datetimes, in the site's time zone. Filters are
+          [is|is_not|contains|matches, dimension, [values]], nested with and, or and not.
+          `include` takes comparisons ({"mode": "previous_period"|"year_over_year"}),
+          total_rows and time_labels. Pagination defaults to limit 100, at most 10000. The
+          answer's `meta` says whether a rollup or the raw events were read, and how exact
+          unique counts are. Send `Accept: text/csv` for CSV. Needs a marketer or admin.
         security: [{bearer: []}]
         requestBody:
           required: true
@@ -38,16 +44,21 @@ def routes(services: Services) -> list[BaseRoute]:
                     type: array
                     items:
                       type: string
-                      enum: [visitors, visits, pageviews, bounce_rate, visit_duration, events]
+                      enum: [visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration,
+                             events, conversion_rate, percentage]
                   date_range:
                     oneOf:
-                      - {type: string, enum: [day, 7d, 30d, month, year, all]}
-                      - {type: array, items: {type: string, format: date}, minItems: 2, maxItems: 2}
+                      - {type: string, enum: [day, 7d, 30d, month, 6mo, 12mo, year, all]}
+                      - {type: array, items: {type: string}, minItems: 2, maxItems: 2}
                   dimensions: {type: array, items: {type: string}}
-                  filters:
-                    type: array
-                    items: {type: array, minItems: 3, maxItems: 3}
+                  filters: {type: array, items: {type: array}}
                   order_by: {type: array, items: {type: array}}
+                  include:
+                    type: object
+                    properties:
+                      comparisons: {type: object}
+                      total_rows: {type: boolean}
+                      time_labels: {type: boolean}
                   pagination:
                     type: object
                     properties:
@@ -55,7 +66,9 @@ def routes(services: Services) -> list[BaseRoute]:
                       offset: {type: integer, minimum: 0, default: 0}
         responses:
           200:
-            description: '`{"results": [{"metrics": [...], "dimensions": [...]}], "query": {...}}`'
+            description: >
+              `{"results": [{"metrics": [...], "dimensions": [...], "comparison": {...}}],
+              "meta": {"source", "table", "unique_counts"}, "query": {...}}`, or CSV.
           400: {description: Invalid query; `error.field` names the member.}
           401: {description: No credentials.}
           403: {description: The token's role may not read statistics.}
@@ -69,7 +82,17 @@ def routes(services: Services) -> list[BaseRoute]:
         parsed = parser.parse(document, known_sites)
         site = services.settings.site(parsed.site_id)
         assert site is not None
-        statement = builder.build(parsed, site.timezone, services.now())
-        return JSONResponse(await runner.run(services.storage, parsed, statement))
+        answer = await runner.run(services.storage, parsed, site, services.now())
+        if "text/csv" in request.headers.get("accept", ""):
+            return StreamingResponse(
+                runner.csv_lines(answer),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="stats-site-{site.id}.csv"'},
+            )
+        return JSONResponse(answer.as_json())
 
-    return [Route("/api/v1/stats/query", query, methods=["POST"])]
+    return [
+        Route("/api/v1/stats/query", query, methods=["POST"]),
+        *realtime.routes(services),
+        *consent.routes(services),
+    ]

@@ -1,142 +1,240 @@
 """SQL for a parsed ``Query``: bound parameters only, never interpolated values.
 
-Visit-level facts come first (per visit: actions and duration over the whole range),
-then hits are grouped by the query's dimensions and visit, and finally by dimensions:
+Two plans.  When the query's dimensions, filters and metrics fit one rollup (see
+``rollups``), it reads that AggregatingMergeTree table.  Otherwise it reads raw events:
+visit-level facts first (per visit over the whole range: actions, duration, exit page,
+referrer), then hits grouped by the query's dimensions and visit, then by dimensions:
 
 * visitors: distinct visitor ids; visits: distinct visits in the group;
 * pageviews / events: pageview hits / all hits except heartbeats;
+* views_per_visit: pageviews per visit of the group;
 * bounce_rate: percentage of the group's visits with exactly one action;
 * visit_duration: mean seconds between the first and last hit of the group's visits.
 
-Identifiers in the SQL text come only from the parser's fixed tables.
+``conversion_rate`` and ``percentage`` are ratios of visitor counts; the runner divides,
+from a second statement for the totals.  Identifiers in the SQL text come only from the
+parser's fixed tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from analytics.schema import EVENTS
-from analytics.stats.parser import DIMENSIONS, DateRange, Query
+from analytics.stats import conditions, goals, ranges, rollups
+from analytics.stats.parser import DIMENSIONS, GOAL_DIMENSION, TIME_DIMENSIONS, VISIT_FACTS, DateRange, Query
+from analytics.stats.ranges import Period, granularity
+from analytics.stats.sql import Parameters
+from samtycke.settings import Site
 
-_TIME_EXPRESSIONS = {
-    "time:day": "toString(toDate(timestamp, {tz:String}))",
-    "time:hour": "formatDateTime(toStartOfHour(timestamp, {tz:String}), '%Y-%m-%d %H:00:00', {tz:String})",
-    "time:month": "formatDateTime(toStartOfMonth(timestamp, {tz:String}), '%Y-%m', {tz:String})",
+RATIOS = ("conversion_rate", "percentage")
+
+TIME_FORMATS = {
+    "time:hour": "formatDateTime(toStartOfHour({t}, {tz}), '%Y-%m-%d %H:00:00', {tz})",
+    "time:day": "toString(toDate({t}, {tz}))",
+    "time:week": "toString(toMonday({t}, {tz}))",
+    "time:month": "formatDateTime(toStartOfMonth({t}, {tz}), '%Y-%m', {tz})",
 }
 
-_METRIC_SQL = {
-    "visitors": "uniqExact(visitor) AS visitors",
-    "visits": "count() AS visits",
-    "pageviews": "sum(group_pageviews) AS pageviews",
-    "events": "sum(group_events) AS events",
-    "bounce_rate": "if(count() = 0, 0, round(100 * countIf(visit_actions = 1) / count())) AS bounce_rate",
-    "visit_duration": "if(count() = 0, 0, round(avg(visit_duration_ms) / 1000)) AS visit_duration",
+_RAW_METRICS = {
+    "visitors": "uniqExact(visitor)",
+    "visits": "count()",
+    "pageviews": "sum(group_pageviews)",
+    "events": "sum(group_events)",
+    "views_per_visit": "if(count() = 0, 0, round(sum(group_pageviews) / count(), 2))",
+    "bounce_rate": "if(count() = 0, 0, round(100 * countIf(visit_actions = 1) / count()))",
+    "visit_duration": "if(count() = 0, 0, round(avg(visit_duration_ms) / 1000))",
 }
-
-
-@dataclass(frozen=True)
-class Resolved:
-    first: date | None
-    last: date | None
-
-    def as_json(self) -> list[str] | str:
-        if self.first is None or self.last is None:
-            return "all"
-        return [self.first.isoformat(), self.last.isoformat()]
 
 
 @dataclass(frozen=True)
 class Statement:
     sql: str
     parameters: dict[str, Any]
-    resolved: Resolved
+    period: Period
+    dimensions: tuple[str, ...]  # as queried ("time" resolved to its granularity)
+    metrics: tuple[str, ...]  # the columns after the dimensions
+    source: str  # "events" or the rollup table
+    approximate: bool = False  # unique counts from uniq states
+    count_sql: str = ""  # SELECT count() of all groups, for total_rows
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve(date_range: DateRange, today: date) -> Resolved:
-    kind = date_range.kind
-    if kind == "custom":
-        return Resolved(date_range.first, date_range.last)
-    if kind == "day":
-        return Resolved(today, today)
-    if kind == "7d":
-        return Resolved(today - timedelta(days=6), today)
-    if kind == "30d":
-        return Resolved(today - timedelta(days=29), today)
-    if kind == "month":
-        return Resolved(today.replace(day=1), today)
-    if kind == "year":
-        return Resolved(today.replace(month=1, day=1), today)
-    return Resolved(None, None)
+def sql_metrics(query: Query) -> tuple[str, ...]:
+    """What the SQL selects: the query's metrics minus ratios, plus visitors for them."""
+    selected = [m for m in query.metrics if m not in RATIOS]
+    if any(m in RATIOS for m in query.metrics) and "visitors" not in selected:
+        selected.append("visitors")
+    return tuple(selected)
 
 
 def build(query: Query, timezone: str, now: datetime) -> Statement:
-    zone = ZoneInfo(timezone)
-    resolved = resolve(query.date_range, now.astimezone(zone).date())
-    parameters: dict[str, Any] = {"site": query.site_id, "tz": timezone}
+    """The statement for a query on a site in ``timezone`` with no goals, as of ``now``."""
+    site = Site(id=query.site_id, name="", domains=[], timezone=timezone)
+    return statement(query, site, ranges.resolve(query.date_range, ZoneInfo(timezone), now))
+
+
+def resolve(date_range: DateRange, today: date) -> Period:
+    """A date range as site-local days (``as_json``), given the site's today."""
+    return ranges.resolve(date_range, ZoneInfo("UTC"), datetime.combine(today, time(12), UTC))
+
+
+def statement(query: Query, site: Site, period: Period) -> Statement:
+    dimensions = tuple(granularity(d, period) for d in query.dimensions)
+    metrics = sql_metrics(query)
+    parameters = Parameters({"site": query.site_id, "tz": site.timezone})
+    plan = rollups.plan(query, dimensions, metrics, period)
+    if plan is not None:
+        return _rollup_statement(query, site, period, dimensions, metrics, plan, parameters)
+    return _raw_statement(query, site, period, dimensions, metrics, parameters)
+
+
+def _bounds(period: Period, column: str, parameters: Parameters) -> list[str]:
     where = ["site_id = {site:UInt32}"]
-    if resolved.first is not None and resolved.last is not None:
-        parameters["start"] = _utc_midnight(resolved.first, zone)
-        parameters["end"] = _utc_midnight(resolved.last + timedelta(days=1), zone)
-        where += ["timestamp >= {start:DateTime64(3, 'UTC')}", "timestamp < {end:DateTime64(3, 'UTC')}"]
-    range_where = " AND ".join(where)
-    hit_where = list(where)
-    for index, item in enumerate(query.filters):
-        name = f"f{index}"
-        parameters[name] = list(item.values)
-        column = _column(item.dimension)
-        negate = "NOT " if item.operator == "is_not" else ""
-        hit_where.append(f"toString({column}) {negate}IN {{{name}:Array(String)}}")
-    dims = [f"{_dimension_sql(d)} AS d{i}" for i, d in enumerate(query.dimensions)]
-    dim_names = [f"d{i}" for i in range(len(query.dimensions))]
-    inner_group = ", ".join([*dim_names, "visit_id"])
-    outer_select = ", ".join([*dim_names, *(_METRIC_SQL[m] for m in query.metrics)])
-    sql = (
-        "WITH visit_facts AS (\n"
-        "    SELECT visit_id, countIf(kind != 'ping') AS visit_actions,\n"
-        "        dateDiff('millisecond', min(timestamp), max(timestamp)) AS visit_duration_ms\n"
-        f"    FROM {EVENTS} WHERE {range_where} GROUP BY visit_id\n"
-        ")\n"
-        f"SELECT {outer_select}\n"
-        "FROM (\n"
-        f"    SELECT {', '.join([*dims, 'visit_id'])}, any(visitor_id) AS visitor,\n"
-        "        countIf(kind = 'pageview') AS group_pageviews, countIf(kind != 'ping') AS group_events\n"
-        f"    FROM {EVENTS} WHERE {' AND '.join(hit_where)}\n"
-        f"    GROUP BY {inner_group}\n"
-        ") AS grouped\n"
-        "LEFT JOIN visit_facts USING (visit_id)\n"
-        + (f"GROUP BY {', '.join(dim_names)}\n" if dim_names else "")
-        + f"ORDER BY {_order(query)}\n"
-        + "LIMIT {limit:UInt32} OFFSET {offset:UInt32}"
+    if period.start is not None and period.end is not None:
+        parameters["start"] = period.start
+        parameters["end"] = period.end
+        kind = "DateTime64(3, 'UTC')" if column == "timestamp" else "DateTime('UTC')"
+        where += [f"{column} >= {{start:{kind}}}", f"{column} < {{end:{kind}}}"]
+    return where
+
+
+def _raw_statement(
+    query: Query,
+    site: Site,
+    period: Period,
+    dimensions: tuple[str, ...],
+    metrics: tuple[str, ...],
+    parameters: Parameters,
+) -> Statement:
+    range_where = _bounds(period, "timestamp", parameters)
+    goals_sql = goals.completed(list(site.goals), parameters)
+    uses_facts = any(d in VISIT_FACTS for d in dimensions) or any(
+        leaf.dimension in VISIT_FACTS for leaf in query.leaves()
     )
+    needs_visit_stats = any(m in ("bounce_rate", "visit_duration") for m in metrics)
+
+    def column(dimension: str) -> str:
+        return DIMENSIONS[dimension]
+
+    hit_where = list(range_where)
+    hit_where += [conditions.render(c, column, goals_sql, parameters) for c in query.filters]
+    if GOAL_DIMENSION in dimensions:
+        hit_where.append(goals.may_complete(list(site.goals), parameters))
+    inner = []
+    for index, dimension in enumerate(dimensions):
+        inner.append(f"{_dimension_sql(dimension, goals_sql, 'timestamp')} AS d{index}")
+    names = [f"d{i}" for i in range(len(dimensions))]
+    source = EVENTS
+    if uses_facts:
+        source = (
+            f"{EVENTS} INNER JOIN (SELECT visit_id, exit_page, referrer_of_visit FROM visit_facts) AS vf"
+            " USING (visit_id)"
+        )
+    ctes = []
+    if uses_facts or needs_visit_stats:
+        ctes.append(
+            "visit_facts AS (\n"
+            "    SELECT visit_id, countIf(kind != 'ping') AS visit_actions,\n"
+            "        dateDiff('millisecond', min(timestamp), max(timestamp)) AS visit_duration_ms,\n"
+            "        argMaxIf(pathname, timestamp, kind = 'pageview') AS exit_page,\n"
+            "        anyIf(referrer, is_entry = 1) AS referrer_of_visit\n"
+            f"    FROM {EVENTS} WHERE {' AND '.join(range_where)} GROUP BY visit_id\n"
+            ")"
+        )
+    join = (
+        "LEFT JOIN (SELECT visit_id, visit_actions, visit_duration_ms FROM visit_facts) AS facts"
+        " USING (visit_id)\n"
+        if needs_visit_stats
+        else ""
+    )
+    grouped = (
+        f"SELECT {', '.join([*inner, 'visit_id'])}, any(visitor_id) AS visitor,\n"
+        "        countIf(kind = 'pageview') AS group_pageviews, countIf(kind != 'ping') AS group_events\n"
+        f"    FROM {source} WHERE {' AND '.join(hit_where)}\n"
+        f"    GROUP BY {', '.join([*names, 'visit_id'])}"
+    )
+    body = (
+        (f"WITH {', '.join(ctes)}\n" if ctes else "")
+        + f"SELECT {', '.join([*names, *(f'{_RAW_METRICS[m]} AS metric_{m}' for m in metrics)])}\n"
+        + f"FROM (\n    {grouped}\n) AS grouped\n"
+        + join
+        + (f"GROUP BY {', '.join(names)}\n" if names else "")
+    )
+    return _finish(query, period, dimensions, metrics, body, parameters, EVENTS, approximate=False)
+
+
+def _rollup_statement(
+    query: Query,
+    site: Site,
+    period: Period,
+    dimensions: tuple[str, ...],
+    metrics: tuple[str, ...],
+    plan: rollups.Plan,
+    parameters: Parameters,
+) -> Statement:
+    where = _bounds(period, "hour", parameters)
+    where += [conditions.render(c, plan.column, "[]", parameters) for c in query.filters]
+    selected = [f"{_rollup_dimension(d, plan)} AS d{i}" for i, d in enumerate(dimensions)]
+    names = [f"d{i}" for i in range(len(dimensions))]
+    body = (
+        f"SELECT {', '.join([*selected, *(f'{rollups.METRICS[m]} AS metric_{m}' for m in metrics)])}\n"
+        f"FROM {plan.table}\nWHERE {' AND '.join(where)}\n"
+        + (f"GROUP BY {', '.join(names)}\n" if names else "")
+        + (f"HAVING {plan.having}\n" if plan.having else "")
+    )
+    return _finish(query, period, dimensions, metrics, body, parameters, plan.table, approximate=True)
+
+
+def _rollup_dimension(dimension: str, plan: rollups.Plan) -> str:
+    if dimension in TIME_FORMATS:
+        return TIME_FORMATS[dimension].format(t="hour", tz="{tz:String}")
+    return f"toString({plan.column(dimension)})"
+
+
+def _dimension_sql(dimension: str, goals_sql: str, time_column: str) -> str:
+    if dimension in TIME_FORMATS:
+        return TIME_FORMATS[dimension].format(t=time_column, tz="{tz:String}")
+    if dimension == GOAL_DIMENSION:
+        return f"arrayJoin({goals_sql})"
+    return f"toString({DIMENSIONS[dimension]})"
+
+
+def _finish(
+    query: Query,
+    period: Period,
+    dimensions: tuple[str, ...],
+    metrics: tuple[str, ...],
+    body: str,
+    parameters: Parameters,
+    source: str,
+    approximate: bool,
+) -> Statement:
     parameters["limit"] = query.limit
     parameters["offset"] = query.offset
-    return Statement(sql, parameters, resolved)
+    sql = (
+        body
+        + f"ORDER BY {_order(query, dimensions, metrics)}\n"
+        + "LIMIT {limit:UInt32} OFFSET {offset:UInt32}"
+    )
+    count_sql = f"SELECT count() FROM (\n{body})"
+    return Statement(
+        sql, dict(parameters), period, dimensions, metrics, source, approximate, count_sql=count_sql
+    )
 
 
-def _column(dimension: str) -> str:
-    return DIMENSIONS[dimension]
-
-
-def _dimension_sql(dimension: str) -> str:
-    if dimension in _TIME_EXPRESSIONS:
-        return _TIME_EXPRESSIONS[dimension]
-    column = DIMENSIONS[dimension]
-    return f"toString({column})" if column == "goal_id" else column
-
-
-def _order(query: Query) -> str:
+def _order(query: Query, dimensions: tuple[str, ...], metrics: tuple[str, ...]) -> str:
     names = {d: f"d{i}" for i, d in enumerate(query.dimensions)}
-    terms = [f"{names.get(name, name)} {direction.upper()}" for name, direction in query.order_by]
+    terms = []
+    for name, direction in query.order_by:
+        target = names.get(name) or f"metric_{name if name in metrics else 'visitors'}"
+        terms.append(f"{target} {direction.upper()}")
     if not terms:
-        time_dims = [names[d] for d in query.dimensions if d.startswith("time:")]
-        terms = [f"{d} ASC" for d in time_dims] or [f"{query.metrics[0]} DESC"]
+        time_dims = [names[d] for d in query.dimensions if d in TIME_DIMENSIONS]
+        terms = [f"{d} ASC" for d in time_dims] or [f"metric_{metrics[0]} DESC"]
     # A total order, so that pages of results neither repeat nor skip rows.
     terms += [f"{names[d]} ASC" for d in query.dimensions]
     return ", ".join(terms) if query.dimensions or query.order_by else "1"
-
-
-def _utc_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone).astimezone(UTC)

@@ -1,15 +1,17 @@
-"""The dashboard in headless Chromium: log in, change the range, filter, download CSV, axe-core."""
+"""The dashboard in headless Chromium: log in, change the range, filter, download CSV, axe-core.
+
+The session's one Chromium comes from ``tests/conftest.py`` (``browser``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.conftest import ARTIFACTS, REPO
 from tests.dashboard.conftest import PASSWORD, USER, DashboardServer
@@ -17,17 +19,6 @@ from tests.dashboard.conftest import PASSWORD, USER, DashboardServer
 pytestmark = pytest.mark.browser
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 class Watched:

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from analytics.dashboard.params import site_of
 from analytics.schema import EVENTS
+from analytics.stats.params import site_of
 from samtycke.services import Services
 
 WINDOW = timedelta(minutes=30)

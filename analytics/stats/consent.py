@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from analytics.dashboard.params import date_range_of, local_today, site_of
+from analytics.stats.params import date_range_of, local_today, site_of
 from consent.config import optional_categories
 from consent.schema import LOG
 from samtycke.services import Services
