@@ -15,16 +15,12 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from samtycke.journal import Journal, Shipper, record  # noqa: E402
-from samtycke.storage import Layout, Migration, Storage, Table, parse_url  # noqa: E402
-from samtycke.storage import migrations  # noqa: E402
+from samtycke.journal import Journal, Shipper, record
+from samtycke.storage import Layout, Migration, Storage, Table, migrations, parse_url
 
 HERE = Path(__file__).resolve().parent
 

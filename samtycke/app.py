@@ -34,8 +34,9 @@ from samtycke.settings import Settings
 log = logging.getLogger("samtycke")
 
 
-# Modules with a `build(services) -> Component` function, in mounting order.
-COMPONENT_MODULES = ("consent.component", "consent.pages", "analytics.component", "analytics.dashboard")
+# Modules with a `build(services) -> Component` function, in mounting order: the collector
+# first, because routing tries routes in order and it answers the most requests.
+COMPONENT_MODULES = ("analytics.component", "consent.component", "consent.pages", "analytics.dashboard")
 
 
 def components(services: Services) -> list[Component]:
@@ -48,10 +49,10 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
     parts = components(services)
     services.migrations = [m for part in parts for m in part.migrations]
     routes: list[BaseRoute] = [
+        *(route for part in parts for route in part.routes),
         *health.routes(services, parts),
         *pages.routes(services),
         assets.script("/banner.js", "banner.js", "The consent banner (with its CSS)"),
-        *(route for part in parts for route in part.routes),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
     ]
 
