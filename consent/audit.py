@@ -25,16 +25,23 @@ from samtycke.i18n import language
 ROLES = ("auditor",)
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2299
+
+
 def moment(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
     try:
-        return parse_time(raw)
+        value = parse_time(raw)
     except ValueError as exc:
         raise Unprocessable(
             f"{name} must be an RFC 3339 time, e.g. 2026-11-21T10:00:00Z", field=name
         ) from exc
+    # ClickHouse's DateTime64 spans these years; anything outside is a typo, not a query.
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise Unprocessable(f"{name} must lie between {EARLIEST_YEAR} and {LATEST_YEAR}", field=name)
+    return value
 
 
 def routes(domain: ConsentDomain) -> list[BaseRoute]:

@@ -93,7 +93,10 @@ class Services:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            except DataDirInUse:
+            except DataDirInUse as exc:
+                # Fatal for this process: say so in /readyz and the log rather than wait forever.
+                self.state.reason = str(exc)
+                log.error("embedded data directory in use by another process")
                 raise
             self.state.reachable = True
             self.state.migrated = True

@@ -90,7 +90,8 @@ def _check_not_in_use(path: str) -> None:
     """Fail early, and clearly, when another process holds the embedded engine's lock.
 
     chDB reports a held lock only as "Error initializing EmbeddedServer"; the engine takes
-    an flock on ``status`` in its data path, so probing that lock tells us first.
+    an flock on ``status`` in its data path, so probing that lock tells us first.  The file
+    names the holder's PID: when that is this process, the engine is ours to share.
     """
     status = os.path.join(path, "status")
     if not os.path.exists(status):
@@ -99,8 +100,15 @@ def _check_not_in_use(path: str) -> None:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            if _holder_pid(handle.read()) == os.getpid():
+                return
             raise DataDirInUse(_in_use_message(path)) from exc
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _holder_pid(status: bytes) -> int | None:
+    match = re.search(rb"PID: (\d+)", status)
+    return int(match.group(1)) if match else None
 
 
 def _in_use_message(path: str) -> str:

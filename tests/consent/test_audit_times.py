@@ -1,0 +1,31 @@
+"""Times outside ClickHouse's range are the caller's mistake: 422, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from starlette.testclient import TestClient
+
+from samtycke.app import create_app
+from samtycke.auth import hash_token
+from samtycke.settings import Settings
+from tests.conftest import wait_ready
+
+
+@pytest.mark.parametrize("before", ["0001-01-01T00:00:00Z", "2300-01-01T00:00:00Z"])
+def test_purge_before_an_impossible_time_is_422(make_settings: Callable[..., Settings], before: str) -> None:
+    settings = make_settings(tokens=[{"name": "a", "role": "admin", "sha256": hash_token("admin-token")}])
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        wait_ready(client)
+        response = client.post(
+            "/api/v1/audit/purge", params={"before": before}, headers={"authorization": "Bearer admin-token"}
+        )
+        assert response.status_code == 422
+        assert response.json()["error"]["field"] == "before"
+        fine = client.post(
+            "/api/v1/audit/purge",
+            params={"before": "2020-01-01T00:00:00Z"},
+            headers={"authorization": "Bearer admin-token"},
+        )
+        assert fine.status_code == 200 and fine.json()["purged"] == 0
