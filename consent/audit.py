@@ -25,7 +25,7 @@ from samtycke.i18n import language
 ROLES = ("auditor",)
 
 
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2299
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9999
 
 
 def moment(request: Request, name: str) -> datetime | None:
@@ -38,7 +38,7 @@ def moment(request: Request, name: str) -> datetime | None:
         raise Unprocessable(
             f"{name} must be an RFC 3339 time, e.g. 2026-11-21T10:00:00Z", field=name
         ) from exc
-    # ClickHouse's DateTime64 spans these years; anything outside is a typo, not a query.
+    # Years before 1900 are typos, and ClickHouse cannot bind years before 1000 at all.
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise Unprocessable(f"{name} must lie between {EARLIEST_YEAR} and {LATEST_YEAR}", field=name)
     return value

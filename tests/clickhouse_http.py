@@ -63,9 +63,23 @@ ENGINE_VERSION = str(chdb.engine_version)
 
 _TRANSPORT_PARAMS = frozenset(
     {
-        "query", "database", "default_format", "session_id", "session_timeout", "session_check",
-        "query_id", "wait_end_of_query", "client_protocol_version", "compress", "decompress",
-        "buffer_size", "user", "password", "quota_key", "role", "stacktrace",
+        "query",
+        "database",
+        "default_format",
+        "session_id",
+        "session_timeout",
+        "session_check",
+        "query_id",
+        "wait_end_of_query",
+        "client_protocol_version",
+        "compress",
+        "decompress",
+        "buffer_size",
+        "user",
+        "password",
+        "quota_key",
+        "role",
+        "stacktrace",
     }
 )
 _HTTP_STATUS = {
@@ -319,8 +333,12 @@ class ClickHouseHTTP:
         self.password = password
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/ping", self.ping, methods=["GET", "HEAD"]),
-                                 Route("/", self.root, methods=["GET", "POST"])])
+        return Starlette(
+            routes=[
+                Route("/ping", self.ping, methods=["GET", "HEAD"]),
+                Route("/", self.root, methods=["GET", "POST"]),
+            ]
+        )
 
     async def ping(self, request: Request) -> Response:
         return PlainTextResponse("Ok.\n")
@@ -329,9 +347,11 @@ class ClickHouseHTTP:
         if request.method == "GET" and "query" not in request.query_params:
             return PlainTextResponse("Ok.\n")
         url = request.query_params
-        headers = {"X-ClickHouse-Query-Id": url.get("query_id") or str(uuid.uuid4()),
-                   "X-ClickHouse-Timezone": self.engine.timezone,
-                   "X-ClickHouse-Server-Display-Name": "chdb-http-fixture"}
+        headers = {
+            "X-ClickHouse-Query-Id": url.get("query_id") or str(uuid.uuid4()),
+            "X-ClickHouse-Timezone": self.engine.timezone,
+            "X-ClickHouse-Server-Display-Name": "chdb-http-fixture",
+        }
         is_form = request.headers.get("content-type", "").startswith("multipart/form-data")
         raw = None if is_form else request.stream()
         try:
@@ -346,9 +366,12 @@ class ClickHouseHTTP:
                 with contextlib.suppress(Exception):
                     async for _ in raw:
                         pass
-            return Response(exc.body(), status_code=_HTTP_STATUS.get(exc.code, 500),
-                            headers={**headers, "X-ClickHouse-Exception-Code": str(exc.code)},
-                            media_type="text/plain; charset=UTF-8")
+            return Response(
+                exc.body(),
+                status_code=_HTTP_STATUS.get(exc.code, 500),
+                headers={**headers, "X-ClickHouse-Exception-Code": str(exc.code)},
+                media_type="text/plain; charset=UTF-8",
+            )
 
     def _authenticate(self, request: Request) -> None:
         auth = request.headers.get("authorization", "")
@@ -365,13 +388,17 @@ class ClickHouseHTTP:
             message = f"{user}: Authentication failed: password is incorrect or there is no such user"
             raise ClickHouseError.new(516, "AUTHENTICATION_FAILED", message)
 
-    async def _execute(self, request: Request, raw: AsyncIterator[bytes] | None,
-                       headers: dict[str, str]) -> Response:
+    async def _execute(
+        self, request: Request, raw: AsyncIterator[bytes] | None, headers: dict[str, str]
+    ) -> Response:
         url = request.query_params
         head = url.get("query")
         params = {key[6:]: value for key, value in url.items() if key.startswith("param_")}
-        settings = {key: value for key, value in url.items()
-                    if key not in _TRANSPORT_PARAMS and not key.startswith("param_")}
+        settings = {
+            key: value
+            for key, value in url.items()
+            if key not in _TRANSPORT_PARAMS and not key.startswith("param_")
+        }
         statement: str | _Insert = head or ""
         if raw is not None:
             encoding = request.headers.get("content-encoding", "").strip().lower()
@@ -385,15 +412,19 @@ class ClickHouseHTTP:
                         statement = value
                     elif key.startswith("param_"):
                         params[key[6:]] = value
-        session = self.engine.acquire(url.get("session_id"), float(url.get("session_timeout") or 60),
-                                      url.get("session_check", "0") == "1")
+        session = self.engine.acquire(
+            url.get("session_id"),
+            float(url.get("session_timeout") or 60),
+            url.get("session_check", "0") == "1",
+        )
         try:
             if isinstance(statement, _Insert):
                 summary = await self._insert(session, statement, settings, url.get("database"))
                 return Response(b"", headers={**headers, "X-ClickHouse-Summary": summary})
             fmt = url.get("default_format") or "TabSeparated"
             data, headers["X-ClickHouse-Summary"] = await anyio.to_thread.run_sync(
-                self._query, session, statement, fmt, params, settings, url.get("database"))
+                self._query, session, statement, fmt, params, settings, url.get("database")
+            )
         finally:
             self.engine.release(session)
         if (result_format := _statement_format(statement, fmt)) is not None:
@@ -405,25 +436,39 @@ class ClickHouseHTTP:
                 data = _compress(chosen, data)
                 headers["Content-Encoding"] = chosen
         binary = (result_format or fmt) in ("Native", "RowBinary", "Arrow", "Parquet")
-        return Response(data, headers=headers,
-                        media_type="application/octet-stream" if binary else "text/plain; charset=UTF-8")
+        return Response(
+            data,
+            headers=headers,
+            media_type="application/octet-stream" if binary else "text/plain; charset=UTF-8",
+        )
 
     @staticmethod
-    def _query(session: _Session, sql: str, fmt: str, params: dict[str, str], settings: dict[str, str],
-               database: str | None) -> tuple[bytes, str]:
+    def _query(
+        session: _Session,
+        sql: str,
+        fmt: str,
+        params: dict[str, str],
+        settings: dict[str, str],
+        database: str | None,
+    ) -> tuple[bytes, str]:
         undo = session.apply(settings, database)
         try:
             result = _run(session.conn, sql, fmt, params)
         finally:
             session.revert(undo)
-        summary = _summary(read_rows=result.rows_read(), read_bytes=result.bytes_read(),
-                           written_rows=result.rows_written(), written_bytes=result.bytes_written(),
-                           elapsed_ns=result.elapsed() * 1e9)
+        summary = _summary(
+            read_rows=result.rows_read(),
+            read_bytes=result.bytes_read(),
+            written_rows=result.rows_written(),
+            written_bytes=result.bytes_written(),
+            elapsed_ns=result.elapsed() * 1e9,
+        )
         return bytes(result.bytes()), summary
 
     @staticmethod
-    async def _insert(session: _Session, insert: _Insert, settings: dict[str, str],
-                      database: str | None) -> str:
+    async def _insert(
+        session: _Session, insert: _Insert, settings: dict[str, str], database: str | None
+    ) -> str:
         undo = await anyio.to_thread.run_sync(session.apply, settings, database)
         try:
             try:
@@ -450,8 +495,11 @@ class ClickHouseHTTP:
                 raise
         finally:
             await anyio.to_thread.run_sync(session.revert, undo)
-        return _summary(written_rows=result.rows_written, written_bytes=result.bytes_written,
-                        elapsed_ns=result.elapsed * 1e9)
+        return _summary(
+            written_rows=result.rows_written,
+            written_bytes=result.bytes_written,
+            elapsed_ns=result.elapsed * 1e9,
+        )
 
 
 async def _serve(server: uvicorn.Server, host: str) -> None:
@@ -483,8 +531,15 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         sys.exit(f"cannot open chDB data directory {args.path}: {exc}")
     app = ClickHouseHTTP(engine, args.user, args.password).app()
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
     try:
         asyncio.run(_serve(uvicorn.Server(config), args.host))
     finally:

@@ -74,16 +74,29 @@ class ClickHouseHTTPProcess:
         if self.is_running():
             raise RuntimeError(f"ClickHouse HTTP fixture already running on port {self.port}")
         self.path.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "tests.clickhouse_http", "--path", str(self.path),
-                   "--host", self.host, "--port", str(self.port),
-                   "--user", self.user, "--password", self.password]
+        command = [
+            sys.executable,
+            "-m",
+            "tests.clickhouse_http",
+            "--path",
+            str(self.path),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--user",
+            self.user,
+            "--password",
+            self.password,
+        ]
         pythonpath = [str(_REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
         self._close_log()
         # A file, not a pipe: nothing drains a pipe while tests run, and the output explains failed starts.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process it logs
-        self._process = subprocess.Popen(command, cwd=_REPO_ROOT, env=env, stdout=self._log,
-                                         stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(
+            command, cwd=_REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -263,19 +263,13 @@ def live_server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
 
 # -- one headless Chromium for every browser test -------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's Chromium through Playwright; one per test session (Playwright allows one sync driver)."""
     from playwright.sync_api import sync_playwright
+
+    from consent.scan.crawl import CHROMIUM_ARGS
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():

@@ -80,14 +80,17 @@ def test_ddl_mergetree_aggregating_and_materialized_view(client: Client, db: str
     )
     engines = client.query(f"SELECT name, engine FROM system.tables WHERE database = '{db}' ORDER BY name")
     assert engines.result_rows == [
-        ("daily", "AggregatingMergeTree"), ("daily_mv", "MaterializedView"), ("events", "MergeTree")
+        ("daily", "AggregatingMergeTree"),
+        ("daily_mv", "MaterializedView"),
+        ("events", "MergeTree"),
     ]
     assert "non_replicated_deduplication_window = 1000" in str(client.command(f"SHOW CREATE {db}.events"))
     rollup = client.query(
         f"SELECT site_id, day, uniqMerge(visitors) FROM {db}.daily GROUP BY site_id, day ORDER BY site_id"
     )
     assert [(site, str(day), n) for site, day, n in rollup.result_rows] == [
-        (1, "2024-05-01", 2), (2, "2024-05-02", 1)
+        (1, "2024-05-01", 2),
+        (2, "2024-05-02", 1),
     ]
 
 
@@ -111,8 +114,10 @@ def test_bound_parameters(client: Client) -> None:
 @pytest.mark.parametrize("compress", [False, "lz4", "zstd", "gzip"])
 def test_insert_100k_rows(server: ClickHouseHTTPProcess, db: str, compress: bool | str) -> None:
     client = clickhouse_connect.get_client(dsn=server.url, compress=compress)
-    client.command(f"CREATE TABLE {db}.hits (id UInt64, path String, lc LowCardinality(String)) "
-                   "ENGINE = MergeTree ORDER BY id")
+    client.command(
+        f"CREATE TABLE {db}.hits (id UInt64, path String, lc LowCardinality(String)) "
+        "ENGINE = MergeTree ORDER BY id"
+    )
     # Rows wide enough for the client to cut the insert into several Native blocks (compressed one by one).
     rows = [[i, f"/some/fairly/long/page/path/{i:08d}", f"site{i % 7}"] for i in range(100_000)]
     summary = client.insert(f"{db}.hits", rows, column_names=["id", "path", "lc"])
@@ -126,15 +131,21 @@ def test_insert_100k_rows(server: ClickHouseHTTPProcess, db: str, compress: bool
 
 
 def test_raw_insert_with_deduplication_token_is_idempotent(client: Client, db: str) -> None:
-    client.command(f"CREATE TABLE {db}.src (site UInt64, n UInt64) ENGINE = MergeTree ORDER BY site "
-                   + DEDUP_WINDOW)
-    client.command(f"CREATE TABLE {db}.totals (site UInt64, n AggregateFunction(sum, UInt64)) "
-                   f"ENGINE = AggregatingMergeTree ORDER BY site {DEDUP_WINDOW}")
-    client.command(f"CREATE MATERIALIZED VIEW {db}.totals_mv TO {db}.totals AS "
-                   f"SELECT site, sumState(n) AS n FROM {db}.src GROUP BY site")
+    client.command(
+        f"CREATE TABLE {db}.src (site UInt64, n UInt64) ENGINE = MergeTree ORDER BY site " + DEDUP_WINDOW
+    )
+    client.command(
+        f"CREATE TABLE {db}.totals (site UInt64, n AggregateFunction(sum, UInt64)) "
+        f"ENGINE = AggregatingMergeTree ORDER BY site {DEDUP_WINDOW}"
+    )
+    client.command(
+        f"CREATE MATERIALIZED VIEW {db}.totals_mv TO {db}.totals AS "
+        f"SELECT site, sumState(n) AS n FROM {db}.src GROUP BY site"
+    )
     jsonl = b"".join(json.dumps({"site": i % 3, "n": i}).encode() + b"\n" for i in range(30))
     settings: dict[str, Any] = {
-        "insert_deduplication_token": "tok", "deduplicate_blocks_in_dependent_materialized_views": 1
+        "insert_deduplication_token": "tok",
+        "deduplicate_blocks_in_dependent_materialized_views": 1,
     }
     for _ in range(2):
         client.raw_insert(f"{db}.src", None, jsonl, fmt="JSONEachRow", settings=settings)
@@ -179,8 +190,13 @@ def test_result_types_round_trip(client: Client, db: str) -> None:
     client.insert(f"{db}.typed", rows)
     result = client.query(f"SELECT * FROM {db}.typed ORDER BY n")
     assert [t.name for t in result.column_types] == [
-        "String", "LowCardinality(String)", "DateTime64(3, 'UTC')", "UInt64", "Nullable(String)",
-        "Array(String)", "Map(String, UInt64)",
+        "String",
+        "LowCardinality(String)",
+        "DateTime64(3, 'UTC')",
+        "UInt64",
+        "Nullable(String)",
+        "Array(String)",
+        "Map(String, UInt64)",
     ]
     assert [list(row) for row in result.result_rows] == [rows[1], rows[0]]
     df = client.query_df(f"SELECT * FROM {db}.typed ORDER BY n")
@@ -231,8 +247,9 @@ def test_kill_and_restart_keeps_data(tmp_path: Path) -> None:
         process.start()
         assert client.command("SELECT count(), sum(a) FROM kept") == [str(1000), str(999 * 1000 // 2)]
         with pytest.raises(DatabaseError) as denied:
-            clickhouse_connect.get_client(host=process.host, port=process.port, username="samtycke",
-                                          password="wrong")
+            clickhouse_connect.get_client(
+                host=process.host, port=process.port, username="samtycke", password="wrong"
+            )
         assert denied.value.code == 516
         client.close()
     assert not process.is_running()

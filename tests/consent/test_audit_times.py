@@ -13,7 +13,7 @@ from samtycke.settings import Settings
 from tests.conftest import wait_ready
 
 
-@pytest.mark.parametrize("before", ["0001-01-01T00:00:00Z", "2300-01-01T00:00:00Z"])
+@pytest.mark.parametrize("before", ["0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z"])
 def test_purge_before_an_impossible_time_is_422(make_settings: Callable[..., Settings], before: str) -> None:
     settings = make_settings(tokens=[{"name": "a", "role": "admin", "sha256": hash_token("admin-token")}])
     with TestClient(create_app(settings), base_url="http://localhost") as client:

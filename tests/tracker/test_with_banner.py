@@ -49,6 +49,8 @@ def test_accepting_statistics_starts_tracking_and_withdrawing_stops_it(
     # Withdrawal in the banner: every _pk_* cookie goes, and the tracker holds further hits.
     page.click(".stk-r")
     choose(page, "reject-all")
+    # The banner clears cookies once the server has answered; give its handler a moment.
+    page.wait_for_function("() => !document.cookie.includes('_pk_')", timeout=5000)
     assert pk_cookies(context) == {}
     page.evaluate("_paq.push(['trackEvent', 'Karta', 'Visa'])")
     assert tracked.calls() == 1
