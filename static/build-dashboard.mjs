@@ -2,7 +2,8 @@
 // package-lock) is copied with a provenance header into static/dashboard/vendor/. The output
 // depends only on the installed package's bytes, so `node static/build-dashboard.mjs --check`
 // exits 1 when the committed copy differs from a fresh build.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { emit } from './lib/emit.mjs';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -22,22 +23,5 @@ async function build() {
 }
 
 const files = await build();
-if (process.argv.includes('--check')) {
-  const stale = [];
-  for (const [name, text] of Object.entries(files)) {
-    let current = '';
-    try { current = await readFile(OUT_DIR + name, 'utf8'); } catch { /* missing counts as stale */ }
-    if (current !== text) stale.push(name);
-  }
-  if (stale.length) {
-    console.error(`static/dashboard/vendor/${stale.join(', ')} stale: run \`node static/build-dashboard.mjs\`.`);
-    process.exit(1);
-  }
-  console.log('static/dashboard/vendor is up to date.');
-} else {
-  await mkdir(OUT_DIR, { recursive: true });
-  for (const [name, text] of Object.entries(files)) {
-    await writeFile(OUT_DIR + name, text);
-    console.log(`wrote static/dashboard/vendor/${name} (${Buffer.byteLength(text)} bytes)`);
-  }
-}
+await mkdir(OUT_DIR, { recursive: true });
+await emit(Object.entries(files).map(([name, text]) => [OUT_DIR + name, text]), 'build-dashboard.mjs');

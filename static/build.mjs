@@ -2,9 +2,10 @@
 // string (the banner adopts it as a constructed stylesheet, or a <style nonce> as fallback), then
 // terser minifies the whole. Same inputs + same terser version (pinned in package-lock) give the
 // same bytes, so CI can run `node static/build.mjs --check` to catch a stale committed build.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { minify } from 'terser';
+import { emit, terserOptions } from './lib/emit.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const OUT = here('./banner.js');
@@ -26,25 +27,8 @@ export async function build() {
   const marker = "/*CSS*/ ''";
   if (!js.includes(marker)) throw new Error(`static/src/banner.js lost its ${marker} marker`);
   const source = js.replace(marker, () => JSON.stringify(minifyCss(css)));
-  const out = await minify(source, {
-    ecma: 2020,
-    compress: { passes: 2 },
-    mangle: true,
-    format: { comments: /^!/, ascii_only: false }
-  });
+  const out = await minify(source, terserOptions(false));
   return out.code + '\n';
 }
 
-const code = await build();
-if (process.argv.includes('--check')) {
-  let current = '';
-  try { current = await readFile(OUT, 'utf8'); } catch { /* missing counts as stale */ }
-  if (current !== code) {
-    console.error('static/banner.js is stale: run `node static/build.mjs` and commit the result.');
-    process.exit(1);
-  }
-  console.log('static/banner.js is up to date.');
-} else {
-  await writeFile(OUT, code);
-  console.log(`wrote static/banner.js (${Buffer.byteLength(code)} bytes)`);
-}
+await emit([[OUT, await build()]], 'build.mjs');
