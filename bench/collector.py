@@ -15,11 +15,11 @@ achieved rate is at most half the collector's maximum and report that run's p99.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from serving import free_port, start_samtycke  # bench/ is the script's own directory
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -69,12 +70,6 @@ app = Starlette(routes=[Route("/matomo.php", endpoint, methods=["GET", "POST"])]
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_up(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -88,35 +83,14 @@ def wait_up(url: str, timeout: float = 60.0) -> None:
 
 
 def start_collector(work: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import hashlib
-
-    port = free_port()
-    config = work / "samtycke.toml"
     token_hash = hashlib.sha256(MARKETER.encode()).hexdigest()
-    config.write_text(
+    return start_samtycke(
+        work,
         f'[storage]\ndata_dir = "{work / "data"}"\n\n[server]\nlog_level = "warning"\n'
         f'secret_keys = ["bench"]\n\n[[sites]]\nid = 1\nname = "Bench"\n'
         f'domains = ["localhost"]\n\n[[tokens]]\nname = "bench"\nrole = "marketer"\n'
         f'sha256 = "{token_hash}"\n',
-        encoding="utf-8",
     )
-    log = open(work / "collector.log", "wb")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [sys.executable, "-m", "samtycke", "serve", "--config", str(config), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=work,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the collector did not become ready")
 
 
 def start_bare(work: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from serving import start_samtycke  # noqa: E402  (bench/ is the script's own directory)
+
 from consent.merkle import MerkleTree, leaf_hash  # noqa: E402
 
 RECEIPTS = int(os.environ.get("BENCH_RECEIPTS", "6000"))
@@ -37,36 +38,12 @@ HTTP_RECEIPTS = int(os.environ.get("BENCH_HTTP_RECEIPTS", "1000"))
 LEAVES = 1_000_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(base: Path) -> tuple[subprocess.Popen[bytes], str]:
-    config = base / "samtycke.toml"
-    config.write_text(
+    return start_samtycke(
+        base,
         f'[storage]\ndata_dir = "{base / "data"}"\n[server]\nsecret_keys = ["bench"]\nlog_level = "warning"\n'
-        '[[sites]]\nid = 1\nname = "Bench"\ndomains = ["localhost"]\n[sites.notice]\nversion = "1"\n'
+        '[[sites]]\nid = 1\nname = "Bench"\ndomains = ["localhost"]\n[sites.notice]\nversion = "1"\n',
     )
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "samtycke", "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=open(base / "serve.log", "wb"),  # noqa: SIM115
-        cwd=base,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not become ready")
 
 
 async def post_receipts(url: str, count: int, concurrency: int) -> float:
