@@ -13,6 +13,8 @@ from typing import Any
 
 import ua_parser
 
+from samtycke.numbers import is_whole_number
+
 DESKTOP = "Desktop"
 MOBILE = "Mobile"
 TABLET = "Tablet"
@@ -77,7 +79,7 @@ def _with_hints(device: Device, hints: Mapping[str, Any]) -> Device:
             if os_name == "Windows":
                 # Windows 11 reports platformVersion 13 and up; 10 reports 1-12.
                 major = version.split(".")[0]
-                os_version = "11" if major.isdigit() and int(major) >= 13 else "10"
+                os_version = "11" if is_whole_number(major) and int(major) >= 13 else "10"
     kind = device.device
     if isinstance(mobile, bool) and kind != BOT:
         kind = MOBILE if mobile else (kind if kind == TABLET else DESKTOP)

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from samtycke.errors import BadRequest
+from samtycke.numbers import is_integer, is_whole_number
 
 MAX_VALUE_BYTES = 8192
 MAX_QUERY_BYTES = 64 * 1024
@@ -182,7 +183,7 @@ class _Params:
 
     def integer(self, name: str, low: int, high: int) -> int:
         value = self.params.get(name, "").strip()
-        if not value.isdigit() and not (value.startswith("-") and value[1:].isdigit()):
+        if not is_integer(value):
             raise InvalidHit(f"{name} must be a whole number", field=name)
         if len(value) > 20 or not low <= int(value) <= high:
             raise InvalidHit(f"{name} must be between {low} and {high}", field=name)
@@ -218,7 +219,7 @@ class _Params:
         if value == "":
             return None
         try:
-            if value.isdigit():
+            if is_whole_number(value):
                 seconds = int(value[:10]) if len(value) == 13 else int(value)  # ms, as some trackers send
                 if seconds > 4_102_444_800:  # 2100-01-01
                     raise ValueError(value)

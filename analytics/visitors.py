@@ -23,6 +23,7 @@ from analytics.salts import identified_hash
 from analytics.schema import EVENTS
 from analytics.visits import Visits
 from samtycke.errors import BadRequest
+from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.storage import Layout, Storage
 
@@ -73,7 +74,7 @@ def check_visitor(visitor: str) -> str:
 def routes(services: Services, visits: Visits) -> list[BaseRoute]:
     def site_of(request: Request) -> int:
         raw = request.query_params.get("site_id", "")
-        if not raw.isdigit() or len(raw) > 10 or services.settings.site(int(raw)) is None:
+        if not is_whole_number(raw) or len(raw) > 10 or services.settings.site(int(raw)) is None:
             raise BadRequest("site_id must name a configured site", field="site_id")
         return int(raw)
 

@@ -20,13 +20,14 @@ from consent.dpv import as_dpv
 from samtycke.clientip import parse as parse_address
 from samtycke.errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge, Unprocessable
 from samtycke.i18n import language
+from samtycke.numbers import is_whole_number
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if is_whole_number(length) and int(length) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():

@@ -21,6 +21,7 @@ from consent.logapi import entry_json, int_param
 from consent.merkle import verify_inclusion
 from samtycke.errors import HTTPError, NotFound, Unauthorized, Unprocessable
 from samtycke.i18n import language
+from samtycke.numbers import is_whole_number
 
 ROLES = ("auditor",)
 
@@ -51,7 +52,7 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
 
     async def index_range(request: Request, size: int) -> tuple[int, int]:
         raw_from, raw_to = request.query_params.get("from", ""), request.query_params.get("to", "")
-        if (not raw_from or raw_from.isdigit()) and (not raw_to or raw_to.isdigit()):
+        if (not raw_from or is_whole_number(raw_from)) and (not raw_to or is_whole_number(raw_to)):
             start = int_param(request, "from", 0)
             end = min(int_param(request, "to", size), size)
             return min(start, end), end
@@ -245,7 +246,7 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
                     {"a": since, "b": since + timedelta(days=1)},
                 )
                 context["entries"] = [entry_json(r) for r in rows]
-            if request.query_params.get("index", "").isdigit():
+            if is_whole_number(request.query_params.get("index", "")):
                 index = int(request.query_params["index"])
                 if index < checkpoint.size:
                     rows = await consent_log.rows(index, index + 1)

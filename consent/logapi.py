@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from consent import note
 from consent.domain import ConsentDomain
 from samtycke.errors import Unprocessable
+from samtycke.numbers import is_whole_number
 
 MAX_PAGE = 1000
 
@@ -22,7 +23,7 @@ def int_param(request: Request, name: str, default: int | None = None) -> int:
         if default is None:
             raise Unprocessable(f"{name} is required", field=name)
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_whole_number(raw) or len(raw) > 18:
         raise Unprocessable(f"{name} must be a whole number", field=name)
     return int(raw)
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consent.keys import PublicKey, SigningKey, raw_public
+from samtycke.numbers import is_whole_number
 
 DASH = "\u2014"
 ED25519 = b"\x01"
@@ -65,7 +66,7 @@ def parse(note: str) -> tuple[Checkpoint, list[tuple[str, bytes, bytes]]]:
     if len(lines) < 3:
         raise NoteError("a checkpoint needs an origin, a tree size and a root hash")
     origin, size_text, root_text = lines[0], lines[1], lines[2]
-    if not size_text.isdigit():
+    if not is_whole_number(size_text):
         raise NoteError(f"the tree size {size_text!r} is not a number")
     try:
         root = base64.b64decode(root_text, validate=True)

@@ -26,6 +26,7 @@ from consent.texts import COOKIE_TABLE, lifetime_text
 from samtycke.component import Component
 from samtycke.errors import BadRequest, NotFound
 from samtycke.i18n import language
+from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.settings import Site
 from samtycke.storage.client import StorageError, StorageUnavailable
@@ -81,7 +82,7 @@ class Pages:
 
     def site(self, request: Request) -> Site:
         raw = request.path_params["site_id"]
-        site = self.services.settings.site(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+        site = self.services.settings.site(int(raw)) if is_whole_number(raw) and len(raw) < 10 else None
         if site is None:
             raise NotFound(f"there is no site {raw[:20]}")
         return site

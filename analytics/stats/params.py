@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 
 from samtycke.errors import BadRequest
+from samtycke.numbers import is_whole_number
 from samtycke.settings import Settings, Site
 
 RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
@@ -19,7 +20,7 @@ EPOCH = date(2000, 1, 1)
 
 def site_of(request: Request, settings: Settings) -> Site:
     raw = request.query_params.get("site_id", "")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+    if not is_whole_number(raw) or len(raw) > 10:
         raise BadRequest("site_id must be a whole number", field="site_id")
     site = settings.site(int(raw))
     if site is None:

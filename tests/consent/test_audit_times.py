@@ -29,3 +29,16 @@ def test_purge_before_an_impossible_time_is_422(make_settings: Callable[..., Set
             headers={"authorization": "Bearer admin-token"},
         )
         assert fine.status_code == 200 and fine.json()["purged"] == 0
+
+
+@pytest.mark.parametrize("query", [{"to": "²"}, {"from": "٣"}, {"from": "1", "to": "x²"}])
+def test_export_ranges_with_unicode_digits_are_422(
+    make_settings: Callable[..., Settings], query: dict[str, str]
+) -> None:
+    settings = make_settings(tokens=[{"name": "a", "role": "auditor", "sha256": hash_token("auditor-token")}])
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        wait_ready(client)
+        response = client.get(
+            "/api/v1/audit/export", params=query, headers={"authorization": "Bearer auditor-token"}
+        )
+        assert response.status_code == 422

@@ -73,3 +73,12 @@ def test_body_over_the_limit_is_refused_with_413(client: TestClient) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 413
+
+
+def test_whole_numbers_are_ascii_digits_only() -> None:
+    from samtycke.numbers import is_integer, is_whole_number
+
+    assert is_whole_number("42") and is_integer("-42")
+    for text in ("²", "٣", "4²", "", "-", "+1", "1.0"):
+        assert not is_whole_number(text), text
+        assert not is_integer(text), text
