@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 import tomli_w
 from starlette.testclient import TestClient
@@ -33,6 +34,11 @@ from samtycke.settings import Settings
 from samtycke.storage import Storage, parse_url
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Fuzzing explores the same inputs on every run, so a red CI run can be reproduced and a
+# green one means the same thing each time; new inputs come from changing the tests.
+hypothesis.settings.register_profile("repeatable", derandomize=True, deadline=None)
+hypothesis.settings.load_profile("repeatable")
 ARTIFACTS = REPO / "test-artifacts"
 
 
