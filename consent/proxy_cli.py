@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from samtycke.cli import add_config_option, command, load_settings
+from samtycke.cli import add_config_option, command, load_settings, server_options
 from samtycke.configfile import ConfigError
 
 EXAMPLE = "samtycke proxy --upstream http://127.0.0.1:8080 --config samtycke.toml --site 1 --port 8000"
@@ -54,16 +54,7 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     print(f"samtycke proxy: http://{host}:{port}/ -> {args.upstream}", file=sys.stderr, flush=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=False,
-        log_config=None,
-        server_header=False,
-        timeout_graceful_shutdown=15,
-    )
+    uvicorn.run(app, **server_options(host, port))
     return 0
 
 
