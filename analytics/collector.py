@@ -16,19 +16,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics.pipeline import CONSENT_COOKIE, Context, Pipeline, statistics_consent
 from analytics.request import InvalidHit, parse_hit, parse_query
-from samtycke.errors import BadRequest, NotFound, ServiceUnavailable
+from samtycke import assets
+from samtycke.errors import BadRequest, ServiceUnavailable
 from samtycke.journal import Record
-from samtycke.services import STATIC_DIR, Services
+from samtycke.services import Services
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache"}
-TRACKER = "matomo.js"
-TRACKER_CACHE = "public, max-age=3600, stale-while-revalidate=86400"
 MATOMO_NOTE = (
     "This resource is part of samtycke, a Matomo-compatible collector. "
     "Send tracking requests with idsite and rec=1."
@@ -144,23 +143,6 @@ class Collector:
         }
         return Response(status_code=204, headers=headers)
 
-    async def tracker(self, request: Request) -> Response:
-        """
-        summary: The first-party tracker script
-        description: samtycke's Matomo-compatible `matomo.js` (`_paq` commands).
-        responses:
-          200: {description: JavaScript.}
-          404: {description: The tracker is not built in this installation.}
-        """
-        path = STATIC_DIR / TRACKER
-        if not path.is_file():
-            raise NotFound("the tracker script is not installed")
-        return FileResponse(
-            path,
-            media_type="application/javascript; charset=utf-8",
-            headers={"Cache-Control": TRACKER_CACHE, "X-Content-Type-Options": "nosniff"},
-        )
-
 
 def _cors(request: Request) -> dict[str, str]:
     """Trackers post from the site's own origin, with credentials so the consent cookie comes along."""
@@ -217,5 +199,5 @@ def routes(collector: Collector) -> list[BaseRoute]:
         out.append(Route(path, collector.track, methods=["GET", "POST"]))
         out.append(Route(path, collector.preflight, methods=["OPTIONS"], include_in_schema=False))
     for path in ("/matomo.js", "/piwik.js"):
-        out.append(Route(path, collector.tracker, methods=["GET"]))
+        out.append(assets.script(path, "matomo.js", "The first-party tracker script (`_paq` commands)"))
     return out

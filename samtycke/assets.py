@@ -10,8 +10,8 @@ from samtycke.errors import NotFound
 from samtycke.services import STATIC_DIR
 
 # Sites embed these by URL, so a short max-age lets a new release reach visitors within
-# minutes while the ETag keeps revalidation cheap.
-SCRIPT_CACHE = "public, max-age=300"
+# minutes, while stale-while-revalidate and the ETag keep page loads from waiting on it.
+SCRIPT_CACHE = "public, max-age=300, stale-while-revalidate=86400"
 
 
 def script(path: str, filename: str, summary: str) -> Route:
