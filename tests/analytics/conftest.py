@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,25 +49,6 @@ GEO = {
 }
 
 
-def wait_engine_free(chdb_url: str, timeout: float = 20.0) -> None:
-    """Wait until no client of an earlier app in this process holds the embedded engine.
-
-    A worker thread of a stopped app can still be finishing a query; the next app's start-up
-    check would then take the engine for another process's and never become ready.
-    """
-    status = Path(chdb_url.removeprefix("chdb://")) / "status"
-    deadline = time.monotonic() + timeout
-    while status.exists() and time.monotonic() < deadline:
-        with open(status, "rb") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            return
-
-
 def site(**overrides: Any) -> dict[str, Any]:
     """The demo site with some settings changed."""
     return {**demo_raw()["sites"][0], **overrides}
@@ -90,6 +70,14 @@ def geoip_db(tmp_path: Path) -> Path:
 AppFactory = Callable[..., TestClient]
 
 
+def start_client(settings: Settings, peer: str) -> TestClient:
+    """The app in-process, started and ready; ``peer`` is the socket address it sees."""
+    test_client = TestClient(create_app(settings), base_url="http://localhost", client=(peer, 50000))
+    test_client.__enter__()
+    wait_ready(test_client)
+    return test_client
+
+
 @pytest.fixture
 def make_client(make_settings: Callable[..., Settings]) -> Iterator[AppFactory]:
     """Start the app in-process with demo overrides; ``peer`` is the socket address it sees.
@@ -103,12 +91,8 @@ def make_client(make_settings: Callable[..., Settings]) -> Iterator[AppFactory]:
         while opened:
             opened.pop().__exit__(None, None, None)
         overrides.setdefault("tokens", TOKENS)
-        settings = make_settings(**overrides)
-        wait_engine_free(settings.storage.clickhouse_url)
-        test_client = TestClient(create_app(settings), base_url="http://localhost", client=(peer, 50000))
-        test_client.__enter__()
+        test_client = start_client(make_settings(**overrides), peer)
         opened.append(test_client)
-        wait_ready(test_client)
         return test_client
 
     yield make
@@ -137,13 +121,8 @@ def module_client_factory(
                 "server": {"secret_keys": ["test-key-1"]},
             },
         )
-        wait_engine_free(f"chdb://{chdb_path}")
-        test_client = TestClient(
-            create_app(configfile.from_mapping(raw)), base_url="http://localhost", client=(peer, 50000)
-        )
-        test_client.__enter__()
+        test_client = start_client(configfile.from_mapping(raw), peer)
         opened.append(test_client)
-        wait_ready(test_client)
         return test_client
 
     yield make
