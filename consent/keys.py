@@ -15,6 +15,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,9 @@ class PublicKey:
 class SigningKey:
     private: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public(self) -> PublicKey:
+        # Derived once: every receipt's signature names the key id, so this is on the hot path.
         public = self.private.public_key()
         return PublicKey(key_id(public), public)
 
