@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from samtycke import assets, health, pages
 from samtycke.component import Component, optional_module
 from samtycke.errors import HTTPError, PayloadTooLarge, from_status
+from samtycke.i18n import language
 from samtycke.logs import AccessLog
 from samtycke.services import STATIC_DIR, Services, build
 from samtycke.settings import Settings
@@ -133,7 +134,7 @@ async def render_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)
     services: Services = request.app.state.services
     body = services.templates.get_template("error.html").render(
-        request=request, error=exc, lang=pages.language_of(request)
+        request=request, error=exc, lang=language(request)
     )
     return HTMLResponse(body, status_code=exc.status, headers=exc.headers)
 

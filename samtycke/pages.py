@@ -16,8 +16,6 @@ from samtycke.i18n import language
 from samtycke.ratelimit import RateLimiter
 from samtycke.services import STATIC_DIR, Services
 
-language_of = language
-
 LOGIN_ATTEMPTS = 10
 LOGIN_WINDOW = 300.0
 
