@@ -15,12 +15,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Message, Receive, Scope, Send
 
 from analytics.pipeline import CONSENT_COOKIE, Context, Pipeline, statistics_consent
-from analytics.request import InvalidHit, parse_hit, parse_query
+from analytics.request import InvalidHit, Params, parse_hit, parse_query
 from samtycke import assets
 from samtycke.errors import BadRequest, ServiceUnavailable
 from samtycke.journal import Record
@@ -28,11 +29,44 @@ from samtycke.services import Services
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache"}
+NO_CONTENT_HEADERS = [(name.lower().encode(), value.encode()) for name, value in NO_STORE.items()]
+GIF_HEADERS = [
+    *NO_CONTENT_HEADERS,
+    (b"content-type", b"image/gif"),
+    (b"content-length", str(len(GIF)).encode()),
+]
 MATOMO_NOTE = (
     "This resource is part of samtycke, a Matomo-compatible collector. "
     "Send tracking requests with idsite and rec=1."
 )
 MAX_BULK = 1000
+TRACKING_DOC = """
+summary: Matomo tracking request
+description: >
+  Matomo's tracking API. Parameters (idsite, rec, url, action_name, urlref, _id,
+  e_c/e_a/e_n/e_v, idgoal, search, ping, send_image ...) arrive {where}.
+parameters:
+  - {{name: idsite, in: query, required: false, schema: {{type: integer, minimum: 1}}}}
+  - {{name: rec, in: query, required: false, schema: {{type: integer, enum: [0, 1]}}}}
+  - {{name: url, in: query, required: false, schema: {{type: string}}}}
+  - {{name: action_name, in: query, required: false, schema: {{type: string}}}}
+  - {{name: urlref, in: query, required: false, schema: {{type: string}}}}
+  - {{name: _id, in: query, required: false, schema: {{type: string}}}}
+  - {{name: e_v, in: query, required: false, schema: {{type: number}}}}
+  - {{name: idgoal, in: query, required: false, schema: {{type: integer}}}}
+  - {{name: ping, in: query, required: false, schema: {{type: integer, enum: [0, 1]}}}}
+  - {{name: send_image, in: query, required: false, schema: {{type: integer, enum: [0, 1]}}}}
+responses:
+  200: {{description: "A 1x1 GIF, or the bulk summary `{{status, tracked, invalid}}`."}}
+  204: {{description: Tracked; `send_image=0` asked for no body.}}
+  400: {{description: Invalid parameters or an unknown site.}}
+  413: {{description: Body too large.}}
+  503: {{description: Recording is off or the journal is full.}}
+"""
+_LIST_HEADERS = frozenset({b"forwarded", b"x-forwarded-for"})
+_CONTEXT_HEADERS = frozenset(
+    {b"user-agent", b"accept-language", b"dnt", b"sec-gpc", b"cookie", b"origin", *_LIST_HEADERS}
+)
 
 
 class Collector:
@@ -40,64 +74,51 @@ class Collector:
         self.services = services
         self.pipeline = pipeline
 
-    def context(self, request: Request) -> Context:
-        headers = request.headers
-        cookie = request.cookies.get(CONSENT_COOKIE)
-        consent = statistics_consent(self.services.signer.loads("consent", cookie)) if cookie else False
+    def context(self, scope: Scope, headers: Mapping[bytes, str]) -> Context:
+        cookie = headers.get(b"cookie", "")
+        consent = False
+        if CONSENT_COOKIE in cookie:  # parse cookies only when ours is there
+            signed = cookie_parser(cookie).get(CONSENT_COOKIE)
+            consent = statistics_consent(self.services.signer.loads("consent", signed))
+        client = scope.get("client")
         return Context(
-            address=self.services.client_ip.of(request),
-            user_agent=headers.get("user-agent", ""),
-            accept_language=headers.get("accept-language", ""),
-            dnt=headers.get("dnt", "").strip() == "1",
-            gpc=headers.get("sec-gpc", "").strip() == "1",
+            address=self.services.client_ip.resolve(
+                client[0] if client else "",
+                headers.get(b"forwarded", ""),
+                headers.get(b"x-forwarded-for", ""),
+            ),
+            user_agent=headers.get(b"user-agent", ""),
+            accept_language=headers.get(b"accept-language", ""),
+            dnt=headers.get(b"dnt", "").strip() == "1",
+            gpc=headers.get(b"sec-gpc", "").strip() == "1",
             statistics_consent=consent,
             received=self.services.now(),
         )
 
-    async def track(self, request: Request) -> Response:
-        """
-        summary: Matomo tracking request
-        description: >
-          Matomo's tracking API. Parameters (idsite, rec, url, action_name, urlref, _id,
-          e_c/e_a/e_n/e_v, idgoal, search, ping, send_image ...) arrive in the query string,
-          a form body, or a bulk JSON body `{"requests": ["?idsite=1&rec=1&url=...", ...]}`.
-        parameters:
-          - {name: idsite, in: query, required: false, schema: {type: integer, minimum: 1}}
-          - {name: rec, in: query, required: false, schema: {type: integer, enum: [0, 1]}}
-          - {name: url, in: query, required: false, schema: {type: string}}
-          - {name: action_name, in: query, required: false, schema: {type: string}}
-          - {name: urlref, in: query, required: false, schema: {type: string}}
-          - {name: _id, in: query, required: false, schema: {type: string}}
-          - {name: e_v, in: query, required: false, schema: {type: number}}
-          - {name: idgoal, in: query, required: false, schema: {type: integer}}
-          - {name: ping, in: query, required: false, schema: {type: integer, enum: [0, 1]}}
-          - {name: send_image, in: query, required: false, schema: {type: integer, enum: [0, 1]}}
-        responses:
-          200: {description: "A 1x1 GIF, or the bulk summary `{status, tracked, invalid}`."}
-          204: {description: Tracked; `send_image=0` asked for no body.}
-          400: {description: Invalid parameters or an unknown site.}
-          413: {description: Body too large.}
-          503: {description: Recording is off or the journal is full.}
-        """
+    async def track(self, scope: Scope, body: bytes, send: Send) -> None:
         if not self.services.settings.analytics.recording:
             raise ServiceUnavailable("recording is switched off", code="recording_disabled")
-        params = parse_query(request.scope.get("query_string", b""))
-        body = await request.body() if request.method == "POST" else b""
+        headers = _headers(scope)
+        params = parse_query(scope.get("query_string", b""))
         if body.lstrip()[:1] == b"{":
-            return await self.bulk(request, params, body)
+            summary = await self.bulk(scope, headers, params, body)
+            await summary(scope, _no_body, send)
+            return
         if body:
             params.update(parse_query(body, "body"))
         if not params:
-            return PlainTextResponse(MATOMO_NOTE, headers=_cors(request))
+            note = PlainTextResponse(MATOMO_NOTE, headers=_cors(headers))
+            await note(scope, _no_body, send)
+            return
         hit = parse_hit(params)
-        found = await self.pipeline.process(hit, self.context(request))
+        found = await self.pipeline.process(hit, self.context(scope, headers))
         if found is not None:
             await self.services.append([found])
-        return self.acknowledge(request, hit.send_image)
+        await _acknowledge(send, headers, hit.send_image)
 
-    async def bulk(self, request: Request, params: Mapping[str, str], body: bytes) -> Response:
+    async def bulk(self, scope: Scope, headers: Mapping[bytes, str], params: Params, body: bytes) -> Response:
         entries, shared = _bulk_entries(body)
-        context = self.context(request)
+        context = self.context(scope, headers)
         records: list[Record] = []
         invalid: list[int] = []
         for index, entry in enumerate(entries):
@@ -114,20 +135,14 @@ class Collector:
         if records:
             await self.services.append(records)
         if params.get("send_image") == "0" or shared.get("send_image") == "0":
-            return Response(status_code=204, headers={**NO_STORE, **_cors(request)})
+            return Response(status_code=204, headers={**NO_STORE, **_cors(headers)})
         summary = {
             "status": "success",
             "tracked": len(entries) - len(invalid),
             "invalid": len(invalid),
             "invalid_indices": invalid,
         }
-        return JSONResponse(summary, headers={**NO_STORE, **_cors(request)})
-
-    def acknowledge(self, request: Request, send_image: bool) -> Response:
-        headers = {**NO_STORE, **_cors(request)}
-        if not send_image:
-            return Response(status_code=204, headers=headers)
-        return Response(GIF, media_type="image/gif", headers=headers)
+        return JSONResponse(summary, headers={**NO_STORE, **_cors(headers)})
 
     async def preflight(self, request: Request) -> Response:
         """
@@ -136,7 +151,7 @@ class Collector:
           204: {description: Allowed.}
         """
         headers = {
-            **_cors(request),
+            **_cors(_headers(request.scope)),
             "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
             "Access-Control-Allow-Headers": "Content-Type",
             "Access-Control-Max-Age": "86400",
@@ -144,9 +159,81 @@ class Collector:
         return Response(status_code=204, headers=headers)
 
 
-def _cors(request: Request) -> dict[str, str]:
+class TrackingEndpoint:
+    """``/matomo.php`` as a raw ASGI app, dispatched by method the way Starlette's HTTPEndpoint is.
+
+    It answers most of the service's requests, and Starlette's Request and Response
+    objects would cost about as much as the whole pipeline, so it reads the scope and
+    sends its answer itself.  Errors still propagate to the app's one error renderer.
+    """
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "POST":
+            await self.post(scope, receive, send)
+        else:
+            await self.get(scope, receive, send)
+
+    async def get(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.collector.track(scope, b"", send)
+
+    async def post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive)
+        if body is not None:
+            await self.collector.track(scope, body, send)
+
+    # The API description is read from these docstrings, as for an HTTPEndpoint.
+    get.__doc__ = TRACKING_DOC.format(where="in the query string")
+    post.__doc__ = TRACKING_DOC.format(
+        where="in the query string, a form body, or a bulk JSON body "
+        '`{"requests": ["?idsite=1&rec=1&url=...", ...]}`'
+    )
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None if the client went away before sending it all."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _acknowledge(send: Send, headers: Mapping[bytes, str], send_image: bool) -> None:
+    """Matomo's answer to a tracked hit: the 1x1 GIF, or 204 when ``send_image=0``."""
+    raw = GIF_HEADERS if send_image else NO_CONTENT_HEADERS
+    origin = headers.get(b"origin")
+    if origin:
+        raw = [*raw, *_cors_raw(origin)]
+    await send({"type": "http.response.start", "status": 200 if send_image else 204, "headers": raw})
+    await send({"type": "http.response.body", "body": GIF if send_image else b""})
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The request headers a hit reads, in one pass over the raw list (repeated proxy headers joined)."""
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in _CONTEXT_HEADERS:
+            text = value.decode("latin-1")
+            if name in found and name in _LIST_HEADERS:
+                found[name] += ", " + text
+            else:
+                found.setdefault(name, text)
+    return found
+
+
+def _cors(headers: Mapping[bytes, str]) -> dict[str, str]:
     """Trackers post from the site's own origin, with credentials so the consent cookie comes along."""
-    origin = request.headers.get("origin")
+    origin = headers.get(b"origin")
     if not origin:
         return {}
     return {
@@ -154,6 +241,12 @@ def _cors(request: Request) -> dict[str, str]:
         "Access-Control-Allow-Credentials": "true",
         "Vary": "Origin",
     }
+
+
+def _cors_raw(origin: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.lower().encode(), value.encode("latin-1")) for name, value in _cors({b"origin": origin}).items()
+    ]
 
 
 def _bulk_entries(body: bytes) -> tuple[list[Any], dict[str, str]]:
@@ -182,7 +275,7 @@ def _bulk_entries(body: bytes) -> tuple[list[Any], dict[str, str]]:
     return entries, shared
 
 
-def _entry_params(entry: str | dict[str, Any], index: int) -> dict[str, str]:
+def _entry_params(entry: str | dict[str, Any], index: int) -> Params:
     if isinstance(entry, str):
         return parse_query(entry, f"requests[{index}]")
     params: dict[str, str] = {}
@@ -190,13 +283,14 @@ def _entry_params(entry: str | dict[str, Any], index: int) -> dict[str, str]:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise InvalidHit(f"requests[{index}].{name} must be a string or a number", field=name)
         params[str(name)] = str(value)
-    return params
+    return Params.of(params, f"requests[{index}]")
 
 
 def routes(collector: Collector) -> list[BaseRoute]:
     out: list[BaseRoute] = []
+    endpoint = TrackingEndpoint(collector)
     for path in ("/matomo.php", "/piwik.php"):
-        out.append(Route(path, collector.track, methods=["GET", "POST"]))
+        out.append(Route(path, endpoint, methods=["GET", "POST"]))
         out.append(Route(path, collector.preflight, methods=["OPTIONS"], include_in_schema=False))
     for path in ("/matomo.js", "/piwik.js"):
         out.append(assets.script(path, "matomo.js", "The first-party tracker script (`_paq` commands)"))

@@ -54,7 +54,7 @@ class Dropped(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Context:
     """What the HTTP request says about the visitor, beside the tracking parameters."""
 
@@ -163,7 +163,7 @@ class Pipeline:
         visit_source = placement.source
         row: dict[str, Any] = {
             "site_id": site.id,
-            "timestamp": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            "timestamp": at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "milliseconds"),
             "kind": kind,
             "visitor_id": visitor,
             "identified": 1 if identified else 0,

@@ -1,21 +1,26 @@
 """A Matomo tracking request, parsed into a validated value before anything else runs.
 
-``parse_query`` turns raw query-string bytes into parameters (strict UTF-8) and
-``parse_hit`` turns parameters into a ``Hit``.  Anything malformed raises ``InvalidHit``
-(400) naming the parameter; values the pipeline would otherwise have to second-guess
-(numbers out of range, oversized text) never get past this module.
+``parse_query`` splits query-string text into ``Params`` and ``parse_hit`` turns those into
+a ``Hit``.  Anything malformed raises ``InvalidHit`` (400) naming the parameter; values the
+pipeline would otherwise have to second-guess (numbers out of range, oversized text,
+invalid UTF-8) never get past this module.
+
+This runs for every hit, and trackers send two dozen parameters of which a hit uses a
+handful, so values are percent-decoded (and validated) only when read: parameters nobody
+reads are never stored, and so never need decoding.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from samtycke.errors import BadRequest
 from samtycke.numbers import is_integer, is_whole_number
@@ -27,6 +32,7 @@ MAX_SITE_ID = 2**31 - 1
 MAX_AMOUNT = 1e15
 MAX_DIMENSION = 999
 MAX_DIMENSION_VALUE = 255
+MAX_CACHED_VALUE = 512
 
 _VISITOR_ID = re.compile(r"[0-9a-fA-F]{16}")
 _RESOLUTION = re.compile(r"(\d{1,5})x(\d{1,5})")
@@ -37,12 +43,12 @@ class InvalidHit(BadRequest):
     code = "invalid_tracking_request"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs microseconds per hit
 class Hit:
     """One tracking request, as the tracker sent it (validated, nothing derived yet)."""
 
     idsite: int
-    rec: bool
+    rec: bool = False
     url: str = ""
     action_name: str = ""
     urlref: str = ""
@@ -76,176 +82,272 @@ class Hit:
     dimensions: Mapping[str, str] = field(default_factory=dict)
 
 
-def parse_query(raw: bytes | str, source: str = "query") -> dict[str, str]:
-    """Parameters from query-string text; the last value of a repeated name wins, as in PHP.
+class Params:
+    """Tracking parameters as sent: split once, each value percent-decoded when it is read.
 
-    Hand-rolled rather than ``parse_qsl``: this runs for every hit and most values need no
-    unquoting, which ``parse_qsl`` does regardless.
+    The last value of a repeated name wins, as in PHP.
     """
+
+    __slots__ = ("_encoded", "source")
+
+    def __init__(self, encoded: dict[str, str], source: str = "query") -> None:
+        self._encoded = encoded  # name -> value, still percent-encoded
+        self.source = source
+
+    @classmethod
+    def of(cls, values: Mapping[str, str], source: str = "query") -> Params:
+        """Parameters that arrived already decoded (bulk JSON objects, defaults)."""
+        return cls({name: _encode(name, value) for name, value in values.items()}, source)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._encoded
+
+    def __len__(self) -> int:
+        return len(self._encoded)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._encoded)
+
+    def get(self, name: str) -> str:
+        """The decoded value of ``name``, or "" when it was not sent."""
+        value = self._encoded.get(name)
+        if not value:
+            return ""
+        if "%" in value or "+" in value:
+            try:
+                value = _decoded(value) if len(value) <= MAX_CACHED_VALUE else _decode(value)
+            except UnicodeDecodeError as exc:
+                raise InvalidHit(f"{_shown(name)} is not valid UTF-8", field=_shown(name)) from exc
+        # A character is at most four UTF-8 bytes: short values need no encoding to measure.
+        if len(value) > MAX_VALUE_BYTES // 4 and _utf8_length(value) > MAX_VALUE_BYTES:
+            raise InvalidHit(f"{_shown(name)} is over {MAX_VALUE_BYTES} bytes", field=_shown(name))
+        if "\x00" in value:
+            raise InvalidHit(f"{_shown(name)} contains a NUL character", field=_shown(name))
+        return value
+
+    def update(self, other: Params) -> None:
+        self._encoded.update(other._encoded)
+
+    def setdefault(self, name: str, value: str) -> None:
+        """Add an already decoded value unless ``name`` was sent."""
+        if name not in self._encoded:
+            self._encoded[name] = _encode(name, value)
+
+    def decoded(self) -> dict[str, str]:
+        return {name: self.get(name) for name in self._encoded}
+
+
+def parse_query(raw: bytes | str, source: str = "query") -> Params:
+    """Split query-string text into parameters; raises ``InvalidHit`` for oversized or non-UTF-8 text."""
     if len(raw) > MAX_QUERY_BYTES:
         raise InvalidHit(f"the {source} is over {MAX_QUERY_BYTES} bytes", field=source)
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if data[:1] == b"?":
-        data = data[1:]
-    params: dict[str, str] = {}
-    if not data:
-        return params
-    parts = data.split(b"&")
-    if len(parts) > MAX_PARAMETERS:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidHit(f"the {source} is not valid UTF-8", field=source) from exc
+    text = raw.removeprefix("?")
+    if not text:
+        return Params({}, source)
+    if text.count("&") >= MAX_PARAMETERS:
         raise InvalidHit(f"the {source} has more than {MAX_PARAMETERS} parameters", field=source)
+    encoded = dict(part.partition("=")[::2] for part in text.split("&") if part)
+    names = "".join(encoded)
+    if "%" in names or "+" in names:
+        encoded = {_decode_name(name, source): value for name, value in encoded.items()}
+    return Params(encoded, source)
+
+
+def _decode(value: str) -> str:
+    return unquote_to_bytes(value.replace("+", " ")).decode("utf-8")
+
+
+# Page URLs, titles and referrers repeat from hit to hit, and decoding them is a good
+# share of parsing one; short ones are remembered (a few MB at most, in memory only).
+_decoded = functools.lru_cache(maxsize=4096)(_decode)
+
+
+def _encode(name: str, value: str) -> str:
     try:
-        for part in parts:
-            if not part:
-                continue
-            name, _, value = part.partition(b"=")
-            params[_unquote(name)] = _unquote(value)
+        return quote(value, safe="")
+    except UnicodeEncodeError as exc:  # a lone surrogate, from a JSON escape
+        raise InvalidHit(f"{_shown(name)} is not valid Unicode text", field=_shown(name)) from exc
+
+
+def _decode_name(name: str, source: str) -> str:
+    try:
+        return unquote_to_bytes(name.replace("+", " ")).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidHit(f"the {source} is not valid UTF-8", field=source) from exc
-    return params
+        raise InvalidHit(f"a parameter name in the {source} is not valid UTF-8", field=source) from exc
 
 
-def _unquote(data: bytes) -> str:
-    if b"+" in data:
-        data = data.replace(b"+", b" ")
-    if b"%" in data:
-        data = unquote_to_bytes(data)
-    return data.decode("utf-8")
+def parse_hit(params: Params | Mapping[str, str]) -> Hit:
+    """Validate tracking parameters; raises ``InvalidHit`` naming the first bad one.
 
-
-def parse_hit(params: Mapping[str, str]) -> Hit:
-    """Validate tracking parameters; raises ``InvalidHit`` naming the first bad one."""
-    for name, value in params.items():
-        if len(value.encode("utf-8", "surrogatepass")) > MAX_VALUE_BYTES:
-            raise InvalidHit(f"{name} is over {MAX_VALUE_BYTES} bytes", field=_shown(name))
-        if "\x00" in value:
-            raise InvalidHit(f"{name} contains a NUL character", field=_shown(name))
-    p = _Params(params)
+    Only parameters a ``Hit`` has a field for are read; the rest are ignored, as Matomo does.
+    """
+    if not isinstance(params, Params):
+        params = Params.of(params)
     if "idsite" not in params:
         raise InvalidHit("idsite is required", field="idsite")
-    return Hit(
-        idsite=p.integer("idsite", 1, MAX_SITE_ID),
-        rec=params.get("rec") == "1",
-        url=p.text("url"),
-        action_name=p.text("action_name", 2048),
-        urlref=p.text("urlref"),
-        pv_id=p.text("pv_id", 64),
-        visitor_id=p.pattern("_id", _VISITOR_ID, strict=False).lower(),
-        cid=p.pattern("cid", _VISITOR_ID, strict=True).lower(),
-        uid=p.text("uid", 200),
-        new_visit=p.flag("new_visit"),
-        cdt=p.timestamp("cdt"),
-        cip=p.text("cip", 64),
-        token_auth=p.text("token_auth", 256),
-        event_category=p.text("e_c", 500),
-        event_action=p.text("e_a", 500),
-        event_name=p.text("e_n", 500),
-        event_value=p.amount("e_v"),
-        idgoal=p.optional_integer("idgoal", 0, MAX_SITE_ID),
-        revenue=p.amount("revenue"),
-        search=p.text("search", 500),
-        search_cat=p.text("search_cat", 500),
-        search_count=p.optional_integer("search_count", 0, MAX_SITE_ID),
-        link=p.text("link"),
-        download=p.text("download"),
-        ping=p.flag("ping"),
-        bots=p.flag("bots"),
-        send_image=params.get("send_image", "1") != "0",
-        resolution=p.pattern("res", _RESOLUTION, strict=False),
-        lang=p.text("lang", 200),
-        ua=p.text("ua", 1024),
-        uadata=p.json_object("uadata"),
-        consent=p.flag("consent"),
-        dimensions=p.dimensions(),
-    )
+    fields: dict[str, Any] = {}
+    dimensions: dict[str, str] = {}
+    for name in params:
+        reader = _READERS.get(name)
+        if reader is not None:
+            attribute, read = reader
+            fields[attribute] = read(name, params.get(name))
+        elif name.startswith("dimension"):
+            _dimension(name, params.get(name), dimensions)
+    if dimensions:
+        fields["dimensions"] = dimensions
+    return Hit(**fields)
+
+
+def _utf8_length(value: str) -> int:
+    return len(value.encode("utf-8", "surrogatepass"))
 
 
 def _shown(name: str) -> str:
     return name if len(name) <= 64 else name[:64] + "…"
 
 
-class _Params:
-    def __init__(self, params: Mapping[str, str]) -> None:
-        self.params = params
+Reader = Callable[[str, str], Any]
 
-    def text(self, name: str, limit: int = MAX_VALUE_BYTES) -> str:
-        value = self.params.get(name, "")
+
+def _text(limit: int = MAX_VALUE_BYTES) -> Reader:
+    def read(name: str, value: str) -> str:
         if len(value) > limit:
             raise InvalidHit(f"{name} is longer than {limit} characters", field=name)
         return value
 
-    def flag(self, name: str) -> bool:
-        value = self.params.get(name, "")
-        if value in ("", "0"):
-            return False
-        if value == "1":
-            return True
-        raise InvalidHit(f"{name} must be 0 or 1", field=name)
+    return read
 
-    def integer(self, name: str, low: int, high: int) -> int:
-        value = self.params.get(name, "").strip()
+
+def _flag(name: str, value: str) -> bool:
+    if value in ("", "0"):
+        return False
+    if value == "1":
+        return True
+    raise InvalidHit(f"{name} must be 0 or 1", field=name)
+
+
+def _integer(low: int, high: int) -> Reader:
+    def read(name: str, value: str) -> int:
+        value = value.strip()
         if not is_integer(value):
             raise InvalidHit(f"{name} must be a whole number", field=name)
         if len(value) > 20 or not low <= int(value) <= high:
             raise InvalidHit(f"{name} must be between {low} and {high}", field=name)
         return int(value)
 
-    def optional_integer(self, name: str, low: int, high: int) -> int | None:
-        if self.params.get(name, "") == "":
-            return None
-        return self.integer(name, low, high)
+    return read
 
-    def amount(self, name: str) -> float | None:
-        value = self.params.get(name, "").strip()
-        if value == "":
-            return None
-        try:
-            number = float(value)
-        except ValueError as exc:
-            raise InvalidHit(f"{name} must be a number", field=name) from exc
-        if not math.isfinite(number) or abs(number) > MAX_AMOUNT:
-            raise InvalidHit(f"{name} must be a finite number below {MAX_AMOUNT:.0e}", field=name)
-        return number
 
-    def pattern(self, name: str, pattern: re.Pattern[str], *, strict: bool) -> str:
-        value = self.params.get(name, "")
+def _optional_integer(low: int, high: int) -> Reader:
+    required = _integer(low, high)
+
+    def read(name: str, value: str) -> int | None:
+        return None if value == "" else required(name, value)
+
+    return read
+
+
+def _amount(name: str, value: str) -> float | None:
+    value = value.strip()
+    if value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise InvalidHit(f"{name} must be a number", field=name) from exc
+    if not math.isfinite(number) or abs(number) > MAX_AMOUNT:
+        raise InvalidHit(f"{name} must be a finite number below {MAX_AMOUNT:.0e}", field=name)
+    return number
+
+
+def _pattern(pattern: re.Pattern[str], *, strict: bool) -> Reader:
+    def read(name: str, value: str) -> str:
         if value == "" or pattern.fullmatch(value):
-            return value
+            return value.lower() if pattern is _VISITOR_ID else value
         if strict:
             raise InvalidHit(f"{name} has the wrong format", field=name)
         return ""  # what trackers send here is informative only; a bad value is ignored
 
-    def timestamp(self, name: str) -> datetime | None:
-        value = self.params.get(name, "").strip()
-        if value == "":
-            return None
-        try:
-            if is_whole_number(value):
-                seconds = int(value[:10]) if len(value) == 13 else int(value)  # ms, as some trackers send
-                if seconds > 4_102_444_800:  # 2100-01-01
-                    raise ValueError(value)
-                return datetime.fromtimestamp(seconds, UTC)
-            parsed = datetime.fromisoformat(value)
-        except (ValueError, OverflowError, OSError) as exc:
-            raise InvalidHit(f"{name} must be a Unix timestamp or 'YYYY-MM-DD HH:MM:SS'", field=name) from exc
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return read
 
-    def json_object(self, name: str) -> Mapping[str, Any]:
-        value = self.params.get(name, "")
-        if value == "":
-            return {}
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return {}  # client hints are optional; a bad blob means "none"
-        return parsed if isinstance(parsed, dict) else {}
 
-    def dimensions(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for name, value in self.params.items():
-            match = _DIMENSION.fullmatch(name)
-            if match is None:
-                continue
-            if not 1 <= int(match.group(1)) <= MAX_DIMENSION:
-                raise InvalidHit(f"custom dimensions are numbered 1-{MAX_DIMENSION}", field=name)
-            found[match.group(1)] = value[:MAX_DIMENSION_VALUE]
-        return found
+def _timestamp(name: str, value: str) -> datetime | None:
+    value = value.strip()
+    if value == "":
+        return None
+    try:
+        if is_whole_number(value):
+            seconds = int(value[:10]) if len(value) == 13 else int(value)  # ms, as some trackers send
+            if seconds > 4_102_444_800:  # 2100-01-01
+                raise ValueError(value)
+            return datetime.fromtimestamp(seconds, UTC)
+        parsed = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidHit(f"{name} must be a Unix timestamp or 'YYYY-MM-DD HH:MM:SS'", field=name) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _json_object(name: str, value: str) -> Mapping[str, Any]:
+    if value == "":
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}  # client hints are optional; a bad blob means "none"
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _send_image(name: str, value: str) -> bool:
+    return value != "0"
+
+
+def _dimension(name: str, value: str, found: dict[str, str]) -> None:
+    match = _DIMENSION.fullmatch(name)
+    if match is None:
+        return
+    if not 1 <= int(match.group(1)) <= MAX_DIMENSION:
+        raise InvalidHit(f"custom dimensions are numbered 1-{MAX_DIMENSION}", field=name)
+    found[match.group(1)] = value[:MAX_DIMENSION_VALUE]
+
+
+# Tracking parameter -> (Hit field, reader).
+_READERS: dict[str, tuple[str, Reader]] = {
+    "idsite": ("idsite", _integer(1, MAX_SITE_ID)),
+    "rec": ("rec", lambda name, value: value == "1"),
+    "url": ("url", _text()),
+    "action_name": ("action_name", _text(2048)),
+    "urlref": ("urlref", _text()),
+    "pv_id": ("pv_id", _text(64)),
+    "_id": ("visitor_id", _pattern(_VISITOR_ID, strict=False)),
+    "cid": ("cid", _pattern(_VISITOR_ID, strict=True)),
+    "uid": ("uid", _text(200)),
+    "new_visit": ("new_visit", _flag),
+    "cdt": ("cdt", _timestamp),
+    "cip": ("cip", _text(64)),
+    "token_auth": ("token_auth", _text(256)),
+    "e_c": ("event_category", _text(500)),
+    "e_a": ("event_action", _text(500)),
+    "e_n": ("event_name", _text(500)),
+    "e_v": ("event_value", _amount),
+    "idgoal": ("idgoal", _optional_integer(0, MAX_SITE_ID)),
+    "revenue": ("revenue", _amount),
+    "search": ("search", _text(500)),
+    "search_cat": ("search_cat", _text(500)),
+    "search_count": ("search_count", _optional_integer(0, MAX_SITE_ID)),
+    "link": ("link", _text()),
+    "download": ("download", _text()),
+    "ping": ("ping", _flag),
+    "bots": ("bots", _flag),
+    "send_image": ("send_image", _send_image),
+    "res": ("resolution", _pattern(_RESOLUTION, strict=False)),
+    "lang": ("lang", _text(200)),
+    "ua": ("ua", _text(1024)),
+    "uadata": ("uadata", _json_object),
+    "consent": ("consent", _flag),
+}

@@ -26,7 +26,7 @@ DEFAULT_CAPACITY = 200_000
 _ids = random.Random(secrets.randbits(128))
 
 
-@dataclass
+@dataclass(slots=True)
 class VisitState:
     visit_id: int
     started: datetime
@@ -38,7 +38,7 @@ class VisitState:
     source: Source  # fixed at the visit's first hit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     visit_id: int
     is_entry: bool

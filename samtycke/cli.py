@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from samtycke import configfile
+from samtycke import configfile, runtime
 from samtycke.component import optional_module
 from samtycke.configfile import ConfigError
 from samtycke.settings import Settings
@@ -184,7 +184,9 @@ def run_serve(args: argparse.Namespace) -> int:
         os.environ["SAMTYCKE_SERVE_CONFIG"] = str(config_path(args) or "")
         uvicorn.run("samtycke.cli:worker_app", factory=True, workers=args.workers, **options)
     else:
-        uvicorn.run(create_app(settings, services=services), **options)
+        app = create_app(settings, services=services)
+        runtime.tune_for_serving()
+        uvicorn.run(app, **options)
     return 0
 
 
@@ -212,7 +214,9 @@ def worker_app() -> Any:
     path = os.environ.get("SAMTYCKE_SERVE_CONFIG") or None
     settings = configfile.load(Path(path) if path else None, os.environ)
     logs.configure(settings.server.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    runtime.tune_for_serving()
+    return app
 
 
 def run_migrate(args: argparse.Namespace) -> int:

@@ -71,6 +71,10 @@ class AccessLog:
         self.app = app
         self.metrics = metrics
         self.route_names = route_names
+        # Labelled metric children by (route, method, status): looking them up is a
+        # measurable share of a tracking request.  Routes, httptools' methods and statuses
+        # are finite sets, so this stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,17 +100,25 @@ class AccessLog:
         finally:
             seconds = time.perf_counter() - started
             route = self.route_names.get(scope.get("endpoint"), "(unmatched)")
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(seconds)
-            access.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                },
-            )
+            key = (route, scope["method"], status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.metrics.requests.labels(route, scope["method"], str(status)),
+                    self.metrics.latency.labels(route),
+                )
+            children[0].inc()
+            children[1].observe(seconds)
+            if access.isEnabledFor(logging.INFO):
+                access.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    },
+                )
             request_id.reset(token)
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from samtycke.errors import ServiceUnavailable
 from samtycke.journal import segment
 from samtycke.journal.segment import Record
@@ -43,7 +45,13 @@ class JournalClosed(ServiceUnavailable):
 
 
 def record(table: str, row: Mapping[str, Any]) -> Record:
-    return Record(table, json.dumps(row, separators=(",", ":"), default=str).encode())
+    """A row as one JSON object, the form ClickHouse's JSONEachRow reads back."""
+    try:
+        data = orjson.dumps(row, default=str)
+    except orjson.JSONEncodeError:
+        # orjson refuses what JSON can still carry as escapes (lone surrogates, huge integers).
+        data = json.dumps(row, separators=(",", ":"), default=str).encode()
+    return Record(table, data)
 
 
 @dataclass
@@ -133,6 +141,8 @@ class Journal:
         self.commits = 0  # group commits so far: each is one write and one fsync
         self._cond = threading.Condition()
         self._pending: list[_Waiter] = []
+        self._staging = threading.Lock()
+        self._staged: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}
         self._io = threading.Lock()  # file, sequence numbers, counters
         self._fd = -1
         self._seq = 0
@@ -189,7 +199,15 @@ class Journal:
         """Return once ``records`` are durable; raise ``JournalFull`` if they cannot be."""
         loop = asyncio.get_running_loop()
         waiter = _Waiter(segment.encode(records), len(records), loop, loop.create_future())
-        self._submit(waiter)
+        # Appends made in one event-loop turn reach the writer together: one hand-over and
+        # one wake-up of the writer thread per turn, not per record.
+        with self._staging:
+            staged = self._staged.get(loop)
+            if staged is None:
+                self._staged[loop] = [waiter]
+                loop.call_soon(self._submit_staged, loop)
+            else:
+                staged.append(waiter)
         assert waiter.future is not None
         # Cancelling this await cancels only this caller's future; the shared write goes on.
         await waiter.future
@@ -202,11 +220,19 @@ class Journal:
         if waiter.error is not None:
             raise waiter.error
 
-    def _submit(self, waiter: _Waiter) -> None:
+    def _submit_staged(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._staging:
+            batch = self._staged.pop(loop, [])
+        try:
+            self._submit(*batch)
+        except JournalClosed as exc:
+            _resolve([w.future for w in batch if w.future is not None], exc)
+
+    def _submit(self, *waiters: _Waiter) -> None:
         with self._cond:
             if self._closing or self._thread is None:
                 raise JournalClosed("the journal is closed; the service is shutting down")
-            self._pending.append(waiter)
+            self._pending.extend(waiters)
             self._cond.notify()
 
     def _run(self) -> None:

@@ -85,10 +85,30 @@ def test_parse_hit_reads_matomo_parameters() -> None:
     assert parse_hit({"idsite": "1", "_id": "short"}).visitor_id == ""  # informative only: ignored
 
 
-@pytest.mark.parametrize("raw", [b"idsite=1&url=%C3%28", b"idsite=1&" + b"a=b&" * 300])
-def test_parse_query_refuses(raw: bytes) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"idsite=1&url=%C3%28",  # percent-encoded invalid UTF-8
+        b"idsite=1&url=\xc3\x28",  # raw invalid UTF-8
+        b"idsite=1&" + b"a=b&" * 300,
+        b"idsite=1&action_name=a%00b",
+        b"idsite=1&url=" + b"%C3%A5" * 4097,  # 8,194 bytes once decoded
+        b"idsite=1&dimension1000=x",
+        b"idsite=1&%5Fid=0123456789abcdef&ping=2",
+    ],
+)
+def test_a_malformed_hit_is_refused(raw: bytes) -> None:
     with pytest.raises(InvalidHit):
-        parse_query(raw)
+        parse_hit(parse_query(raw))
+
+
+def test_encoded_names_and_plus_signs_are_decoded() -> None:
+    hit = parse_hit(
+        parse_query(
+            b"idsite=1&%5Fid=0123456789ABCDEF&action_name=El+%26+gas&url=https%3A%2F%2Fa.se%2F%3Fq%3D1"
+        )
+    )
+    assert (hit.visitor_id, hit.action_name, hit.url) == ("0123456789abcdef", "El & gas", "https://a.se/?q=1")
 
 
 def test_visits_split_on_idle_midnight_and_campaign() -> None:

@@ -164,7 +164,7 @@ def test_cors_preflight_and_credentials(client: TestClient) -> None:
     ("query", "field"),
     [
         (b"idsite=1&rec=1&url=http://localhost/" + b"a" * 9000, "url"),
-        (b"idsite=1&rec=1&url=http://localhost/%ff%fe", "query"),
+        (b"idsite=1&rec=1&url=http://localhost/%ff%fe", "url"),
         (b"idsite=1&rec=1&url=http://localhost/\xff", "query"),
         (b"idsite=99999999999999999999999&rec=1", "idsite"),
         (b"idsite=-1&rec=1", "idsite"),
