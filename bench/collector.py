@@ -40,20 +40,48 @@ CONNECTIONS = 64
 MARKETER = "bench-marketer-token"
 
 LUA = r"""
+-- Page views spread over a utility's pages, referrers, campaigns and browsers, each from a
+-- different address (so every hit is a new visitor to hash, place and journal).
+local pages = {"", "priser/el", "priser/gas", "elavtal/rorligt", "elavtal/fast", "elavtal/timpris",
+  "mina-sidor", "mina-sidor/fakturor", "mina-sidor/forbrukning", "mina-sidor/avtal", "kundservice",
+  "kundservice/kontakt", "flytta", "solceller", "solceller/offert", "laddbox", "driftinfo",
+  "om-oss", "om-oss/jobb", "nyheter", "nyheter/vinterpriser", "fjarrvarme", "bredband",
+  "integritet", "cookies", "sok", "elnat", "elnat/anslutning", "foretag", "foretag/elavtal"}
+local titles = {"Start", "Elpriser", "Gaspriser", "Rörligt elavtal", "Fast elavtal", "Timpris",
+  "Mina sidor", "Fakturor", "Förbrukning", "Mitt avtal", "Kundservice", "Kontakt", "Flytta",
+  "Solceller", "Offert", "Laddbox", "Driftinformation", "Om oss", "Jobb", "Nyheter", "Vinterpriser",
+  "Fjärrvärme", "Bredband", "Integritet", "Cookies", "Sök", "Elnät", "Anslutning", "Företag",
+  "Företagsavtal"}
+local referrers = {"", "", "", "https%3A%2F%2Fwww.google.se%2F", "https%3A%2F%2Fwww.google.com%2F",
+  "https%3A%2F%2Fwww.bing.com%2F", "https%3A%2F%2Fduckduckgo.com%2F", "https%3A%2F%2Fwww.facebook.com%2F",
+  "https%3A%2F%2Fl.instagram.com%2F", "https%3A%2F%2Fwww.elpriskollen.se%2Fjamfor"}
+local campaigns = {"", "", "", "", "%3Futm_campaign%3Dvinter%26utm_source%3Dnyhetsbrev%26utm_medium%3Demail",
+  "%3Fmtm_campaign%3Dsolceller%26mtm_source%3Dfacebook%26mtm_medium%3Dpaid-social", "%3Fgclid%3DCj0KCQiA"}
+local agents = {
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
+  "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"}
+local function encode(text)
+  return (text:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
 local counter = 0
-local ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " ..
-  "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 request = function()
   counter = counter + 1
   local n = counter + math.random(0, 1000000)
   local ip = "10." .. (n % 250) .. "." .. (math.floor(n / 250) % 250) .. "." ..
     (math.floor(n / 62500) % 250 + 1)
+  local page = math.random(#pages)
   local path = "/matomo.php?idsite=1&rec=1&r=" .. n ..
-    "&url=http%3A%2F%2Flocalhost%2Fpriser%2Fel%3Futm_campaign%3Dvinter" ..
-    "&action_name=Elpriser%20%7C%20Demo%20Energi&urlref=https%3A%2F%2Fwww.google.se%2F" ..
-    "&_id=0123456789abcdef&pv_id=Ab12Cd&res=1920x1080&h=12&m=30&s=15&cookie=0" ..
+    "&url=http%3A%2F%2Flocalhost%2F" .. encode(pages[page]) .. campaigns[math.random(#campaigns)] ..
+    "&action_name=" .. encode(titles[page] .. " | Demo Energi") ..
+    "&urlref=" .. referrers[math.random(#referrers)] ..
+    "&_id=" .. string.format("%016x", n) .. "&pv_id=Ab12Cd&res=1920x1080&h=12&m=30&s=15&cookie=0" ..
     "&send_image=1&pdf=0&qt=0&realp=0&wma=0&fla=0&java=0&ag=0"
-  local headers = {["User-Agent"] = ua, ["X-Forwarded-For"] = ip, ["Accept-Language"] = "sv-SE,sv;q=0.9"}
+  local headers = {["User-Agent"] = agents[math.random(#agents)], ["X-Forwarded-For"] = ip,
+    ["Accept-Language"] = "sv-SE,sv;q=0.9"}
   return wrk.format("GET", path, headers)
 end
 """
