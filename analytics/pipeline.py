@@ -12,6 +12,7 @@ replaces it, and nothing else leaves.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import time
 from dataclasses import dataclass
@@ -138,7 +139,7 @@ class Pipeline:
         site = policy.site
         user_agent = hit.ua or context.user_agent
         device = devices.detect(user_agent, hit.uadata)
-        page = self._exclusion(hit, context, policy, device)
+        page, host = self._exclusion(hit, context, policy, device)
         admin = self._is_admin(hit)
         address = self._client_address(hit, context, admin)
         at = hit.cdt if (admin and hit.cdt is not None) else context.received
@@ -172,7 +173,7 @@ class Pipeline:
             "bounce_delta": placement.bounce_delta,
             "duration_ms": placement.duration_ms,
             "entry_page": placement.entry_page,
-            "hostname": (page.hostname or "").lower(),
+            "hostname": host,
             "pathname": page.path or "/",
             "title": hit.action_name,
             "pv_id": hit.pv_id,
@@ -212,7 +213,10 @@ class Pipeline:
 
     # -- the steps ---------------------------------------------------------------------------------
 
-    def _exclusion(self, hit: Hit, context: Context, policy: SitePolicy, device: devices.Device) -> Any:
+    def _exclusion(
+        self, hit: Hit, context: Context, policy: SitePolicy, device: devices.Device
+    ) -> tuple[Any, str]:
+        """The page's URL parts and host, unless a step drops the hit."""
         if not hit.rec:
             raise Dropped(DropReason.NOT_RECORDED)
         if device.is_bot and not hit.bots:
@@ -226,9 +230,10 @@ class Pipeline:
         if not hit.url:
             raise Dropped(DropReason.NO_URL)
         page = _split(hit.url)
-        if not policy.owns((page.hostname or "").lower()):
+        host = (page.hostname or "").lower()
+        if not policy.owns(host):
             raise Dropped(DropReason.FOREIGN_DOMAIN)
-        return page
+        return page, host
 
     def _is_admin(self, hit: Hit) -> bool:
         if not hit.token_auth or not (hit.cip or hit.cdt):
@@ -288,6 +293,7 @@ def _kind(hit: Hit) -> str:
     return "pageview"
 
 
+@functools.lru_cache(maxsize=1024)  # a few distinct Accept-Language values serve most visitors
 def _language(value: str) -> str:
     first = value.split(",", 1)[0].split(";", 1)[0].strip().lower()
     return first[:16] if first.replace("-", "").isalpha() else ""

@@ -152,6 +152,9 @@ async def render_unexpected(request: Request, exc: Exception) -> Response:
     return await render_error(request, error)
 
 
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class BodyLimit:
     """Refuse bodies over ``max_bytes`` with 413 before a handler reads them."""
 
@@ -160,7 +163,8 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in BODYLESS_METHODS:
+            # No handler reads a body for these; tracking GETs skip the header scan.
             await self.app(scope, receive, send)
             return
         for key, value in scope["headers"]:

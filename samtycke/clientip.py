@@ -32,7 +32,10 @@ class ClientIP:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         version, bits = address.version, int(address)
-        return any(v == version and bits & mask == network for v, network, mask in self._ranges)
+        for network_version, network, mask in self._ranges:
+            if network_version == version and bits & mask == network:
+                return True
+        return False
 
     def of(self, conn: HTTPConnection) -> Address | None:
         return self.resolve(
