@@ -16,7 +16,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,19 +111,11 @@ class Params:
     def get(self, name: str) -> str:
         """The decoded value of ``name``, or "" when it was not sent."""
         value = self._encoded.get(name)
-        if not value:
-            return ""
-        if "%" in value or "+" in value:
-            try:
-                value = _decoded(value) if len(value) <= MAX_CACHED_VALUE else _decode(value)
-            except UnicodeDecodeError as exc:
-                raise InvalidHit(f"{_shown(name)} is not valid UTF-8", field=_shown(name)) from exc
-        # A character is at most four UTF-8 bytes: short values need no encoding to measure.
-        if len(value) > MAX_VALUE_BYTES // 4 and _utf8_length(value) > MAX_VALUE_BYTES:
-            raise InvalidHit(f"{_shown(name)} is over {MAX_VALUE_BYTES} bytes", field=_shown(name))
-        if "\x00" in value:
-            raise InvalidHit(f"{_shown(name)} contains a NUL character", field=_shown(name))
-        return value
+        return _value(name, value) if value else ""
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        """Names with their values still percent-encoded; ``_value`` decodes one."""
+        return self._encoded.items()
 
     def update(self, other: Params) -> None:
         self._encoded.update(other._encoded)
@@ -133,8 +125,20 @@ class Params:
         if name not in self._encoded:
             self._encoded[name] = _encode(name, value)
 
-    def decoded(self) -> dict[str, str]:
-        return {name: self.get(name) for name in self._encoded}
+
+def _value(name: str, value: str) -> str:
+    """A parameter's value decoded and checked: UTF-8, its size, no NUL."""
+    if "%" in value or "+" in value:
+        try:
+            value = _decoded(value) if len(value) <= MAX_CACHED_VALUE else _decode(value)
+        except UnicodeDecodeError as exc:
+            raise InvalidHit(f"{_shown(name)} is not valid UTF-8", field=_shown(name)) from exc
+    # A character is at most four UTF-8 bytes: short values need no encoding to measure.
+    if len(value) > MAX_VALUE_BYTES // 4 and _utf8_length(value) > MAX_VALUE_BYTES:
+        raise InvalidHit(f"{_shown(name)} is over {MAX_VALUE_BYTES} bytes", field=_shown(name))
+    if "\x00" in value:
+        raise InvalidHit(f"{_shown(name)} contains a NUL character", field=_shown(name))
+    return value
 
 
 def parse_query(raw: bytes | str, source: str = "query") -> Params:
@@ -192,13 +196,13 @@ def parse_hit(params: Params | Mapping[str, str]) -> Hit:
         raise InvalidHit("idsite is required", field="idsite")
     fields: dict[str, Any] = {}
     dimensions: dict[str, str] = {}
-    for name in params:
+    for name, value in params.items():
         reader = _READERS.get(name)
         if reader is not None:
             attribute, read = reader
-            fields[attribute] = read(name, params.get(name))
+            fields[attribute] = read(name, _value(name, value) if value else "")
         elif name.startswith("dimension"):
-            _dimension(name, params.get(name), dimensions)
+            _dimension(name, _value(name, value) if value else "", dimensions)
     if dimensions:
         fields["dimensions"] = dimensions
     return Hit(**fields)
