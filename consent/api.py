@@ -8,9 +8,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from consent import cookies, cors
 from consent.choice import MAX_BODY, Choice, parse_choice
@@ -26,7 +28,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
-    length = request.headers.get("content-length", "")
+    length = cors.header(request, b"content-length") or ""
     if is_whole_number(length) and int(length) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
     body = bytearray()
@@ -42,6 +44,46 @@ async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
         raise BadRequest("the body is not valid JSON") from exc
 
 
+def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A ``JSONResponse`` with the same bytes, encoded by orjson at a fraction of the cost.
+
+    Both write compact UTF-8 JSON in insertion order; what orjson refuses (integers past 64
+    bits) goes to ``JSONResponse``.
+    """
+    try:
+        body = orjson.dumps(content)
+    except TypeError:
+        return JSONResponse(content, status_code=status_code, headers=headers)
+    return Response(body, status_code=status_code, headers=headers, media_type="application/json")
+
+
+def default_language(body: Any, request: Request) -> str:
+    """The language a choice falls back to; worked out only when the body names none."""
+    if isinstance(body, dict) and "lang" in body:
+        return ""  # parse_choice uses the body's own (and validates it)
+    return language(request)
+
+
+class DirectRoute(Route):
+    """A route that calls its handler without Starlette's per-route exception layer.
+
+    ``Route`` wraps each call in a second copy of the exception handling that the app's
+    ExceptionMiddleware already does (with a ``send`` wrapper to go with it); on the
+    consent write, the hottest route, that layer is a measurable share of the time.
+    Errors reach the same handlers through the middleware.  The endpoint, its name and its
+    OpenAPI docstring stay the handler's.
+    """
+
+    def __init__(self, path: str, endpoint: Handler, *, methods: list[str]) -> None:
+        super().__init__(path, endpoint, methods=methods)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await endpoint(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        self.app = app
+
+
 def routes(domain: ConsentDomain) -> list[BaseRoute]:
     services = domain.services
     settings = services.settings
@@ -50,7 +92,7 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
 
     def with_cors(handler: Handler, writes: bool) -> Handler:
         async def wrapped(request: Request) -> Response:
-            origin = request.headers.get("origin")
+            origin = cors.header(request, b"origin")
             echo = origin if origin and cors.allowed(origin, sites, request) else None
             try:
                 cors.check(request, sites, writes=writes)
@@ -70,15 +112,19 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
 
     def secure(request: Request) -> bool:
         # X-Forwarded-Proto counts only from a trusted proxy, like X-Forwarded-For.
-        peer = parse_address(request.client.host if request.client else "")
-        return cookies.is_secure(request, peer is not None and services.client_ip.is_trusted(peer))
+        def trusted_proxy() -> bool:
+            peer = parse_address(request.client.host if request.client else "")
+            return peer is not None and services.client_ip.is_trusted(peer)
+
+        return cookies.is_secure(request, trusted_proxy)
 
     def current(request: Request) -> cookies.ConsentCookie | None:
         return cookies.read(request, services.signer, time.time())
 
     def respond(recorded: Any, request: Request) -> Response:
-        response = JSONResponse({"receipt": recorded.receipt, "jws": recorded.jws}, status_code=201)
-        response.headers["Cache-Control"] = "no-store"
+        response = json_response(
+            {"receipt": recorded.receipt, "jws": recorded.jws}, 201, {"Cache-Control": "no-store"}
+        )
         cookies.set_cookies(response, recorded.cookie, services.signer, recorded.max_age, secure(request))
         return response
 
@@ -133,9 +179,9 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
           503: {description: The log is not ready or the journal is full.}
         """
         body = await read_json(request)
-        gpc = request.headers.get("sec-gpc", "").strip() == "1"
-        choice = parse_choice(settings, body, gpc, language(request))
-        origin = request.headers.get("origin")
+        gpc = (cors.header(request, b"sec-gpc") or "").strip() == "1"
+        choice = parse_choice(settings, body, gpc, default_language(body, request))
+        origin = cors.header(request, b"origin")
         if origin and not cors.allowed(origin, [choice.site], request):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
         recorded = await domain.record(choice, current(request))
@@ -263,7 +309,7 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
         Route(
             "/api/v1/sites/{site_id}/consent-config", preflight, methods=["OPTIONS"], include_in_schema=False
         ),
-        Route("/api/v1/consent", with_cors(record, writes=True), methods=["POST"]),
+        DirectRoute("/api/v1/consent", with_cors(record, writes=True), methods=["POST"]),
         Route("/api/v1/consent", with_cors(history, writes=False), methods=["GET"]),
         Route("/api/v1/consent", with_cors(erase, writes=True), methods=["DELETE"]),
         Route("/api/v1/consent", preflight, methods=["OPTIONS"], include_in_schema=False),

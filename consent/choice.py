@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consent.config import GPC_DENIES, optional_categories
+from consent.config import GPC_DENIES, optional_ids
 from samtycke.errors import Unprocessable
 from samtycke.settings import Settings, Site
 
@@ -28,7 +28,7 @@ class Choice:
 
     @property
     def refused_all(self) -> bool:
-        return not self.granted
+        return not any(self.decisions.values())  # no list: asked twice for every receipt
 
 
 def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: str) -> Choice:
@@ -52,7 +52,7 @@ def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: 
     raw = body.get("decisions", {})
     if not isinstance(raw, dict):
         raise Unprocessable("decisions must be an object of category: true|false", field="decisions")
-    optional = optional_categories(site)
+    optional = optional_ids(site)
     for category, value in raw.items():
         where = f"decisions.{category}"[:100]
         if category == "necessary":

@@ -7,11 +7,13 @@ a third-party page cannot record or erase a choice in the visitor's name.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from consent.config import per_site
 from samtycke.errors import Forbidden
 from samtycke.settings import Settings, Site
 
@@ -19,6 +21,24 @@ ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "Content-Type, If-None-Match"
 
 
+def header(conn: HTTPConnection, name: bytes) -> str | None:
+    """``conn.headers.get(name)`` read straight from the ASGI scope (``name`` lower case).
+
+    The first header of that name, as Starlette's ``Headers`` gives, without building one
+    and going through its generic ``Mapping.get``: the consent API reads several a request.
+    """
+    for key, value in conn.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+@per_site
+def site_hosts(site: Site) -> frozenset[str]:
+    return frozenset(d.lower() for d in site.domains)
+
+
+@lru_cache(maxsize=1024)  # browsers send a handful of origins over and over
 def origin_host(origin: str) -> str | None:
     try:
         parts = urlsplit(origin)
@@ -33,14 +53,14 @@ def allowed(origin: str, sites: list[Site], request: Request) -> bool:
     host = origin_host(origin)
     if host is None:
         return False
-    if host == (request.url.hostname or "").lower():
-        return True  # same host as samtycke itself
-    return any(host in (d.lower() for d in site.domains) for site in sites)
+    if any(host in site_hosts(site) for site in sites):
+        return True
+    return host == (request.url.hostname or "").lower()  # same host as samtycke itself
 
 
 def check(request: Request, sites: list[Site], *, writes: bool) -> str | None:
     """The origin to echo, None for no CORS headers; 403 for a write from a foreign origin."""
-    origin = request.headers.get("origin")
+    origin = header(request, b"origin")
     if not origin:
         return None
     if allowed(origin, sites, request):
@@ -51,11 +71,26 @@ def check(request: Request, sites: list[Site], *, writes: bool) -> str | None:
 
 
 def apply(response: Response, origin: str | None) -> Response:
-    response.headers.setdefault("Vary", "Origin")
+    # On the raw header list: what ``response.headers.setdefault`` and ``[...] =`` do, without
+    # building a MutableHeaders view for every response.
+    raw = response.raw_headers
+    if not any(key == b"vary" for key, _ in raw):
+        raw.append((b"vary", b"Origin"))
     if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
+        _set(raw, b"access-control-allow-origin", origin.encode("latin-1"))
+        _set(raw, b"access-control-allow-credentials", b"true")
     return response
+
+
+def _set(raw: list[tuple[bytes, bytes]], key: bytes, value: bytes) -> None:
+    """``MutableHeaders.__setitem__``: the first such header replaced, any others dropped."""
+    found = [i for i, (name, _) in enumerate(raw) if name == key]
+    for index in reversed(found[1:]):
+        del raw[index]
+    if found:
+        raw[found[0]] = (key, value)
+    else:
+        raw.append((key, value))
 
 
 def preflight(request: Request, settings: Settings) -> Response:

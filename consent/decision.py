@@ -57,7 +57,7 @@ def decide(conn: HTTPConnection, site: Site, signer: Signer, now: float) -> Deci
         decided=True,
         gpc=gpc,
         method=cookie.method,
-        cookie_value=conn.cookies.get(cookies.CONSENT_COOKIE, ""),
+        cookie_value=cookies.consent_value(conn) or "",
     )
 
 

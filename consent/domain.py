@@ -17,7 +17,7 @@ from consent.log import ConsentLog, SignedCheckpoint
 from consent.notices import Notices
 from consent.receipts import lifetime_days, receipt_entry, receipt_from_entry, sign_receipt
 from consent.sequencer import Appended, Entry
-from consent.subjects import Subjects, new_consent_id
+from consent.subjects import Subjects
 from samtycke.errors import Unprocessable
 from samtycke.journal import record
 from samtycke.services import Services
@@ -82,9 +82,10 @@ class ConsentDomain:
         previous_receipt = previous.receipt_id if consent_id and previous else None
         if consent_id is not None and await self.subjects.find(consent_id) is None:
             consent_id, previous_receipt = None, None  # erased or unknown: never revive an id
-        fresh = consent_id is None
-        consent_id = consent_id or new_consent_id()
-        subject = await self.subjects.get_or_create(consent_id, now, new=fresh)
+        if consent_id is None:
+            consent_id, subject = self.subjects.create(now)
+        else:
+            subject = await self.subjects.get_or_create(consent_id, now)
         days = lifetime_days(choice, self.settings.consent.consent_days, self.settings.consent.refusal_days)
         entry = receipt_entry(choice, notice, subject.commitment, previous_receipt or None, now, days)
         extra = [subject.new_record] if subject.new_record is not None else []

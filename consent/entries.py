@@ -16,11 +16,34 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from consent.merkle import leaf_hash
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
+    """The reference encoding: what the verifier recomputes, in any version."""
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# Without the passthrough options orjson would encode datetimes and dataclasses itself,
+# differently from ``json``; with them it refuses, and the ``json`` encoding is used.
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def canonical_fast(entry: dict[str, Any]) -> bytes:
+    """``canonical`` at a tenth of the cost, for the entries and receipts samtycke writes.
+
+    orjson with sorted keys gives the same bytes as ``canonical`` for every value those
+    hold (strings, 64-bit integers, booleans, null, lists, objects with string keys; tests
+    check every code point).  It differs only for floats, which no entry or receipt holds,
+    and it refuses integers past 64 bits and non-string keys, for which the reference
+    encoding is used.
+    """
+    try:
+        return orjson.dumps(entry, option=_CANONICAL)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return canonical(entry)
 
 
 def entry_leaf_hash(entry: dict[str, Any]) -> bytes:
@@ -28,6 +51,9 @@ def entry_leaf_hash(entry: dict[str, Any]) -> bytes:
 
 
 def rfc3339(moment: datetime) -> str:
+    if moment.tzinfo is UTC and moment.year >= 1000:
+        # The same text: isoformat costs half of strftime, and a receipt formats four times.
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # without "+00:00"
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -37,6 +63,8 @@ def rfc3339_seconds(moment: datetime) -> str:
 
 def ch_time(moment: datetime) -> str:
     """DateTime64(3) as the journal's JSONEachRow rows carry it."""
+    if moment.tzinfo is UTC and moment.year >= 1000:  # as in rfc3339
+        return moment.isoformat(" ", timespec="milliseconds")[:-6]
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 

@@ -10,13 +10,14 @@ index, leaf hash, key id), signed as a compact JWS (EdDSA over Ed25519).
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from consent.choice import Choice
-from consent.config import optional_categories
-from consent.entries import canonical, rfc3339
+from consent.config import category_rank, per_site
+from consent.entries import canonical_fast, rfc3339
 from consent.keys import SigningKey, b64url
 from consent.notices import Notice
 from consent.sequencer import Entry
@@ -26,6 +27,8 @@ SCHEMA_VERSION = "samtycke-receipt-1"
 STANDARDS = ["Kantara Consent Receipt 1.1", "ISO/IEC TS 27560:2023", "W3C DPV 2"]
 JURISDICTION = "SE"
 LEGAL_BASIS = "GDPR art. 6(1)(a) consent; LEK (2022:482) ch. 9 § 28"
+NECESSARY_BASIS = "legal obligation to respect choices (necessary)"
+NO_CONTROLLER = {"name": "", "org_number": "", "address": "", "email": "", "dpo_email": ""}
 WITHDRAWAL = {
     "sv": "Välj Cookieinställningar längst ned på varje sida, eller POST /api/v1/consent/withdraw.",
     "en": "Choose Cookie settings at the bottom of any page, or POST /api/v1/consent/withdraw.",
@@ -45,6 +48,15 @@ def lifetime_days(choice: Choice, consent_days: int, refusal_days: int) -> int:
     return refusal_days if choice.refused_all else consent_days
 
 
+def new_receipt_id() -> str:
+    """``str(uuid.uuid4())`` without building a UUID object: a random version 4 UUID."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def receipt_entry(
     choice: Choice,
     notice: Notice,
@@ -53,19 +65,20 @@ def receipt_entry(
     now: datetime,
     days: int,
 ) -> Entry:
-    receipt_id = str(uuid.uuid4())
+    receipt_id = new_receipt_id()
+    start = rfc3339(now)
     body = {
         "type": "receipt",
         "receipt_id": receipt_id,
         "previous_receipt_id": previous_receipt_id,
         "subject": commitment,
         "event": event_for(choice, previous_receipt_id),
-        "event_time": rfc3339(now),
+        "event_time": start,
         "method": choice.method,
         "gpc": choice.gpc,
         "site_id": choice.site.id,
         "decisions": {"necessary": True, **choice.decisions},
-        "validity": {"from": rfc3339(now), "until": rfc3339(now + timedelta(days=days)), "days": days},
+        "validity": {"from": start, "until": rfc3339(now + timedelta(days=days)), "days": days},
         "notice": {
             "id": "banner",
             "version": notice.version,
@@ -85,11 +98,8 @@ def receipt_from_entry(
     """The visitor's receipt for a stored log entry (without a signature)."""
     decisions: dict[str, bool] = entry.get("decisions", {})
     if site is not None:
-        order = ["necessary", *optional_categories(site)]
-        decisions = dict(
-            sorted(decisions.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
-        )
-    controller = site.controller if site is not None else None
+        rank = category_rank(site)
+        decisions = dict(sorted(decisions.items(), key=lambda kv: rank.get(kv[0], 99)))
     return {
         "schema_version": SCHEMA_VERSION,
         "standards": STANDARDS,
@@ -101,40 +111,53 @@ def receipt_from_entry(
         "method": entry["method"],
         "gpc": entry.get("gpc", False),
         "site": {"id": entry["site_id"], "name": site.name if site else ""},
-        "purposes": [
-            {
-                "category": category,
-                "decision": "granted" if granted else "refused",
-                "required": category == "necessary",
-                "legal_basis": "legal obligation to respect choices (necessary)"
-                if category == "necessary"
-                else LEGAL_BASIS,
-            }
-            for category, granted in decisions.items()
-        ],
+        "purposes": [_purpose(category, granted) for category, granted in decisions.items()],
         "validity": entry["validity"],
-        "notice": {k: v for k, v in entry["notice"].items()},
-        "controller": {
-            "name": controller.name if controller else "",
-            "org_number": controller.org_number if controller else "",
-            "address": controller.address if controller else "",
-            "email": controller.email if controller else "",
-            "dpo_email": controller.dpo_email if controller else "",
-        },
+        "notice": dict(entry["notice"]),
+        "controller": dict(_controller(site)) if site is not None else dict(NO_CONTROLLER),
         "jurisdiction": entry.get("jurisdiction", JURISDICTION),
         "withdrawal_method": WITHDRAWAL.get(str(entry["notice"].get("language")), WITHDRAWAL["en"]),
         "integrity": {"log_index": entry["index"], "leaf_hash": leaf_hash},
     }
 
 
+def _purpose(category: str, granted: bool) -> dict[str, Any]:
+    necessary = category == "necessary"
+    return {
+        "category": category,
+        "decision": "granted" if granted else "refused",
+        "required": necessary,
+        "legal_basis": NECESSARY_BASIS if necessary else LEGAL_BASIS,
+    }
+
+
+@per_site
+def _controller(site: Site) -> dict[str, str]:
+    controller = site.controller
+    return {
+        "name": controller.name,
+        "org_number": controller.org_number,
+        "address": controller.address,
+        "email": controller.email,
+        "dpo_email": controller.dpo_email,
+    }
+
+
+@lru_cache(maxsize=64)
+def jws_header(kid: str) -> str:
+    """The protected header, encoded: the same for every receipt a key signs."""
+    header = {"alg": "EdDSA", "kid": kid, "typ": "consent-receipt+jws"}
+    return b64url(json.dumps(header, separators=(",", ":")).encode())
+
+
 def sign_receipt(receipt: dict[str, Any], key: SigningKey) -> tuple[dict[str, Any], str]:
-    """Add the key id, sign as a compact JWS, and put the JWS signature into ``integrity``."""
+    """Add the key id, sign as a compact JWS, and put the JWS signature into ``integrity``.
+
+    The payload is the canonical encoding of the receipt without its signature.
+    """
     integrity = {**receipt["integrity"], "key_id": key.kid, "alg": "EdDSA"}
     unsigned = {**receipt, "integrity": integrity}
-    header = {"alg": "EdDSA", "kid": key.kid, "typ": "consent-receipt+jws"}
-    signing_input = (
-        b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + b64url(canonical(unsigned))
-    )
+    signing_input = jws_header(key.kid) + "." + b64url(canonical_fast(unsigned))
     signature = b64url(key.sign(signing_input.encode()))
     signed = {**unsigned, "integrity": {**integrity, "signature": signature}}
     return signed, f"{signing_input}.{signature}"

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from consent import schema
-from consent.entries import canonical, ch_time
+from consent.entries import canonical_fast, ch_time
 from consent.merkle import MerkleTree, leaf_hash
 from samtycke.journal import Record, record
 
@@ -89,7 +89,7 @@ class Sequencer:
         for offset, request in enumerate(batch):
             index = start + offset
             body = {**request.entry.body, "index": index}
-            data = canonical(body)
+            data = canonical_fast(body)
             leaf = leaf_hash(data)
             records.extend(request.extra)
             records.append(record(schema.LOG, _row(index, request.entry, data, leaf)))

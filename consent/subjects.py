@@ -9,8 +9,10 @@ included, can link them to the consent id again (crypto-shredding).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,10 +24,8 @@ from samtycke.journal import Record, record
 from samtycke.storage import Storage
 
 CACHE_SIZE = 100_000
-
-
-def new_consent_id() -> str:
-    return secrets.token_urlsafe(18)
+CONSENT_ID_BYTES = 18  # 24 characters of URL-safe base64
+SALT_BYTES = 32
 
 
 def lookup_key(consent_id: str) -> str:
@@ -33,7 +33,8 @@ def lookup_key(consent_id: str) -> str:
 
 
 def commit(salt: bytes, consent_id: str) -> str:
-    return hmac.new(salt, consent_id.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest is the one-shot C path: the same MAC as hmac.new(...).hexdigest(), cheaper.
+    return hmac.digest(salt, consent_id.encode(), "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,26 @@ class Subjects:
         self._remember(key, commitment)
         return commitment
 
-    async def get_or_create(self, consent_id: str, now: datetime, *, new: bool = False) -> Subject:
-        """The subject's commitment; ``new`` skips the lookup for an id just generated."""
-        key = lookup_key(consent_id)
-        found = None if new else await self.find(consent_id)
+    async def get_or_create(self, consent_id: str, now: datetime) -> Subject:
+        """The subject's commitment, made under a new salt if the id is not known."""
+        found = await self.find(consent_id)
         if found is not None:
-            return Subject(key, found, None)
-        salt = secrets.token_bytes(32)
+            return Subject(lookup_key(consent_id), found, None)
+        return self._create(consent_id, secrets.token_bytes(SALT_BYTES), now)
+
+    def create(self, now: datetime) -> tuple[str, Subject]:
+        """A new subject: a fresh consent id and its commitment, under a fresh salt.
+
+        Both come from one ``os.urandom`` call (``secrets`` draws from it too): every new
+        visitor's first receipt needs them, and each draw is a system call.
+        """
+        entropy = os.urandom(CONSENT_ID_BYTES + SALT_BYTES)
+        # What secrets.token_urlsafe(CONSENT_ID_BYTES) makes of its bytes.
+        consent_id = base64.urlsafe_b64encode(entropy[:CONSENT_ID_BYTES]).rstrip(b"=").decode("ascii")
+        return consent_id, self._create(consent_id, entropy[CONSENT_ID_BYTES:], now)
+
+    def _create(self, consent_id: str, salt: bytes, now: datetime) -> Subject:
+        key = lookup_key(consent_id)
         commitment = commit(salt, consent_id)
         self._remember(key, commitment)
         row = {"subject_key": key, "commitment": commitment, "salt": salt.hex(), "created_at": ch_time(now)}
