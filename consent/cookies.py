@@ -12,21 +12,14 @@ reads as no consent at all.
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-import orjson
-from itsdangerous import BadData, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, int_to_bytes
-from itsdangerous.signer import HMACAlgorithm
-from itsdangerous.signer import Signer as ItsdangerousSigner
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.responses import Response
 
@@ -62,68 +55,6 @@ class ConsentCookie:
         }
 
 
-@dataclass(frozen=True)
-class _Codec:
-    serializer: URLSafeTimedSerializer
-    signer: ItsdangerousSigner
-    mac: hmac.HMAC | None  # keyed with the newest secret as the signer derives it; None: not HMAC
-
-
-# One codec per Signer: building an itsdangerous serializer costs more than using it.
-_CODECS: dict[int, tuple[Signer, _Codec]] = {}
-
-
-def _codec(signer: Signer) -> _Codec:
-    cached = _CODECS.get(id(signer))
-    if cached is not None and cached[0] is signer:
-        return cached[1]
-    if len(_CODECS) >= 64:  # many apps in one process (tests): start over
-        _CODECS.clear()
-    serializer = signer.serializer(PURPOSE)
-    made = serializer.make_signer()
-    algorithm = made.algorithm
-    mac = None
-    if isinstance(algorithm, HMACAlgorithm):
-        mac = hmac.new(made.derive_key(), digestmod=algorithm.digest_method().name)
-    codec = _Codec(serializer, made, mac)
-    _CODECS[id(signer)] = (signer, codec)
-    return codec
-
-
-def sign(signer: Signer, payload: dict[str, Any]) -> str:
-    """``signer.dumps(PURPOSE, payload)``, read back by ``loads`` the same, at a third the cost.
-
-    itsdangerous compresses a payload when that makes it shorter and marks it with a
-    leading "."; an unmarked payload is plain base64 JSON, which every ``loads`` reads.  A
-    consent cookie is a few hundred bytes, where compressing saves a few dozen and costs
-    more than the rest (zlib sets up 256 KB of state per call), so it is skipped.  The
-    signature is itsdangerous' own (``TimestampSigner.sign``: value, timestamp, HMAC of
-    both under the derived key) with the key derived and the HMAC keyed once, then copied.
-    """
-    try:
-        data = base64_encode(orjson.dumps(payload))
-    except TypeError:
-        return signer.dumps(PURPOSE, payload)
-    codec = _codec(signer)
-    if codec.mac is None:
-        return codec.signer.sign(data).decode("ascii")
-    sep = codec.signer.sep
-    value = data + sep + base64_encode(int_to_bytes(int(time.time())))
-    mac = codec.mac.copy()
-    mac.update(value)
-    return (value + sep + base64_encode(mac.digest())).decode("ascii")
-
-
-def loads(signer: Signer, value: str | None) -> Any:
-    """``signer.loads(PURPOSE, value)`` with the serializer made once: None unless valid."""
-    if not value:
-        return None
-    try:
-        return _codec(signer).serializer.loads(value)
-    except BadData:
-        return None
-
-
 def consent_value(conn: HTTPConnection) -> str | None:
     """``conn.cookies.get(CONSENT_COOKIE)``, parsing no Cookie header when there is none."""
     value = None
@@ -136,7 +67,7 @@ def consent_value(conn: HTTPConnection) -> str | None:
 
 
 def read(conn: HTTPConnection, signer: Signer, now: float) -> ConsentCookie | None:
-    data = loads(signer, consent_value(conn))
+    data = signer.loads(PURPOSE, consent_value(conn))
     if not isinstance(data, dict):
         return None
     try:
@@ -210,7 +141,7 @@ def state_value(cookie: ConsentCookie) -> str:
 def set_cookies(
     response: Response, cookie: ConsentCookie, signer: Signer, max_age: int, secure: bool
 ) -> None:
-    _set_cookie(response, CONSENT_COOKIE, sign(signer, cookie.payload()), max_age, True, secure)
+    _set_cookie(response, CONSENT_COOKIE, signer.dumps(PURPOSE, cookie.payload()), max_age, True, secure)
     _set_cookie(response, STATE_COOKIE, state_value(cookie), max_age, False, secure)
 
 

@@ -12,8 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.serializer import Serializer
 
 from samtycke.settings import Secret
+
+
+class UncompressedSerializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe timed format, without its zlib step.
+
+    itsdangerous compresses any payload that zlib shortens by a byte.  The values signed
+    here are cookies of a few hundred bytes, where compressing saves a few dozen bytes and
+    costs more than the rest of signing (zlib sets up 256 KB of state per call).  ``loads``
+    still reads compressed values (they start with "."), so cookies signed before verify.
+    """
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
 
 
 class Signer:
@@ -21,10 +36,16 @@ class Signer:
         if not keys:
             raise ValueError("at least one secret key is needed")
         self._keys = [str(k) for k in keys]
+        self._serializers: dict[str, URLSafeTimedSerializer] = {}
 
     def serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        # itsdangerous signs with the last key and tries all of them when verifying.
-        return URLSafeTimedSerializer(self._keys, salt=f"samtycke.{purpose}")
+        """The purpose's serializer, made once: making one costs more than signing with it."""
+        serializer = self._serializers.get(purpose)
+        if serializer is None:
+            # itsdangerous signs with the last key and tries all of them when verifying.
+            serializer = UncompressedSerializer(self._keys, salt=f"samtycke.{purpose}")
+            self._serializers[purpose] = serializer
+        return serializer
 
     def dumps(self, purpose: str, value: Any) -> str:
         return str(self.serializer(purpose).dumps(value))
