@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -36,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.types import Message
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from serving import start_samtycke  # noqa: E402  (bench/ is the script's own directory)
+from serving import run_wrk, start_samtycke, thread_cpu_seconds  # noqa: E402  (bench/ is the script's own directory)
 
 from consent.merkle import MerkleTree, leaf_hash  # noqa: E402
 
@@ -90,59 +90,8 @@ def tree_size(url: str) -> int:
     return int(response.json()["tree_size"])
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU time (user + system) of a process: all its threads, and its main thread."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = main = 0.0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        total += seconds
-        if task == str(pid):
-            main = seconds
-    return total, main
-
-
-def run_wrk(url: str, script: Path, duration: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(WRK_THREADS),
-            "-c",
-            str(CONCURRENCY),
-            "-d",
-            duration,
-            "--latency",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return parse_wrk(done.stdout)
-
-
-def parse_wrk(output: str) -> dict[str, Any]:
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    count = re.search(r"(\d+) requests in", output)
-    if rate is None or count is None:
-        raise RuntimeError(f"unexpected wrk output:\n{output}")
-    percentiles = {}
-    for name, value, unit in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M):
-        percentiles[f"p{name}_ms"] = round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    return {
-        "requests": int(count.group(1)),
-        "requests_per_second": float(rate.group(1)),
-        **percentiles,
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "",
-    }
+def run_consent_wrk(url: str, script: Path, duration: str) -> dict[str, Any]:
+    return run_wrk(url, script, connections=CONCURRENCY, duration=duration, threads=WRK_THREADS)
 
 
 def wrk_receipts(duration: str = DURATION) -> dict[str, Any]:
@@ -154,11 +103,11 @@ def wrk_receipts(duration: str = DURATION) -> dict[str, Any]:
         process, url = start_server(base)
         try:
             wait_for_log(url)
-            run_wrk(url + "/api/v1/consent", script, "3s")  # warm-up: connections, caches, segments
+            run_consent_wrk(url + "/api/v1/consent", script, "3s")  # warm-up: connections, caches, segments
             before, load = tree_size(url), os.getloadavg()
-            cpu_before = cpu_seconds(process.pid)
-            result = run_wrk(url + "/api/v1/consent", script, duration)
-            cpu_after = cpu_seconds(process.pid)
+            cpu_before = thread_cpu_seconds(process.pid)
+            result = run_consent_wrk(url + "/api/v1/consent", script, duration)
+            cpu_after = thread_cpu_seconds(process.pid)
             grown = tree_size(url) - before
         finally:
             process.terminate()
@@ -172,8 +121,8 @@ def wrk_receipts(duration: str = DURATION) -> dict[str, Any]:
         "threads": WRK_THREADS,
         "duration": duration,
         "tree_growth": grown,
-        "server_cpu_us_per_receipt": round((cpu_after[0] - cpu_before[0]) / served * 1e6, 1),
-        "server_main_thread_cpu_us_per_receipt": round((cpu_after[1] - cpu_before[1]) / served * 1e6, 1),
+        "server_cpu_us_per_receipt": round((sum(cpu_after) - sum(cpu_before)) / served * 1e6, 1),
+        "server_main_thread_cpu_us_per_receipt": round((cpu_after[0] - cpu_before[0]) / served * 1e6, 1),
         "load_average_before": [round(x, 2) for x in load],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -229,13 +178,13 @@ async def asgi_receipts(count: int, concurrency: int) -> float:
         async def one() -> int:
             status = 0
 
-            async def receive() -> dict[str, object]:
+            async def receive() -> Message:
                 return {"type": "http.request", "body": body, "more_body": False}
 
-            async def send(message: dict[str, object]) -> None:
+            async def send(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
-                    status = int(str(message["status"]))
+                    status = int(message["status"])
 
             await app(dict(scope), receive, send)
             return status
