@@ -69,6 +69,18 @@ class Metrics:
             ["table"],
             registry=self.registry,
         )
+        self.commit_latency = Histogram(
+            "samtycke_journal_commit_seconds",
+            "Time for one group commit: the journal write and its fsync.",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+            registry=self.registry,
+        )
+        self.commit_records = Histogram(
+            "samtycke_journal_commit_records",
+            "Records acknowledged by one group commit.",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 1000, 10000),
+            registry=self.registry,
+        )
         self.storage_up = Gauge(
             "samtycke_storage_up",
             "1 when ClickHouse answered the last check.",
@@ -83,6 +95,10 @@ class Metrics:
     def observe_ship(self, table: str, rows: int, seconds: float) -> None:
         self.ship_latency.labels(table).observe(seconds)
         self.shipped.labels(table).inc(rows)
+
+    def observe_commit(self, records: int, seconds: float) -> None:
+        self.commit_latency.observe(seconds)
+        self.commit_records.observe(records)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -132,6 +132,7 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         fsync=settings.journal.fsync,
         wake_after_records=settings.journal.batch_rows,
     )
+    journal.on_commit = metrics.observe_commit
     shipper = Shipper(
         journal,
         storage.insert_json_lines,

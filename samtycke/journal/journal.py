@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -136,6 +137,7 @@ class Journal:
         self.fsync = fsync
         self.wake_after_records = wake_after_records
         self.on_wake: Callable[[], None] | None = None
+        self.on_commit: Callable[[int, float], None] | None = None  # records, seconds
         self.lane: Lane | None = None
         self.repaired_bytes = 0
         self.commits = 0  # group commits so far: each is one write and one fsync
@@ -244,8 +246,10 @@ class Journal:
                     return
                 batch, self._pending = self._pending, []
             error: BaseException | None = None
+            count = sum(w.count for w in batch)
+            began = time.perf_counter()
             try:
-                self._write(b"".join(w.data for w in batch), sum(w.count for w in batch))
+                self._write(b"".join(w.data for w in batch), count)
             except JournalFull as exc:
                 error = exc
             except OSError as exc:
@@ -255,7 +259,10 @@ class Journal:
                     if full
                     else f"the journal could not write ({exc.strerror}); nothing was recorded"
                 )
+            seconds = time.perf_counter() - began
             _finish(batch, error)
+            if error is None and self.on_commit is not None:
+                self.on_commit(count, seconds)
 
     def _write(self, data: bytes, count: int) -> None:
         wake = False

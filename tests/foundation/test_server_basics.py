@@ -51,6 +51,24 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     assert "samtycke_storage_up 1.0" in text
 
 
+def test_metrics_time_the_journals_group_commits(client: TestClient) -> None:
+    hits = 3
+    for n in range(hits):
+        assert client.get(
+            "/matomo.php", params={"idsite": 1, "rec": 1, "url": f"http://localhost/{n}"}
+        ).is_success
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in client.get("/metrics").text.splitlines()
+        if line.startswith("samtycke_journal_commit_")
+    }
+    commits = values["samtycke_journal_commit_seconds_count"]
+    assert commits >= 1
+    assert values["samtycke_journal_commit_records_count"] == commits
+    assert values["samtycke_journal_commit_records_sum"] >= hits
+    assert values["samtycke_journal_commit_seconds_sum"] > 0
+
+
 def test_start_page_names_storage_mode_sites_and_links(client: TestClient) -> None:
     page = client.get("/?lang=sv").text
     assert "embedded ClickHouse (chDB)" in page
