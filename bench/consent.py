@@ -19,13 +19,11 @@ average is recorded with each run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,7 +38,7 @@ from starlette.types import Message
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from serving import run_wrk, start_samtycke, thread_cpu_seconds  # noqa: E402  (bench/ is the script's own directory)
+from serving import bench_arguments, run_wrk, start_samtycke, thread_cpu_seconds  # noqa: E402  (bench/ is the script's own directory)
 
 from consent.merkle import MerkleTree, leaf_hash  # noqa: E402
 
@@ -244,13 +242,8 @@ def bench_proofs() -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--no-results-md", action="store_true", help="only write bench/consent.json")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed", file=sys.stderr)
+    args = bench_arguments(__doc__ or "", "consent.json")
+    if args is None:
         return 2
     proofs = bench_proofs()
     print("proofs:", json.dumps(proofs), flush=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -105,3 +107,16 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
         else:
             others += seconds
     return main, others
+
+
+def bench_arguments(description: str, results_json: str) -> argparse.Namespace | None:
+    """The options every benchmark takes; None (after saying why) when wrk is missing."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--no-results-md", action="store_true", help=f"only write bench/{results_json}")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed", file=sys.stderr)
+        return None
+    return args
