@@ -398,14 +398,14 @@ the journal writer's fsyncs and the shipper inserting into the embedded ClickHou
 materialized views update five rollups per insert; they run on the second CPU, which wrk
 also needs. The bare endpoint does none of that work.
 
-The tail at half rate is mostly the disk. During that run {commits_share["1"]:.1%} of the journal's group
-commits (write and fdatasync) took at most 1 ms, {commits_share["2"]:.1%} at most 2 ms and
-{commits_share["5"]:.1%} at most 5 ms, and a hit may wait for the commit in flight and then its own.
-The same run with the journal not fsyncing (a diagnostic only) gives p99
-{unsynced.get("p99_ms", 0):.2f} ms at {unsynced["requests_per_second"]:.0f} req/s.
-An fsync of the journal's appended segment commits ext4's journal, which first writes out
-whatever the embedded ClickHouse wrote since the last commit (data=ordered), so a commit that
-follows a shipment waits for it.
+Two things make the tail at half rate. The disk: {commits_share["1"]:.1%} of the journal's group
+commits (write and fdatasync) during that run took at most 1 ms, {commits_share["2"]:.1%} at most
+2 ms and {commits_share["5"]:.1%} at most 5 ms, and a hit may wait for the commit in flight and
+then its own; the slow ones follow shipments, because an fsync that commits ext4's journal first
+writes out what the embedded ClickHouse wrote since (data=ordered). And the event loop's own
+pauses while it shares two CPUs with wrk, the shipper and the embedded ClickHouse: the same run
+with the journal not fsyncing (a diagnostic only) gives p99 {unsynced.get("p99_ms", 0):.2f} ms at
+{unsynced["requests_per_second"]:.0f} req/s.
 """
     path = HERE / "RESULTS.md"
     existing = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
