@@ -40,6 +40,7 @@ MATOMO_NOTE = (
     "Send tracking requests with idsite and rec=1."
 )
 MAX_BULK = 1000
+TRACKING_PATHS = ("/matomo.php", "/piwik.php")
 TRACKING_DOC = """
 summary: Matomo tracking request
 description: >
@@ -286,12 +287,11 @@ def _entry_params(entry: str | dict[str, Any], index: int) -> Params:
     return Params.of(params, f"requests[{index}]")
 
 
-def routes(collector: Collector) -> list[BaseRoute]:
+def routes(endpoint: TrackingEndpoint) -> list[BaseRoute]:
     out: list[BaseRoute] = []
-    endpoint = TrackingEndpoint(collector)
-    for path in ("/matomo.php", "/piwik.php"):
+    for path in TRACKING_PATHS:
         out.append(Route(path, endpoint, methods=["GET", "POST"]))
-        out.append(Route(path, collector.preflight, methods=["OPTIONS"], include_in_schema=False))
+        out.append(Route(path, endpoint.collector.preflight, methods=["OPTIONS"], include_in_schema=False))
     for path in ("/matomo.js", "/piwik.js"):
         out.append(assets.script(path, "matomo.js", "The first-party tracker script (`_paq` commands)"))
     return out

@@ -30,10 +30,12 @@ def build(services: Services) -> Component:
     async def close_geo() -> None:
         geo.close()
 
+    tracking = collector.TrackingEndpoint(collector.Collector(services, pipeline))
     return Component(
         name="analytics",
+        direct=dict.fromkeys(collector.TRACKING_PATHS, tracking),
         routes=[
-            *collector.routes(collector.Collector(services, pipeline)),
+            *collector.routes(tracking),
             *stats_api.routes(services),
             *visitors.routes(services, visits),
         ],

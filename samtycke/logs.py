@@ -67,10 +67,9 @@ def configure(level: str = "info") -> None:
 class AccessLog:
     """ASGI middleware: request id, access log line and request metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, route_names: dict[Any, str]) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.route_names = route_names
         # Labelled metric children by (route, method, status): looking them up is a
         # measurable share of a tracking request.  Routes, httptools' methods and statuses
         # are finite sets, so this stays small.
@@ -99,7 +98,8 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = self.route_names.get(scope.get("endpoint"), "(unmatched)")
+            # The matched route's path template (the router puts the route in the scope).
+            route = getattr(scope.get("route"), "path", "(unmatched)")
             key = (route, scope["method"], status)
             children = self._children.get(key)
             if children is None:

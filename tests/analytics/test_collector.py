@@ -192,6 +192,22 @@ def test_bad_input_is_400_naming_the_field(client: TestClient, query: bytes, fie
     assert response.json()["error"]["field"] == field
 
 
+def test_tracking_errors_and_metrics_are_the_apps(client: TestClient) -> None:
+    """Tracking requests skip the router, not the error pages, request ids or metrics."""
+    page = client.get("/matomo.php?idsite=abc", headers={"accept": "text/html"})
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert "idsite" in page.text
+    assert page.headers["x-request-id"]
+    assert client.request("DELETE", "/matomo.php").status_code == 405
+    assert client.options("/matomo.php", headers={"origin": "http://localhost"}).status_code == 204
+    assert client.get("/piwik.php", params=hit(url="http://localhost/p"), headers=UA).is_success
+    metrics = client.get("/metrics").text
+    # Each path is named by its own route template, in the log and the metrics.
+    assert 'samtycke_http_requests_total{method="GET",route="/matomo.php",status="400"}' in metrics
+    assert 'samtycke_http_requests_total{method="GET",route="/piwik.php",status="200"}' in metrics
+
+
 def test_a_huge_body_is_413(client: TestClient) -> None:
     response = client.post("/matomo.php", content=b"idsite=1&url=" + b"x" * 2_000_000)
     assert response.status_code == 413
