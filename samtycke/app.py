@@ -129,14 +129,8 @@ class App(Starlette):
     def __init__(self, *, direct: Mapping[str, ASGIApp], **options: Any) -> None:
         super().__init__(**options)
         # Each direct path's route: the access log names requests by their route.
-        self._direct_routes = {
-            path: next(
-                r
-                for r in self.router.routes
-                if isinstance(r, Route) and r.path == path and r.endpoint is endpoint
-            )
-            for path, endpoint in direct.items()
-        }
+        routes = self.router.routes
+        self._direct_routes = {path: _route(routes, path, endpoint) for path, endpoint in direct.items()}
         self._direct_stacks: dict[str, ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
