@@ -25,6 +25,7 @@ from analytics.request import InvalidHit, Params, parse_hit, parse_query
 from samtycke import assets
 from samtycke.errors import BadRequest, ServiceUnavailable
 from samtycke.journal import Record
+from samtycke.routing import DirectRoute
 from samtycke.services import Services
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -287,11 +288,12 @@ def _entry_params(entry: str | dict[str, Any], index: int) -> Params:
     return Params.of(params, f"requests[{index}]")
 
 
-def routes(endpoint: TrackingEndpoint) -> list[BaseRoute]:
+def routes(collector: Collector) -> list[BaseRoute]:
     out: list[BaseRoute] = []
+    endpoint = TrackingEndpoint(collector)
     for path in TRACKING_PATHS:
-        out.append(Route(path, endpoint, methods=["GET", "POST"]))
-        out.append(Route(path, endpoint.collector.preflight, methods=["OPTIONS"], include_in_schema=False))
+        out.append(DirectRoute(path, endpoint, methods=["GET", "POST"]))
+        out.append(Route(path, collector.preflight, methods=["OPTIONS"], include_in_schema=False))
     for path in ("/matomo.js", "/piwik.js"):
         out.append(assets.script(path, "matomo.js", "The first-party tracker script (`_paq` commands)"))
     return out

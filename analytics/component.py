@@ -30,12 +30,10 @@ def build(services: Services) -> Component:
     async def close_geo() -> None:
         geo.close()
 
-    tracking = collector.TrackingEndpoint(collector.Collector(services, pipeline))
     return Component(
         name="analytics",
-        direct=dict.fromkeys(collector.TRACKING_PATHS, tracking),
         routes=[
-            *collector.routes(tracking),
+            *collector.routes(collector.Collector(services, pipeline)),
             *stats_api.routes(services),
             *visitors.routes(services, visits),
         ],

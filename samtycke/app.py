@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +29,7 @@ from samtycke.component import Component, optional_module
 from samtycke.errors import HTTPError, PayloadTooLarge, from_status
 from samtycke.i18n import language
 from samtycke.logs import AccessLog
+from samtycke.routing import DirectRoute
 from samtycke.services import STATIC_DIR, Services, build
 from samtycke.settings import Settings
 
@@ -100,7 +101,6 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
             log.info("samtycke stopped")
 
     app = App(
-        direct={path: endpoint for part in parts for path, endpoint in part.direct.items()},
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -118,34 +118,32 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
 
 
 class App(Starlette):
-    """Starlette, with the busiest endpoints reached ahead of the router.
+    """Starlette, with the requests of its ``DirectRoute``s sent straight to them.
 
-    Tracking hits are most of the traffic, and for them the router's scan and Starlette's
-    two exception layers (each wrapping every ``send``) are a measurable share of a
-    request.  A direct request still passes the access log and the body limit, and its
-    errors go to the same handlers as every other request's.
+    Tracking hits and consent writes are most of the traffic, and for them the router's
+    scan and Starlette's two exception layers (each wrapping every ``send``) are a
+    measurable share of a request.  A direct request still passes the access log and the
+    body limit, and its errors go to the same handlers as every other request's.
     """
 
-    def __init__(self, *, direct: Mapping[str, ASGIApp], **options: Any) -> None:
+    def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        # Each direct path's route: the access log names requests by their route.
-        routes = self.router.routes
-        self._direct_routes = {path: _route(routes, path, endpoint) for path, endpoint in direct.items()}
+        self._direct = {r.path: r for r in self.router.routes if isinstance(r, DirectRoute)}
         self._direct_stacks: dict[str, ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in DIRECT_METHODS:
-            route = self._direct_routes.get(scope["path"])
-            if route is not None:
+        if scope["type"] == "http":
+            route = self._direct.get(scope["path"])
+            if route is not None and route.methods is not None and scope["method"] in route.methods:
                 scope["app"] = self
                 scope.setdefault("router", self.router)  # as the router would, for url_for
-                scope["route"] = route
+                scope["route"] = route  # the access log names requests by their route
                 scope["endpoint"] = route.endpoint
                 await self._direct_stack(route)(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
-    def _direct_stack(self, route: Route) -> ASGIApp:
+    def _direct_stack(self, route: DirectRoute) -> ASGIApp:
         stack = self._direct_stacks.get(route.path)
         if stack is None:
             services: Services = self.state.services
@@ -153,13 +151,6 @@ class App(Starlette):
             limited = BodyLimit(boundary, max_bytes=services.settings.server.max_body_bytes)
             stack = self._direct_stacks[route.path] = AccessLog(limited, metrics=services.metrics)
         return stack
-
-
-def _route(routes: Sequence[BaseRoute], path: str, endpoint: ASGIApp) -> Route:
-    return next(r for r in routes if isinstance(r, Route) and r.path == path and r.endpoint is endpoint)
-
-
-DIRECT_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 
 class ErrorBoundary:

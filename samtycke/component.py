@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp
 
 from samtycke.storage.migrations import Migration
 
@@ -19,9 +18,6 @@ Task = Callable[[], Awaitable[None]]
 class Component:
     name: str
     routes: Sequence[BaseRoute] = ()
-    # Path -> endpoint for the busiest GET/POST endpoints, reached ahead of the router (they
-    # must also be among ``routes``, which document them and answer their other methods).
-    direct: Mapping[str, ASGIApp] = field(default_factory=dict)
     migrations: Sequence[Migration] = ()
     # Started at start-up, before storage is known to be up; must not need ClickHouse.
     on_startup: Sequence[Task] = ()
