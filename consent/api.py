@@ -18,6 +18,7 @@ from consent.choice import MAX_BODY, Choice, parse_choice
 from consent.config import site_config
 from consent.domain import ConsentDomain
 from consent.dpv import as_dpv
+from samtycke.asgi import header
 from samtycke.clientip import parse as parse_address
 from samtycke.errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge, Unprocessable
 from samtycke.i18n import language
@@ -28,7 +29,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
-    length = cors.header(request, b"content-length") or ""
+    length = header(request.scope, b"content-length") or ""
     if is_whole_number(length) and int(length) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
     body = bytearray()
@@ -72,7 +73,7 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
 
     def with_cors(handler: Handler, writes: bool) -> Handler:
         async def wrapped(request: Request) -> Response:
-            origin = cors.header(request, b"origin")
+            origin = header(request.scope, b"origin")
             echo = origin if origin and cors.allowed(origin, sites, request) else None
             try:
                 cors.check(request, sites, writes=writes)
@@ -159,9 +160,9 @@ def routes(domain: ConsentDomain) -> list[BaseRoute]:
           503: {description: The log is not ready or the journal is full.}
         """
         body = await read_json(request)
-        gpc = (cors.header(request, b"sec-gpc") or "").strip() == "1"
+        gpc = (header(request.scope, b"sec-gpc") or "").strip() == "1"
         choice = parse_choice(settings, body, gpc, default_language(body, request))
-        origin = cors.header(request, b"origin")
+        origin = header(request.scope, b"origin")
         if origin and not cors.allowed(origin, [choice.site], request):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
         recorded = await domain.record(choice, current(request))

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.responses import Response
 
-from consent.cors import header
+from samtycke.asgi import header
 from samtycke.signing import Signer
 
 CONSENT_COOKIE = "samtycke_consent"
@@ -90,7 +90,7 @@ def is_secure(conn: HTTPConnection, trusted_proxy: Callable[[], bool]) -> bool:
     """HTTPS, or a trusted proxy forwarding HTTPS; ``trusted_proxy`` is asked only then."""
     if str(conn.scope.get("scheme", "http")).lower() == "https":  # what conn.url.scheme says
         return True
-    forwarded = header(conn, b"x-forwarded-proto") or ""
+    forwarded = header(conn.scope, b"x-forwarded-proto") or ""
     return forwarded.lower() == "https" and trusted_proxy()
 
 

@@ -10,27 +10,16 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from consent.config import per_site
+from samtycke.asgi import header
 from samtycke.errors import Forbidden
 from samtycke.settings import Settings, Site
 
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "Content-Type, If-None-Match"
-
-
-def header(conn: HTTPConnection, name: bytes) -> str | None:
-    """``conn.headers.get(name)`` read straight from the ASGI scope (``name`` lower case).
-
-    The first header of that name, as Starlette's ``Headers`` gives, without building one
-    and going through its generic ``Mapping.get``: the consent API reads several a request.
-    """
-    for key, value in conn.scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 @per_site
@@ -60,7 +49,7 @@ def allowed(origin: str, sites: list[Site], request: Request) -> bool:
 
 def check(request: Request, sites: list[Site], *, writes: bool) -> str | None:
     """The origin to echo, None for no CORS headers; 403 for a write from a foreign origin."""
-    origin = header(request, b"origin")
+    origin = header(request.scope, b"origin")
     if not origin:
         return None
     if allowed(origin, sites, request):

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from samtycke.asgi import header
 from samtycke.metrics import Metrics
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -79,7 +80,7 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        supplied = _header(scope, b"x-request-id")
+        supplied = header(scope, b"x-request-id")
         # Request ids only need to be unique, not secret: the PRNG is far cheaper than urandom.
         rid = supplied if supplied and _REQUEST_ID.fullmatch(supplied) else f"{random.getrandbits(64):016x}"
         token = request_id.set(rid)
@@ -120,10 +121,3 @@ class AccessLog:
                     },
                 )
             request_id.reset(token)
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""

@@ -32,6 +32,7 @@ from consent.keys import SigningKey, b64url_decode, parse_public_keys
 from consent.merkle import leaf_hash
 from consent.receipts import new_receipt_id, sign_receipt
 from consent.verify import verify_export
+from samtycke.asgi import header
 from samtycke.settings import Secret
 from samtycke.signing import Signer
 from tests.consent.helpers import AUDITOR, VERSION, choice
@@ -231,7 +232,7 @@ def _request(headers: list[tuple[bytes, bytes]], scheme: str = "http") -> Reques
 def test_headers_are_read_as_starlette_reads_them() -> None:
     request = _request([(b"origin", b"http://a"), (b"sec-gpc", b"1"), (b"origin", b"http://b")])
     for name in ("origin", "sec-gpc", "content-length"):
-        assert cors.header(request, name.encode()) == request.headers.get(name)
+        assert header(request.scope, name.encode()) == request.headers.get(name)
 
 
 def test_https_is_the_scheme_or_a_trusted_proxys_word() -> None:
