@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import Request, cookie_parser
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from analytics.pipeline import CONSENT_COOKIE, Context, Pipeline, statistics_consent
+from analytics.pipeline import Context, Pipeline
 from analytics.request import InvalidHit, Params, parse_hit, parse_query
+from consent import cookies as consent_cookies
+from consent.cookies import CONSENT_COOKIE
 from samtycke import assets
 from samtycke.errors import BadRequest, ServiceUnavailable
 from samtycke.journal import Record
@@ -41,6 +44,7 @@ MATOMO_NOTE = (
     "Send tracking requests with idsite and rec=1."
 )
 MAX_BULK = 1000
+STATISTICS = "statistics"  # the consent category that lets a tracker's own visitor id be used
 TRACKING_PATHS = ("/matomo.php", "/piwik.php")
 TRACKING_DOC = """
 summary: Matomo tracking request
@@ -77,11 +81,10 @@ class Collector:
         self.pipeline = pipeline
 
     def context(self, scope: Scope, headers: Mapping[bytes, str]) -> Context:
-        cookie = headers.get(b"cookie", "")
         consent = False
-        if CONSENT_COOKIE in cookie:  # parse cookies only when ours is there
-            signed = cookie_parser(cookie).get(CONSENT_COOKIE)
-            consent = statistics_consent(self.services.signer.loads("consent", signed))
+        if CONSENT_COOKIE in headers.get(b"cookie", ""):  # parse cookies only when ours is there
+            recorded = consent_cookies.read(HTTPConnection(scope), self.services.signer, time.time())
+            consent = recorded is not None and STATISTICS in recorded.granted
         client = scope.get("client")
         return Context(
             address=self.services.client_ip.resolve(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,9 +32,6 @@ from samtycke.clientip import Address
 from samtycke.journal import Record, record
 from samtycke.metrics import Metrics
 from samtycke.settings import Settings, Site
-
-CONSENT_COOKIE = "samtycke_consent"
-STATISTICS = "statistics"
 
 
 class DropReason(enum.Enum):
@@ -264,17 +260,6 @@ class Pipeline:
             return identified_hash(site.id, tracker_id), True
         salt = self.salts.cached(site.id) or await self.salts.current(site.id)
         return visitor_hash(salt, site.id, str(address or ""), user_agent), False
-
-
-def statistics_consent(value: Any, now: float | None = None) -> bool:
-    """Whether a decoded consent cookie grants statistics and has not expired."""
-    if not isinstance(value, dict):
-        return False
-    granted = value.get("granted")
-    expires = value.get("exp")
-    if not isinstance(granted, list) or not isinstance(expires, int | float) or isinstance(expires, bool):
-        return False
-    return STATISTICS in granted and expires > (now if now is not None else time.time())
 
 
 def _kind(hit: Hit) -> str:

@@ -6,14 +6,25 @@ import time
 
 from starlette.testclient import TestClient
 
+from consent.cookies import PURPOSE, ConsentCookie
 from tests.analytics.conftest import ADMIN, CHROME, MARKETER, AppFactory, hit, rows, services_of
 
 VISITOR = "0123456789abcdef"
 
 
 def consent_cookie(test_client: TestClient, granted: list[str], expires_in: float = 3600) -> str:
-    value = {"granted": granted, "exp": int(time.time() + expires_in)}
-    return services_of(test_client).signer.dumps("consent", value)
+    """The HttpOnly cookie the consent API sets after a choice."""
+    cookie = ConsentCookie(
+        consent_id="c1",
+        site_id=1,
+        granted=granted,
+        decisions={category: True for category in granted},
+        version="1",
+        method="custom",
+        receipt_id="r1",
+        exp=int(time.time() + expires_in),
+    )
+    return services_of(test_client).signer.dumps(PURPOSE, cookie.payload())
 
 
 def test_consent_cookie_decides_whether_the_tracker_id_is_used(make_client: AppFactory) -> None:
