@@ -16,7 +16,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -104,9 +104,6 @@ class Params:
 
     def __len__(self) -> int:
         return len(self._encoded)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._encoded)
 
     def get(self, name: str) -> str:
         """The decoded value of ``name``, or "" when it was not sent."""

@@ -115,7 +115,6 @@ def wrk_receipts(duration: str = DURATION) -> dict[str, Any]:
         raise SystemExit(f"not every 201 is a receipt in the log: {result}, tree grew by {grown}")
     return {
         **result,
-        "connections": CONCURRENCY,
         "threads": WRK_THREADS,
         "duration": duration,
         "tree_growth": grown,
