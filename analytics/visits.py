@@ -38,7 +38,7 @@ class VisitState:
     source: Source  # fixed at the visit's first hit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every hit, and a frozen __init__ is slower
 class Placement:
     visit_id: int
     is_entry: bool
