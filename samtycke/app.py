@@ -32,6 +32,7 @@ from samtycke.logs import AccessLog
 from samtycke.routing import DirectRoute
 from samtycke.services import STATIC_DIR, Services, build
 from samtycke.settings import Settings
+from samtycke.storage.priority import keep_native_threads_low
 
 log = logging.getLogger("samtycke")
 
@@ -70,6 +71,10 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
             for begin in part.on_startup:
                 await begin()
         background: list[asyncio.Future[None]] = []
+
+        niceness = settings.storage.embedded_niceness
+        if services.embedded and niceness:
+            background.append(asyncio.create_task(keep_native_threads_low(niceness), name="chdb-priority"))
 
         async def when_storage_ready() -> None:
             await services.connect_and_migrate()

@@ -54,6 +54,14 @@ class StorageSettings:
     data_dir: str = setting(
         DEFAULT_DATA_DIR, "Local state: the journal, signing keys and the embedded database.", env=None
     )
+    embedded_niceness: int = setting(
+        10,
+        "Nice value (0-19) of the embedded ClickHouse's own threads, so that its inserts and "
+        "merges yield the CPU to request handling. 0 leaves them at the service's priority. "
+        "Linux only; no effect with a ClickHouse server.",
+        minimum=0,
+        maximum=19,
+    )
     database: str = setting("samtycke", "Database name, unless the ClickHouse URL names one in its path.")
     cluster: str = setting(
         "",

@@ -171,3 +171,14 @@ def test_records_with_newlines_cannot_corrupt_json_lines() -> None:
         seg.encode([seg.Record("events", b'{"a":\n1}')])
     # json.dumps escapes newlines inside strings, so ordinary rows are always one line.
     assert b"\n" not in record("events", {"text": "two\nlines"}).row
+
+
+def test_a_paused_scan_decodes_the_same_records_and_pauses_every_slice(tmp_path: Path) -> None:
+    records = [record("events" if i % 3 else "receipts", {"n": i}) for i in range(1000)]
+    path = tmp_path / "0001.seg"
+    path.write_bytes(seg.encode(records))
+    pauses: list[int] = []
+    paused = seg.read_by_table(path, pause=lambda: pauses.append(1))
+    assert paused == seg.read_by_table(path)
+    assert [json.loads(row)["n"] for row in paused["receipts"]] == list(range(0, 1000, 3))
+    assert len(pauses) == 1000 // seg.PAUSE_EVERY
