@@ -427,6 +427,10 @@ def append_results(results: dict[str, Any]) -> None:
     bare_cpu, top_cpu = bare["cpu_us_per_request"], top["cpu_us_per_request"]
     floor, floor_half = results["journal_floor"], results["journal_floor_at_half_rate_load"]
     floor_cpu = floor["cpu_us_per_request"]
+    # Event-loop µs per hit: what half the bare rate allows, the floor's share, the collector's.
+    allowed = round(2 * bare_cpu["event_loop_thread"])
+    floor_us = round(floor_cpu["event_loop_thread"])
+    collector_us = round(top_cpu["event_loop_thread"])
     pipeline_us = results["pipeline_microseconds_per_hit"]
     samples = len(ready["samples"])
     section = f"""
@@ -473,12 +477,13 @@ materialized views update five rollups per insert; they run on the second CPU, w
 also needs. The bare endpoint does none of that work.
 
 The journal floor is the ceiling for any collector here that answers only once a hit is
-durable: it journals a tiny record per request and does nothing else. Reaching half the bare
-endpoint's rate would leave the collector about as much event-loop time per hit as the
-floor itself takes, i.e. almost none for parsing two dozen Matomo parameters, the pipeline
-and the access log; one Python process (one GIL) on two CPUs shared with wrk cannot do
-that. The embedded ClickHouse's own threads run at nice 10 (`storage.embedded_niceness`)
-so its inserts and merges yield to the event loop.
+durable: it journals a tiny record per request and does nothing else. Half the bare
+endpoint's rate allows {allowed} µs of event-loop time per hit; the floor already spends
+{floor_us} µs, which leaves {allowed - floor_us} µs for the collector's own work, and that work
+(parsing two dozen Matomo parameters, the pipeline, the access log) takes
+{collector_us - floor_us} µs. The embedded ClickHouse's own
+threads run at nice 10 (`storage.embedded_niceness`) so its inserts and merges yield to the
+event loop.
 
 Three things make the tail at half rate.
 - Queueing: requests from many visitors arrive together and wait for each other on the one
@@ -487,9 +492,7 @@ Three things make the tail at half rate.
 - The disk: of the journal's group commits (write and fdatasync) during that run,
   {commits_share["1"]:.1%} took at most 1 ms, {commits_share["2"]:.1%} at most 2 ms and
   {commits_share["5"]:.1%} at most 5 ms, and a hit may wait for the commit in flight and then
-  its own. The slow ones follow the embedded ClickHouse's writes to the same disk; fdatasync
-  into a preallocated file, which needs no ext4 journal commit, was no faster, so the wait is
-  the device flush behind those writes.
+  its own.
 - Event-loop pauses while it shares two CPUs with wrk, the shipper and the embedded
   ClickHouse: the same run with the journal not fsyncing (a diagnostic only) gives p99
   {unsynced.get("p99_ms", 0):.2f} ms at {unsynced["requests_per_second"]:.0f} req/s.
