@@ -15,6 +15,8 @@ from typing import Any
 
 import maxminddb
 
+from samtycke.clientip import unmapped
+
 log = logging.getLogger("samtycke.analytics.geo")
 
 DETAILS = ("none", "country", "region", "city")
@@ -49,10 +51,8 @@ class GeoIP:
     def locate(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, detail: str) -> Location:
         if self._reader is None or detail == "none":
             return UNKNOWN
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
         try:
-            found = self._reader.get(address)
+            found = self._reader.get(unmapped(address))
         except (ValueError, maxminddb.InvalidDatabaseError):
             return UNKNOWN
         if not isinstance(found, dict):

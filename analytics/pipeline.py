@@ -28,7 +28,7 @@ from analytics.salts import Salts, identified_hash, visitor_hash
 from analytics.schema import EVENTS
 from analytics.visits import Visits
 from samtycke.auth import Auth
-from samtycke.clientip import Address
+from samtycke.clientip import Address, Networks
 from samtycke.journal import Record, record
 from samtycke.metrics import Metrics
 from samtycke.settings import Settings, Site
@@ -71,7 +71,7 @@ class SitePolicy:
     site: Site
     hosts: frozenset[str]
     wildcard_hosts: tuple[str, ...]
-    excluded: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    excluded: Networks
     spam: tuple[str, ...]
     zone: ZoneInfo
 
@@ -82,7 +82,7 @@ class SitePolicy:
             site=site,
             hosts=frozenset(d for d in domains if not d.startswith("*.")),
             wildcard_hosts=tuple(d[1:] for d in domains if d.startswith("*.")),
-            excluded=tuple(ipaddress.ip_network(n, strict=False) for n in site.excluded_ips),
+            excluded=Networks(site.excluded_ips),
             spam=tuple(h.strip().lower().removeprefix("www.") for h in site.referrer_spam if h.strip()),
             zone=ZoneInfo(site.timezone),
         )
@@ -91,11 +91,7 @@ class SitePolicy:
         return host in self.hosts or any(host.endswith(suffix) for suffix in self.wildcard_hosts)
 
     def is_excluded(self, address: Address | None) -> bool:
-        if address is None or not self.excluded:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.excluded)
+        return address is not None and address in self.excluded
 
     def is_spam(self, referrer: str) -> bool:
         if not self.spam or not referrer:

@@ -21,21 +21,42 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _FORWARDED_FOR = re.compile(r'for="?\[?([^\]";,]+)\]?', re.I)
 
 
-class ClientIP:
-    def __init__(self, trusted_proxies: Sequence[str]) -> None:
-        self.trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_proxies]
+def unmapped(address: Address) -> Address:
+    """An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) as the IPv4 address it carries."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class Networks:
+    """A set of networks (``"10.0.0.0/8"``, ``"::1"``); a mapped IPv4 address counts as IPv4."""
+
+    def __init__(self, networks: Sequence[str]) -> None:
+        parsed = [ipaddress.ip_network(n, strict=False) for n in networks]
         # (version, network bits, mask) per network: integer tests run on every request,
         # where ``address in network`` would build objects.
-        self._ranges = [(n.version, int(n.network_address), int(n.netmask)) for n in self.trusted]
+        self._ranges = [(n.version, int(n.network_address), int(n.netmask)) for n in parsed]
 
-    def is_trusted(self, address: Address) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+    def __bool__(self) -> bool:
+        return bool(self._ranges)
+
+    def __contains__(self, address: Address) -> bool:
+        if not self._ranges:
+            return False
+        address = unmapped(address)
         version, bits = address.version, int(address)
         for network_version, network, mask in self._ranges:
             if network_version == version and bits & mask == network:
                 return True
         return False
+
+
+class ClientIP:
+    def __init__(self, trusted_proxies: Sequence[str]) -> None:
+        self.trusted = Networks(trusted_proxies)
+
+    def is_trusted(self, address: Address) -> bool:
+        return address in self.trusted
 
     def of(self, conn: HTTPConnection) -> Address | None:
         return self.resolve(
