@@ -127,8 +127,9 @@ class App(Starlette):
 
     Tracking hits and consent writes are most of the traffic, and for them the router's
     scan and Starlette's two exception layers (each wrapping every ``send``) are a
-    measurable share of a request.  A direct request still passes the access log and the
-    body limit, and its errors go to the same handlers as every other request's.
+    measurable share of a request.  A direct request still passes the app's middleware
+    (the access log, the body limit), and its errors go to the same handlers as every other
+    request's.
     """
 
     def __init__(self, **options: Any) -> None:
@@ -151,10 +152,11 @@ class App(Starlette):
     def _direct_stack(self, route: DirectRoute) -> ASGIApp:
         stack = self._direct_stacks.get(route.path)
         if stack is None:
-            services: Services = self.state.services
-            boundary = ErrorBoundary(route.app, self.exception_handlers)
-            limited = BodyLimit(boundary, max_bytes=services.settings.server.max_body_bytes)
-            stack = self._direct_stacks[route.path] = AccessLog(limited, metrics=services.metrics)
+            # The app's own middleware around the route, as Starlette would stack it.
+            stack = ErrorBoundary(route.app, self.exception_handlers)
+            for cls, args, kwargs in reversed(self.user_middleware):
+                stack = cls(stack, *args, **kwargs)
+            self._direct_stacks[route.path] = stack
         return stack
 
 
