@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from samtycke.journal import receipts
 from samtycke.storage import MaterializedView, Migration, Table
 
 EVENTS = "events"
@@ -227,4 +228,5 @@ MIGRATIONS = [
             DEVICES_MV,
         ),
     ),
+    receipts.migration("analytics.0004_shipment_receipts", [EVENTS]),
 ]

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from samtycke.journal import Journal, Shipper, record
+from samtycke.journal import Journal, Shipper, receipts, record
 from samtycke.storage import Layout, Migration, Storage, Table, migrations, parse_url
 
 HERE = Path(__file__).resolve().parent
@@ -102,7 +102,11 @@ def group_commit_appends(directory: Path, seconds: float, producers: int) -> tup
 def shipping(directory: Path, rows: int) -> tuple[float, float]:
     storage = Storage(parse_url(f"chdb://{directory / 'ch'}", "bench"))
     layout = Layout("bench")
-    migrations.apply(storage, layout, [Migration("bench.0001", "events", (EVENTS,))])
+    migrations.apply(
+        storage,
+        layout,
+        [Migration("bench.0001", "events", (EVENTS,)), receipts.migration("bench.0002", [EVENTS.name])],
+    )
 
     body = b"\n".join(json.dumps(EVENT).encode() for _ in range(rows))
     started = time.perf_counter()
@@ -114,7 +118,7 @@ def shipping(directory: Path, rows: int) -> tuple[float, float]:
     batch = [record("bench_events", EVENT) for _ in range(10_000)]
     for _ in range(rows // len(batch)):
         journal.append_sync(batch)
-    shipper = Shipper(journal, storage.insert_json_lines, batch_rows=50_000)
+    shipper = Shipper(journal, storage, batch_rows=50_000)
     started = time.perf_counter()
     shipped = shipper.ship_once()
     through_journal = shipped / (time.perf_counter() - started)

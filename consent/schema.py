@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from samtycke.journal import receipts
 from samtycke.storage import Migration, Table
 
 LOG = "consent_log"
@@ -66,5 +67,6 @@ MIGRATIONS = [
                 sharding_key="tree_size",
             ),
         ),
-    )
+    ),
+    receipts.migration("consent.0002_shipment_receipts", [LOG, SUBJECTS, CHECKPOINTS]),
 ]

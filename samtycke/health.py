@@ -75,6 +75,8 @@ def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
                 "backlog_records": records,
                 "backlog_bytes": size,
                 "quarantined_segments": services.shipper.state.quarantined_segments,
+                # Kept and retried: safe, but ClickHouse does not hold what it acknowledged.
+                "unconfirmed_segments": sorted(services.shipper.state.unconfirmed_segments),
             },
         }
         reasons = [services.state.reason] if services.state.reason else []

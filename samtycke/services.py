@@ -135,7 +135,7 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
     journal.on_commit = metrics.observe_commit
     shipper = Shipper(
         journal,
-        storage.insert_json_lines,
+        storage,
         interval=settings.journal.ship_interval,
         batch_rows=settings.journal.batch_rows,
         on_shipped=metrics.observe_ship,
@@ -179,6 +179,11 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         "samtycke_journal_quarantined_segments",
         "Segments ClickHouse rejected, kept aside.",
         lambda: float(shipper.state.quarantined_segments),
+    )
+    metrics.gauge(
+        "samtycke_journal_unconfirmed_segments",
+        "Segments kept because ClickHouse does not hold every row it acknowledged.",
+        lambda: float(len(shipper.state.unconfirmed_segments)),
     )
     metrics.gauge("samtycke_uptime_seconds", "Seconds since start.", _uptime())
     return services

@@ -1,7 +1,17 @@
 """The durable local journal in front of ClickHouse, and the shipper that drains it."""
 
+from samtycke.journal import receipts
 from samtycke.journal.journal import Journal, JournalClosed, JournalFull, record
 from samtycke.journal.segment import Record
-from samtycke.journal.shipper import Shipper
+from samtycke.journal.shipper import Shipper, Unconfirmed
 
-__all__ = ["Journal", "JournalClosed", "JournalFull", "Record", "Shipper", "record"]
+__all__ = [
+    "Journal",
+    "JournalClosed",
+    "JournalFull",
+    "Record",
+    "Shipper",
+    "Unconfirmed",
+    "receipts",
+    "record",
+]

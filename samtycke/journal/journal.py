@@ -8,8 +8,14 @@ with load instead of being capped by the disk's fsync latency.
 Each process claims a *lane*, ``<root>/lane-<n>``, by taking an exclusive ``flock`` on its
 ``LOCK`` file; several workers sharing one data directory get a lane each.  A lane holds
 numbered segment files.  The newest is active; the shipper ``seal``s it, ships sealed
-segments and ``discard``s them once ClickHouse has acknowledged every row.  A lane whose
+segments and ``discard``s them once ClickHouse has stored every row.  A lane whose
 process died is claimed by the next process that starts, and shipped.
+
+A segment's number names its content for good: the shipper's deduplication tokens carry
+it, and ClickHouse drops a block whose token it has seen.  So numbers never repeat in a
+lane, even after every segment was shipped and deleted: the lane's ``SEQ`` file holds a
+lease, the highest number this lane may have used, renewed ``SEQ_LEASE`` numbers at a
+time so that rolling a segment over rarely costs an extra fsync.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ from typing import Any
 
 import orjson
 
+from samtycke import durable
 from samtycke.errors import ServiceUnavailable
 from samtycke.journal import segment
 from samtycke.journal.segment import Record
 
 SUFFIX = ".seg"
+SEQ_LEASE = 1024
 
 
 class JournalFull(ServiceUnavailable):
@@ -97,7 +105,7 @@ class Lane:
         self._lock_handle = lock_handle
         id_file = path / "ID"
         if not id_file.exists():
-            _write_durably(id_file, uuid.uuid4().hex.encode())
+            durable.write(id_file, uuid.uuid4().hex.encode())
         # The lane id makes deduplication tokens unique across lanes and hosts.
         self.id = id_file.read_text().strip()
 
@@ -114,6 +122,16 @@ class Lane:
 
     def segments(self) -> list[Path]:
         return sorted(self.path.glob(f"*{SUFFIX}"))
+
+    def leased(self) -> int:
+        """The highest segment number this lane may have used (0 for a new lane)."""
+        try:
+            return int((self.path / "SEQ").read_text())
+        except FileNotFoundError:
+            return 0
+
+    def lease(self, upto: int) -> None:
+        durable.write(self.path / "SEQ", str(upto).encode())
 
     def release(self) -> None:
         with contextlib.suppress(OSError):
@@ -148,6 +166,7 @@ class Journal:
         self._io = threading.Lock()  # file, sequence numbers, counters
         self._fd = -1
         self._seq = 0
+        self._leased = 0
         self._active_records = 0
         self._active_bytes = 0
         self._sealed_bytes = 0
@@ -174,7 +193,8 @@ class Journal:
             self._sealed_records[path] = segment.count(path)
             self._sealed_bytes += path.stat().st_size
         existing = [int(p.stem) for p in lane.segments()]
-        self._seq = max(existing, default=0)
+        # Past anything a previous run may have numbered, shipped and deleted.
+        self._seq = self._leased = max(max(existing, default=0), lane.leased())
         self._open_active()
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
@@ -315,7 +335,7 @@ class Journal:
             size = path.stat().st_size
             path.unlink()
             path.with_suffix(".plan").unlink(missing_ok=True)
-            _fsync_dir(path.parent)
+            durable.fsync_dir(path.parent)
             self._sealed_records.pop(path, None)
             self._sealed_bytes -= size
 
@@ -345,9 +365,13 @@ class Journal:
         return self.lane.path / f"{self._seq:016d}{SUFFIX}"
 
     def _open_active(self) -> None:
+        assert self.lane is not None
         self._seq += 1
+        if self._seq > self._leased:
+            self._leased = self._seq + SEQ_LEASE - 1
+            self.lane.lease(self._leased)
         self._fd = os.open(self._active_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _fsync_dir(self._active_path().parent)
+        durable.fsync_dir(self._active_path().parent)
         self._active_bytes = 0
         self._active_records = 0
 
@@ -357,21 +381,3 @@ class Journal:
         self._sealed_records[path] = self._active_records
         self._sealed_bytes += self._active_bytes
         self._open_active()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)

@@ -2,37 +2,41 @@
 
 Every ``interval`` seconds (sooner when the journal fills a batch) the shipper seals the
 active segment and inserts each sealed segment's rows, table by table, in chunks.  Every
-chunk carries a deduplication token made of the lane id, the segment, the table and the
-chunk's row range.  The chunk size is written beside the segment (``.plan``) before its
+chunk carries a deduplication token made of the lane id, the segment number (never
+reused in a lane), the table, the chunk's row range and a hash of the chunk's bytes: a
+token names exactly one chunk's content, so ClickHouse can drop a chunk only as a true
+replay of itself.  The chunk size is written beside the segment (``.plan``) before its
 first insert and kept until the segment is deleted, so a replay after a crash cuts exactly
-the same chunks, sends the same tokens, and ClickHouse drops what it already has.  A
-segment is deleted only after every chunk was acknowledged; while ClickHouse is
-unreachable the shipper keeps everything and retries with exponential backoff.  A segment
-ClickHouse rejects outright (not an outage: a bad row) is copied aside to
-``quarantine/`` rather than blocking the rest.
+the same chunks and sends the same tokens.
+
+An insert's answer does not say whether ClickHouse stored the block or dropped it as a
+repeat, so after each segment the shipper reads back ClickHouse's shipment receipts
+(``receipts``) and deletes the segment only when every chunk's rows are there.  While
+ClickHouse is unreachable, or a segment is not confirmed, the shipper keeps everything
+and retries with exponential backoff.  A segment ClickHouse rejects outright (not an
+outage: a bad row) is copied aside to ``quarantine/`` rather than blocking the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
-from samtycke.journal import segment
-from samtycke.journal.journal import Journal, Lane, _write_durably
-from samtycke.storage.client import StorageError, StorageUnavailable
+from samtycke import durable
+from samtycke.journal import receipts, segment
+from samtycke.journal.journal import Journal, Lane
+from samtycke.storage.client import Storage, StorageError, StorageUnavailable
 
 log = logging.getLogger("samtycke.shipper")
-
-Sink = Callable[[str, bytes, str], None]
-"""Insert JSON lines into a table with a deduplication token; raises the storage errors."""
 
 # Unknown table or database: the schema is not there yet, which is an outage, not bad data.
 _RETRY_CODES = {60, 81}
@@ -45,6 +49,24 @@ def _yield_gil() -> None:
     time.sleep(GIL_PAUSE_SECONDS)
 
 
+class Unconfirmed(Exception):
+    """ClickHouse acknowledged a segment's inserts but does not hold all of its rows."""
+
+    def __init__(self, segment: str, missing_chunks: int) -> None:
+        super().__init__(
+            f"segment {segment}: {missing_chunks} chunk(s) not confirmed by ClickHouse; kept in the journal"
+        )
+        self.segment = segment
+        self.missing_chunks = missing_chunks
+
+
+@dataclass(frozen=True)
+class Chunk:
+    table: str
+    rows: int
+    token: str
+
+
 @dataclass
 class ShipperState:
     shipped_rows: int = 0
@@ -52,13 +74,14 @@ class ShipperState:
     last_error: str = ""
     last_success: float = 0.0
     quarantined_segments: int = 0
+    unconfirmed_segments: set[str] = field(default_factory=set)
 
 
 class Shipper:
     def __init__(
         self,
         journal: Journal,
-        sink: Sink,
+        storage: Storage,
         *,
         interval: float = 0.5,
         batch_rows: int = 50_000,
@@ -66,7 +89,7 @@ class Shipper:
         on_shipped: Callable[[str, int, float], None] | None = None,
     ) -> None:
         self.journal = journal
-        self.sink = sink
+        self.storage = storage
         self.interval = interval
         self.batch_rows = batch_rows
         self.max_backoff = max_backoff
@@ -88,17 +111,28 @@ class Shipper:
         assert self.journal.lane is not None
         self.journal.seal()
         shipped = 0
+        unconfirmed: list[Unconfirmed] = []
         for path in self.journal.sealed():
-            shipped += self._ship_segment(self.journal.lane, path)
+            try:
+                shipped += self._ship_segment(self.journal.lane, path)
+            except Unconfirmed as exc:
+                unconfirmed.append(exc)  # kept; the segments after it still ship
+                continue
             self.journal.discard(path)
         for lane in self.journal.orphans():
             try:
                 for path in lane.segments():
-                    shipped += self._ship_segment(lane, path)
+                    try:
+                        shipped += self._ship_segment(lane, path)
+                    except Unconfirmed as exc:
+                        unconfirmed.append(exc)
+                        continue
                     path.unlink()
                     path.with_suffix(".plan").unlink(missing_ok=True)
             finally:
                 lane.release()
+        if unconfirmed:
+            raise unconfirmed[0]
         return shipped
 
     def _ship_segment(self, lane: Lane, path: Path) -> int:
@@ -108,25 +142,36 @@ class Shipper:
             chunk_rows = int(plan.read_text())
         else:
             chunk_rows = self.batch_rows
-            _write_durably(plan, str(chunk_rows).encode())
-        rows_shipped = 0
+            durable.write(plan, str(chunk_rows).encode())
+        chunks: list[Chunk] = []
         try:
             for table, rows in groups.items():
                 for start in range(0, len(rows), chunk_rows):
-                    chunk = rows[start : start + chunk_rows]
-                    # The row range is part of the token: a token names exactly one chunk's
-                    # content, so ClickHouse can never drop a different chunk as a repeat.
-                    token = f"{lane.id}:{path.stem}:{table}:{start}+{len(chunk)}"
+                    part = rows[start : start + chunk_rows]
+                    body = b"\n".join(part)
+                    chunk = Chunk(table, len(part), token(lane, path, table, start, body))
                     began = time.perf_counter()
-                    self.sink(table, b"\n".join(chunk), token)
+                    self.storage.insert_json_lines(table, body, chunk.token)
                     if self.on_shipped is not None:
-                        self.on_shipped(table, len(chunk), time.perf_counter() - began)
-                    rows_shipped += len(chunk)
+                        self.on_shipped(table, chunk.rows, time.perf_counter() - began)
+                    chunks.append(chunk)
         except StorageError as exc:
             if exc.code in _RETRY_CODES:
                 raise StorageUnavailable(str(exc)) from exc
             self._quarantine(lane, path, exc)
-        return rows_shipped
+            return sum(chunk.rows for chunk in chunks)
+        self._confirm(lane, path, chunks)
+        return sum(chunk.rows for chunk in chunks)
+
+    def _confirm(self, lane: Lane, path: Path, chunks: list[Chunk]) -> None:
+        """Raise ``Unconfirmed`` unless ClickHouse holds every chunk's rows."""
+        stored = receipts.stored_rows(self.storage, [chunk.token for chunk in chunks])
+        missing = [chunk for chunk in chunks if stored.get(chunk.token) != chunk.rows]
+        name = f"{lane.path.name}/{path.name}"
+        if missing:
+            self.state.unconfirmed_segments.add(name)
+            raise Unconfirmed(name, len(missing))
+        self.state.unconfirmed_segments.discard(name)
 
     def _quarantine(self, lane: Lane, path: Path, exc: StorageError) -> None:
         target = lane.path.parent / "quarantine"
@@ -166,12 +211,19 @@ class Shipper:
             try:
                 shipped = await run_in_threadpool(self.ship_once)
             except StorageUnavailable as exc:
-                self.state.consecutive_failures += 1
-                self.state.last_error = exc.message
-                if self.state.consecutive_failures in (1, 10) or self.state.consecutive_failures % 100 == 0:
+                self._failed(exc.message)
+                if self._worth_logging():
                     log.warning(
                         "shipping paused: ClickHouse unavailable",
                         extra={"failures": self.state.consecutive_failures},
+                    )
+                return False
+            except Unconfirmed as exc:
+                self._failed(str(exc))
+                if self._worth_logging():
+                    log.error(
+                        "shipping paused: ClickHouse does not hold rows it acknowledged",
+                        extra={"segment": exc.segment, "chunks": exc.missing_chunks},
                     )
                 return False
             self.state.shipped_rows += shipped
@@ -179,6 +231,14 @@ class Shipper:
             self.state.last_error = ""
             self.state.last_success = time.time()
             return True
+
+    def _failed(self, reason: str) -> None:
+        self.state.consecutive_failures += 1
+        self.state.last_error = reason
+
+    def _worth_logging(self) -> bool:
+        failures = self.state.consecutive_failures
+        return failures in (1, 10) or failures % 100 == 0
 
     def _backoff(self) -> float:
         return float(min(self.max_backoff, self.interval * 2 ** min(self.state.consecutive_failures, 10)))
@@ -189,3 +249,9 @@ class Shipper:
             return await asyncio.wait_for(self.ship(), timeout)
         except TimeoutError:
             return False
+
+
+def token(lane: Lane, path: Path, table: str, start: int, body: bytes) -> str:
+    """The deduplication token of one chunk: where it comes from, and what it holds."""
+    digest = hashlib.blake2b(body, digest_size=16).hexdigest()
+    return f"{lane.id}:{path.stem}:{table}:{start}:{digest}"

@@ -10,12 +10,13 @@ from pathlib import Path
 SETUP = """
 import asyncio, sys
 from pathlib import Path
-from samtycke.journal import Journal, Shipper, record
+from samtycke.journal import Journal, Shipper, receipts, record
 from samtycke.storage import Layout, Migration, Storage, Table, parse_url
 from samtycke.storage import migrations
 storage = Storage(parse_url(sys.argv[1], sys.argv[2]))
 migrations.apply(storage, Layout(storage.database),
-                 [Migration("t.1", "items", (Table("crash_items", (("n", "UInt64"),), order_by="n"),))])
+                 [Migration("t.1", "items", (Table("crash_items", (("n", "UInt64"),), order_by="n"),)),
+                  receipts.migration("t.2", ["crash_items"])])
 journal = Journal(Path(sys.argv[3]))
 journal.open()
 """
@@ -23,7 +24,7 @@ journal.open()
 WRITER = (
     SETUP
     + """
-shipper = Shipper(journal, storage.insert_json_lines, interval=0.02, batch_rows=100)
+shipper = Shipper(journal, storage, interval=0.02, batch_rows=100)
 
 async def main():
     asyncio.create_task(shipper.run())
@@ -40,7 +41,7 @@ asyncio.run(main())
 RECOVER = (
     SETUP
     + """
-Shipper(journal, storage.insert_json_lines, batch_rows=100).ship_once()
+Shipper(journal, storage, batch_rows=100).ship_once()
 journal.close()
 for n, c in storage.query("SELECT n, count() FROM crash_items GROUP BY n"):
     print(n, c)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from samtycke.journal import Journal, Shipper, record
+from samtycke.journal import Journal, Shipper, Unconfirmed, receipts, record, segment
+from samtycke.journal.shipper import token
 from samtycke.storage import Layout, MaterializedView, Migration, Storage, StorageUnavailable, Table
 from samtycke.storage import migrations as migrations_module
 
@@ -39,7 +40,8 @@ SCHEMA = [
                 "SELECT kind, countState() AS rows FROM {source} GROUP BY kind",
             ),
         ),
-    )
+    ),
+    receipts.migration("test.0002_receipts", ["items"]),
 ]
 
 
@@ -57,7 +59,7 @@ def test_shipping_moves_every_row_once_and_deletes_the_segment(storage: Storage,
     migrate(storage)
     journal = Journal(tmp_path)
     journal.open()
-    shipper = Shipper(journal, storage.insert_json_lines, batch_rows=300)
+    shipper = Shipper(journal, storage, batch_rows=300)
     try:
         journal.append_sync([record("items", {"n": i, "kind": "a" if i % 2 else "b"}) for i in range(1000)])
         assert shipper.ship_once() == 1000
@@ -77,14 +79,14 @@ def test_replaying_a_segment_after_a_crash_adds_nothing(storage: Storage, tmp_pa
     journal.seal()
     (path,) = journal.sealed()
     assert journal.lane is not None
-    shipper = Shipper(journal, storage.insert_json_lines, batch_rows=200)
+    shipper = Shipper(journal, storage, batch_rows=200)
     shipper._ship_segment(journal.lane, path)  # shipped, but the process dies before discard
     journal.close()
 
     restarted = Journal(tmp_path)
     restarted.open()
     # A new batch size must not change how the old segment is cut: it kept its plan.
-    replay = Shipper(restarted, storage.insert_json_lines, batch_rows=77)
+    replay = Shipper(restarted, storage, batch_rows=77)
     try:
         assert replay.ship_once() == 500
         assert counts(storage) == (500, 500, 500)
@@ -92,12 +94,82 @@ def test_replaying_a_segment_after_a_crash_adds_nothing(storage: Storage, tmp_pa
         restarted.close()
 
 
+def test_restarts_after_everything_shipped_lose_nothing(storage: Storage, tmp_path: Path) -> None:
+    """Each run ships and deletes all it wrote, so the next run finds no segment on disk.
+
+    The same rows per run and the same lane each time: a segment number that restarted
+    at 1 would repeat the previous run's deduplication tokens, and ClickHouse would drop
+    the new rows as repeats.
+    """
+    migrate(storage)
+    shipped_segments: list[str] = []
+    for run in range(6):
+        journal = Journal(tmp_path)
+        journal.open()
+        try:
+            journal.append_sync([record("items", {"n": run * 3 + k, "kind": "k"}) for k in range(3)])
+            journal.seal()
+            shipped_segments += [path.stem for path in journal.sealed()]
+            assert Shipper(journal, storage).ship_once() == 3
+            assert list(tmp_path.glob("lane-0/*.seg")) == [journal._active_path()]
+        finally:
+            journal.close()
+        assert list(tmp_path.glob("lane-0/*.seg")) == []
+    assert counts(storage) == (18, 18, 18)
+    assert len(set(shipped_segments)) == len(shipped_segments) == 6
+
+
+def test_equal_rows_in_different_segments_are_both_kept(storage: Storage, tmp_path: Path) -> None:
+    """Only a replay of the same chunk deduplicates; two real, equal events are two events."""
+    migrate(storage)
+    journal = Journal(tmp_path)
+    journal.open()
+    shipper = Shipper(journal, storage)
+    try:
+        for _ in range(2):
+            journal.append_sync([record("items", {"n": 7, "kind": "same"})])
+            assert shipper.ship_once() == 1
+    finally:
+        journal.close()
+    assert counts(storage) == (2, 1, 2)
+
+
+def test_a_chunk_clickhouse_does_not_hold_keeps_its_segment(storage: Storage, tmp_path: Path) -> None:
+    """ClickHouse acknowledges an insert it drops as a repeat; the shipper must notice."""
+    migrate(storage)
+    journal = Journal(tmp_path)
+    journal.open()
+    shipper = Shipper(journal, storage)
+    try:
+        journal.append_sync([record("items", {"n": n, "kind": "k"}) for n in range(3)])
+        journal.seal()
+        (path,) = journal.sealed()
+        assert journal.lane is not None
+        body = b"\n".join(segment.read_by_table(path)["items"])
+        # Other rows stored earlier under this chunk's token: its insert will be dropped.
+        storage.insert_json_lines(
+            "items", b'{"n": 100, "kind": "other"}', token(journal.lane, path, "items", 0, body)
+        )
+        with pytest.raises(Unconfirmed):
+            shipper.ship_once()
+        assert path.exists() and journal.backlog()[0] == 3
+        assert asyncio.run(shipper.ship()) is False
+        assert "not confirmed" in shipper.state.last_error
+        assert shipper.state.unconfirmed_segments == {f"lane-0/{path.name}"}
+        journal.append_sync([record("items", {"n": 50, "kind": "k"})])
+        with pytest.raises(Unconfirmed):
+            shipper.ship_once()  # a stuck segment does not hold back the ones after it
+        assert counts(storage)[0] == 2 and journal.backlog()[0] == 3
+    finally:
+        journal.close()
+
+
 def test_an_unknown_table_waits_for_migrations_instead_of_losing_rows(
     storage: Storage, tmp_path: Path
 ) -> None:
     journal = Journal(tmp_path)
     journal.open()
-    shipper = Shipper(journal, storage.insert_json_lines)
+    shipper = Shipper(journal, storage)
     try:
         journal.append_sync([record("items", {"n": 1, "kind": "k"})])
         with pytest.raises(StorageUnavailable):
@@ -116,7 +188,7 @@ def test_a_row_clickhouse_rejects_is_quarantined_not_retried_forever(
     migrate(storage)
     journal = Journal(tmp_path)
     journal.open()
-    shipper = Shipper(journal, storage.insert_json_lines)
+    shipper = Shipper(journal, storage)
     try:
         journal.append_sync([record("items", {"n": "not a number", "kind": "k"})])
         shipper.ship_once()
@@ -138,7 +210,7 @@ def test_clickhouse_outage_mid_load_loses_and_duplicates_nothing(
     migrate(storage)
     journal = Journal(tmp_path)
     journal.open()
-    shipper = Shipper(journal, storage.insert_json_lines, interval=0.05, batch_rows=250, max_backoff=0.5)
+    shipper = Shipper(journal, storage, interval=0.05, batch_rows=250, max_backoff=0.5)
     acknowledged: list[int] = []
     stop_load = threading.Event()
 
