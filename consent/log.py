@@ -5,6 +5,12 @@ entry is in ClickHouse, then rebuilds the tree from the stored leaf hashes (one 
 index, thanks to ``ReplacingMergeTree`` and the shipper's deduplication tokens), checks
 the indices are gapless and that the rebuilt tree matches the last signed checkpoint,
 and only then starts accepting entries.
+
+The last checkpoint is checked twice: as stored in ClickHouse, and as kept in the data
+directory (``consent-log.checkpoint``).  The local copy catches storage that lost entries
+together with their checkpoints, such as an older ClickHouse backup restored under a
+newer data directory: a log that resumed from there would hand out indices that signed
+receipts already carry.  Either disagreement leaves the log closed, loudly.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from consent.entries import ch_time
 from consent.keys import KeyRing
 from consent.merkle import MerkleTree
 from consent.sequencer import Appended, Entry, Sequencer
+from samtycke import durable
 from samtycke.errors import ServiceUnavailable
 from samtycke.journal import Record, record
 from samtycke.services import Services
@@ -89,6 +96,7 @@ class ConsentLog:
             return
         delay = 0.2
         while not await self.services.shipper.ship():
+            self.problem = f"the journal cannot be shipped yet: {self.services.shipper.state.last_error}"
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
         storage = self.services.storage
@@ -117,6 +125,18 @@ class ConsentLog:
             self.latest = SignedCheckpoint(
                 size, root, str(last[0]["note"]), str(last[0]["key_id"]), last[0]["created_at"]
             )
+        kept = self._kept_checkpoint()
+        if kept is not None and (kept[0] > self.tree.size or self.tree.root(kept[0]) != kept[1]):
+            self.problem = (
+                f"the stored consent log holds {self.tree.size} entries, but this data directory signed "
+                f"a checkpoint at tree size {kept[0]} that it does not match: restore the missing entries, "
+                "or point storage back at the ClickHouse that holds this log"
+            )
+            log.error(
+                "consent log: storage disagrees with the checkpoint kept in the data directory",
+                extra={"size": kept[0], "stored": self.tree.size},
+            )
+            return
         self._task = asyncio.create_task(self.sequencer.run(), name="consent-sequencer")
         self.loaded = True
         log.info("consent log loaded", extra={"tree_size": self.tree.size})
@@ -177,7 +197,22 @@ class ConsentLog:
         )
         if self.latest is None or self.latest.size <= size:
             self.latest = signed
+            await asyncio.to_thread(self._keep_checkpoint, signed)
         return signed
+
+    @property
+    def _kept_path(self) -> Path:
+        return Path(self.services.data_dir) / "consent-log.checkpoint"
+
+    def _keep_checkpoint(self, signed: SignedCheckpoint) -> None:
+        durable.write(self._kept_path, f"{signed.size} {signed.root.hex()}\n".encode())
+
+    def _kept_checkpoint(self) -> tuple[int, bytes] | None:
+        try:
+            size, root = self._kept_path.read_text().split()
+        except FileNotFoundError:
+            return None
+        return int(size), bytes.fromhex(root)
 
     async def checkpoint_loop(self) -> None:
         interval = max(self.services.settings.consent.checkpoint_interval, 0.1)

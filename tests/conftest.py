@@ -9,6 +9,7 @@ A live server is a real ``samtycke serve`` subprocess with its own data director
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import shutil
 import signal
@@ -120,11 +121,13 @@ def make_settings(tmp_path: Path, chdb_path: Path) -> Callable[..., Settings]:
 
     def make(clickhouse_url: str | None = None, **overrides: Any) -> Settings:
         url, database = split_url(clickhouse_url or f"chdb://{chdb_path}#{unique_database()}")
+        # A data directory belongs to one consent log, so to one database.
+        data_dir = tmp_path / f"data-{hashlib.sha256(f'{url}#{database}'.encode()).hexdigest()[:12]}"
         raw = demo_raw(**overrides)
         raw = deep_merge(
             raw,
             {
-                "storage": {"clickhouse_url": url, "database": database, "data_dir": str(tmp_path / "data")},
+                "storage": {"clickhouse_url": url, "database": database, "data_dir": str(data_dir)},
                 "journal": {"ship_interval": 0.1},
                 "server": {"secret_keys": ["test-key-1"]},
             },

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from samtycke.app import create_app
+from samtycke.settings import Settings
+from samtycke.storage import Storage, parse_url
 from tests.consent import rfc6962
-from tests.consent.helpers import ADMIN, AUDITOR, choice, export_lines
+from tests.consent.helpers import ADMIN, AUDITOR, TOKENS, choice, export_lines
 
 
 def run_verify(export: Path, keys: Path) -> subprocess.CompletedProcess[str]:
@@ -203,3 +210,52 @@ def test_auditor_endpoints_need_the_role(consent_client: TestClient) -> None:
     ).text
     assert (receipt["receipt_id"] in html and "proof verifies" in html.lower()) or "bevis stämmer" in html
     assert "statistics" in html  # the consent-rate table
+
+
+def refused_start(settings: Any) -> tuple[dict[str, Any], int]:
+    """Start on ``settings`` until the consent log decided; its readiness and a write's status."""
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready = client.get("/readyz").json()
+            if "loading" not in json.dumps(ready) and "journal cannot be shipped" not in json.dumps(ready):
+                break
+            time.sleep(0.05)
+        return ready, client.post("/api/v1/consent", json=choice()).status_code
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        # A hole in the middle of the stored log.
+        ["ALTER TABLE consent_log DELETE WHERE idx = 3 SETTINGS mutations_sync = 2"],
+        # The newest entries gone together with the checkpoints that covered them, as when an
+        # older backup of ClickHouse is restored under this data directory.
+        [
+            "ALTER TABLE consent_log DELETE WHERE idx >= 4 SETTINGS mutations_sync = 2",
+            "ALTER TABLE consent_checkpoints DELETE WHERE tree_size >= 4 SETTINGS mutations_sync = 2",
+        ],
+    ],
+    ids=["gap", "lost-tail"],
+)
+def test_a_log_that_lost_entries_refuses_writes_instead_of_reusing_indices(
+    loss: list[str],
+    make_settings: Callable[..., Settings],
+    open_client: Callable[[Settings], TestClient],
+) -> None:
+    settings = make_settings(tokens=TOKENS)
+    client = open_client(settings)
+    record_some(client, 5)
+    assert client.get("/api/v1/log/checkpoint").status_code == 200  # signs and keeps size 7
+    export_lines(client)
+    client.__exit__(None, None, None)
+
+    storage = Storage(parse_url(settings.storage.clickhouse_url, settings.storage.database))
+    try:
+        for statement in loss:
+            storage.command(statement)
+    finally:
+        storage.close()
+    ready, status = refused_start(settings)
+    assert ready["ready"] is False and status == 503
+    assert "consent log" in " ".join(ready["reasons"]), ready
