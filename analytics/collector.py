@@ -25,11 +25,11 @@ from analytics.pipeline import Context, Pipeline
 from analytics.request import InvalidHit, Params, parse_hit, parse_query
 from consent import cookies as consent_cookies
 from consent.cookies import CONSENT_COOKIE
-from samtycke import assets
-from samtycke.errors import BadRequest, ServiceUnavailable
 from samtycke.journal import Record
-from samtycke.routing import DirectRoute
 from samtycke.services import Services
+from samtycke.web import assets
+from samtycke.web.errors import BadRequest, ServiceUnavailable
+from samtycke.web.routing import DirectRoute
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache"}

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
-from samtycke.errors import BadRequest
 from samtycke.numbers import is_integer, is_whole_number
+from samtycke.web.errors import BadRequest
 
 MAX_VALUE_BYTES = 8192
 MAX_QUERY_BYTES = 64 * 1024

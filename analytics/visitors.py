@@ -22,10 +22,10 @@ from starlette.routing import BaseRoute, Route
 from analytics.salts import identified_hash
 from analytics.schema import EVENTS
 from analytics.visits import Visits
-from samtycke.errors import BadRequest
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.storage import Layout, Storage
+from samtycke.web.errors import BadRequest
 
 VISITOR_ID = re.compile(r"[^\x00-\x1f]{1,200}")
 EXPORT_LIMIT = 1_000_000

@@ -265,10 +265,10 @@ def pipeline_cost(hits: int = 10_000) -> float:
     from analytics.request import parse_hit, parse_query
     from analytics.salts import Salt, Salts
     from analytics.visits import Visits
-    from samtycke import configfile
     from samtycke.auth import Auth
     from samtycke.metrics import Metrics
     from samtycke.settings import Secret
+    from samtycke.settings import loading as configfile
     from samtycke.signing import Signer
     from samtycke.storage import Layout, Storage, parse_url
 

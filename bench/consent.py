@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from serving import bench_arguments, run_wrk, start_samtycke, thread_cpu_seconds  # noqa: E402  (bench/ is the script's own directory)
 
-from consent.merkle import MerkleTree, leaf_hash  # noqa: E402
+from consent.ledger.merkle import MerkleTree, leaf_hash  # noqa: E402
 
 RECEIPTS = int(os.environ.get("BENCH_RECEIPTS", "6000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "128"))
@@ -144,8 +144,8 @@ def bench_receipts() -> dict[str, Any]:
 
 async def asgi_receipts(count: int, concurrency: int) -> float:
     """The worker's own capacity: the app driven through ASGI, no HTTP client in the way."""
-    from samtycke import configfile
-    from samtycke.app import create_app
+    from samtycke.settings import loading as configfile
+    from samtycke.web.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = configfile.from_mapping(

@@ -1,28 +1,32 @@
 """The consent domain, as mounted into the app.
 
-banner → ``api`` (choice) → ``receipts`` → ``log`` (sequencer, Merkle tree) → checkpoint
-(``note``) → proofs (``logapi``) → audit export (``audit``) → offline ``verify``.
+banner → ``web.api`` → ``recording`` (choice → receipt) → ``ledger`` (sequencer, Merkle
+tree, signed checkpoints) → proofs (``web.logapi``) → audit export (``web.audit``) →
+offline ``ledger.verify``.  ``enforcement`` is what other sites run; ``scan`` checks them.
 """
 
 from __future__ import annotations
 
-from consent import api, audit, logapi, schema
-from consent.domain import ConsentDomain
+from consent import schema
+from consent.recording.service import ConsentService
+from consent.web import api, audit, logapi
+from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
 
 
 def build(services: Services) -> Component:
-    domain = ConsentDomain(services)
+    service = ConsentService(services)
 
     def readiness() -> tuple[bool, str]:
-        return domain.log.ready, domain.log.problem
+        return service.log.ready, service.log.problem
 
     return Component(
         name="consent",
-        routes=[*api.routes(domain), *logapi.routes(domain), *audit.routes(domain)],
+        templates=TEMPLATES,
+        routes=[*api.routes(service), *logapi.routes(service), *audit.routes(service)],
         migrations=schema.MIGRATIONS,
-        on_storage_ready=[domain.run],
-        on_shutdown=[domain.log.close],
+        on_storage_ready=[service.run],
+        on_shutdown=[service.log.close],
         readiness={"consent_log": readiness},
     )

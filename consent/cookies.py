@@ -23,8 +23,8 @@ from urllib.parse import quote
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.responses import Response
 
-from samtycke.asgi import header
 from samtycke.signing import Signer
+from samtycke.web.asgi import header
 
 CONSENT_COOKIE = "samtycke_consent"
 STATE_COOKIE = "samtycke_state"

@@ -17,9 +17,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.requests import HTTPConnection
 
-from samtycke.errors import Forbidden, Unauthorized
 from samtycke.settings import Token, User
 from samtycke.signing import Signer
+from samtycke.web.errors import Forbidden, Unauthorized
 
 ROLES = ("marketer", "auditor", "admin")
 SESSION_COOKIE = "samtycke_session"

@@ -23,10 +23,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from samtycke import configfile, runtime
+from samtycke import runtime
 from samtycke.component import optional_module
-from samtycke.configfile import ConfigError
 from samtycke.settings import Settings
+from samtycke.settings import loading as configfile
+from samtycke.settings.loading import ConfigError
 
 EXAMPLES = {
     "serve": "samtycke serve --config /etc/samtycke.toml --port 8000",
@@ -40,7 +41,7 @@ EXAMPLES = {
 APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
 
 # Modules that add commands with a `register(subparsers)` function.
-DOMAIN_COMMANDS = ("consent.cli", "consent.proxy_cli", "consent.scan.cli", "analytics.cli")
+DOMAIN_COMMANDS = ("consent.ledger.cli", "consent.enforcement.cli", "consent.scan.cli", "analytics.cli")
 
 
 def config_path(args: argparse.Namespace) -> Path | None:
@@ -148,9 +149,9 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from samtycke import logs
-    from samtycke.app import create_app
     from samtycke.services import build
     from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
+    from samtycke.web.app import create_app
 
     settings = load_settings(args)
     host = args.host or settings.server.host
@@ -209,7 +210,7 @@ def server_options(host: str, port: int) -> dict[str, Any]:
 def worker_app() -> Any:
     """The app in each of several worker processes (server mode only)."""
     from samtycke import logs
-    from samtycke.app import create_app
+    from samtycke.web.app import create_app
 
     path = os.environ.get("SAMTYCKE_SERVE_CONFIG") or None
     settings = configfile.load(Path(path) if path else None, os.environ)
@@ -220,10 +221,10 @@ def worker_app() -> Any:
 
 
 def run_migrate(args: argparse.Namespace) -> int:
-    from samtycke.app import components
     from samtycke.services import build
     from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
     from samtycke.storage import migrations as migrations_module
+    from samtycke.web.app import components
 
     settings = load_settings(args)
     services = build(settings)
@@ -249,7 +250,7 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    from samtycke.example import EXAMPLE_CONFIG
+    from samtycke.settings.example import EXAMPLE_CONFIG
 
     path = Path(args.path)
     if path.exists() and not args.force:
@@ -284,7 +285,7 @@ def run_hash_password(args: argparse.Namespace) -> int:
 
 
 def run_settings(args: argparse.Namespace) -> int:
-    from samtycke.settings_table import markdown_table, rows, update_readme
+    from samtycke.settings.table import markdown_table, rows, update_readme
 
     if args.update_readme:
         path = Path(args.update_readme)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 from starlette.routing import BaseRoute
@@ -18,6 +19,7 @@ Task = Callable[[], Awaitable[None]]
 class Component:
     name: str
     routes: Sequence[BaseRoute] = ()
+    templates: Path | None = None  # a folder of Jinja templates the domain's pages render
     migrations: Sequence[Migration] = ()
     # Started at start-up, before storage is known to be up; must not need ClickHouse.
     on_startup: Sequence[Task] = ()

@@ -20,8 +20,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from samtycke.asgi import header
 from samtycke.metrics import Metrics
+from samtycke.web.asgi import header
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 

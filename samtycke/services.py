@@ -32,8 +32,8 @@ from samtycke.storage.migrations import Migration
 log = logging.getLogger("samtycke.storage")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
-STATIC_DIR = REPO_DIR / "static"
+STATIC_DIR = PACKAGE_DIR.parent / "static"
+TEMPLATES_DIR = PACKAGE_DIR / "web" / "templates"
 
 
 def clickhouse_url(settings: Settings, data_dir: Path) -> str:
@@ -69,6 +69,16 @@ class Services:
     @property
     def embedded(self) -> bool:
         return self.storage.target.embedded
+
+    def add_templates(self, directory: Path) -> None:
+        """Let pages render a domain's templates too; the layout's own come first."""
+        loader = self.templates.env.loader
+        assert isinstance(loader, ChoiceLoader)
+        if not any(
+            isinstance(known, FileSystemLoader) and str(directory) in known.searchpath
+            for known in loader.loaders
+        ):
+            loader.loaders = [*loader.loaders, FileSystemLoader(str(directory))]
 
     async def append(self, records: list[Record]) -> None:
         """Journal records durably; raises JournalFull (503) when that is impossible."""
@@ -141,13 +151,8 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         on_shipped=metrics.observe_ship,
     )
     signer = Signer(load_or_create_keys(settings.server.secret_keys, data_dir))
-    template_dirs = [PACKAGE_DIR / "templates"]
-    for domain in ("consent", "analytics"):
-        candidate = REPO_DIR / domain / "templates"
-        if candidate.is_dir():
-            template_dirs.append(candidate)
     environment = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs]),
+        loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR))]),
         autoescape=select_autoescape(default=True),
     )
     templates = Jinja2Templates(env=environment)

@@ -29,10 +29,10 @@ import pytest
 import tomli_w
 from starlette.testclient import TestClient
 
-from samtycke import configfile
-from samtycke.app import create_app
 from samtycke.settings import Settings
+from samtycke.settings import loading as configfile
 from samtycke.storage import Storage, parse_url
+from samtycke.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,9 @@ from starlette.templating import Jinja2Templates
 from analytics.stats import parser as stats_parser
 from analytics.stats.params import RANGES, local_today
 from samtycke.auth import Principal
-from samtycke.i18n import language
 from samtycke.services import Services
 from samtycke.settings import Site
+from samtycke.web.i18n import language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = (

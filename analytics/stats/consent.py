@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics.stats.params import date_range_of, local_today, site_of
-from consent.config import optional_categories
+from consent.banner import optional_categories
 from consent.schema import LOG
 from samtycke.services import Services
 from samtycke.storage import StorageError

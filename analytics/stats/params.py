@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from samtycke.errors import BadRequest
 from samtycke.numbers import is_whole_number
 from samtycke.settings import Settings, Site
+from samtycke.web.errors import BadRequest
 
 RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

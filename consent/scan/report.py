@@ -12,7 +12,7 @@ from consent.registry import Registry
 from consent.scan.crawl import Scenario
 from consent.scan.findings import Judge
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 
 
 def build(url: str, registry: Registry, scenarios: list[Scenario], judge: Judge) -> dict[str, Any]:

@@ -37,9 +37,9 @@ from typing import Any
 import orjson
 
 from samtycke import durable
-from samtycke.errors import ServiceUnavailable
 from samtycke.journal import segment
 from samtycke.journal.segment import Record
+from samtycke.web.errors import ServiceUnavailable
 
 SUFFIX = ".seg"
 SEQ_LEASE = 1024

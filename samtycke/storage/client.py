@@ -25,7 +25,7 @@ import clickhouse_connect
 from clickhouse_connect.driver import exceptions as ch_errors
 from starlette.concurrency import run_in_threadpool
 
-from samtycke.errors import ServiceUnavailable
+from samtycke.web.errors import ServiceUnavailable
 
 
 class StorageError(Exception):

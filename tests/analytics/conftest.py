@@ -12,11 +12,11 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 from starlette.testclient import TestClient
 
-from samtycke import configfile
-from samtycke.app import create_app
 from samtycke.auth import hash_token
 from samtycke.services import Services
 from samtycke.settings import Settings
+from samtycke.settings import loading as configfile
+from samtycke.web.app import create_app
 from tests.conftest import deep_merge, demo_raw, unique_database, wait_ready
 
 ADMIN = "admin-token-for-tests"

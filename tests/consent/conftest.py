@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from samtycke.app import create_app
 from samtycke.settings import Settings
+from samtycke.web.app import create_app
 from tests.conftest import wait_ready
 from tests.consent.helpers import TOKENS
 

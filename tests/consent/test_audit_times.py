@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
-from samtycke.app import create_app
 from samtycke.auth import hash_token
 from samtycke.settings import Settings
+from samtycke.web.app import create_app
 from tests.conftest import wait_ready
 
 

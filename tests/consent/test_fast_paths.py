@@ -26,15 +26,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from consent import cookies, cors
-from consent.entries import canonical, canonical_fast, ch_time, rfc3339
-from consent.keys import SigningKey, b64url_decode, parse_public_keys
-from consent.merkle import leaf_hash
-from consent.receipts import new_receipt_id, sign_receipt
-from consent.verify import verify_export
-from samtycke.asgi import header
+from consent import cookies
+from consent.ledger.entries import canonical, canonical_fast, ch_time, rfc3339
+from consent.ledger.keys import SigningKey, b64url_decode, parse_public_keys
+from consent.ledger.merkle import leaf_hash
+from consent.ledger.verify import verify_export
+from consent.recording.receipts import new_receipt_id, sign_receipt
+from consent.web import cors
 from samtycke.settings import Secret
 from samtycke.signing import Signer
+from samtycke.web.asgi import header
 from tests.consent.helpers import AUDITOR, VERSION, choice
 
 # What entries and receipts hold: no floats (orjson and json write some differently).

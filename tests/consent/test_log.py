@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from samtycke.app import create_app
 from samtycke.settings import Settings
 from samtycke.storage import Storage, parse_url
+from samtycke.web.app import create_app
 from tests.consent import rfc6962
 from tests.consent.helpers import ADMIN, AUDITOR, TOKENS, choice, export_lines
 

@@ -22,12 +22,12 @@ from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
 from analytics.dashboard.sample import Traffic, generate
-from samtycke import configfile
-from samtycke.app import create_app
 from samtycke.auth import hash_token
 from samtycke.services import Services
 from samtycke.settings import Settings
+from samtycke.settings import loading as configfile
 from samtycke.storage import Storage
+from samtycke.web.app import create_app
 from tests.conftest import deep_merge, demo_raw, free_port, unique_database
 
 # Frozen "now" for the server: relative ranges and realtime depend on it.

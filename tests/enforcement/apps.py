@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from samtycke import app as app_module
 from samtycke.component import Component
 from samtycke.services import Services
 from samtycke.settings import Settings
+from samtycke.web import app as app_module
 
 _original = app_module.components
 
 
 def with_pages(services: Services) -> list[Component]:
-    from consent.pages import build
+    from consent.web.pages import build
 
     parts = _original(services)
     if not any(part.name == "pages" for part in parts):

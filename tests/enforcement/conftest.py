@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from consent.cookies import CONSENT_COOKIE, PURPOSE, ConsentCookie
-from samtycke import configfile
 from samtycke.settings import Secret, Settings
+from samtycke.settings import loading as configfile
 from samtycke.signing import Signer
 from tests.conftest import demo_raw
 

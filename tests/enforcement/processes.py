@@ -1,4 +1,4 @@
-"""The proxy as a real subprocess (`python -m consent.proxy_cli`), with its own data directory."""
+"""The proxy as a real subprocess (`python -m consent.enforcement.cli`), with its own data directory."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def proxy_process(base: Path, upstream: str, site: int = 1) -> Iterator[str]:
             [
                 sys.executable,
                 "-m",
-                "consent.proxy_cli",
+                "consent.enforcement.cli",
                 "--upstream",
                 upstream,
                 "--config",

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from consent.decision import of as decision_of
-from consent.middleware import install_template_helpers
+from consent.enforcement.decision import of as decision_of
+from consent.enforcement.middleware import install_template_helpers
 
 YEAR = 365 * 86400
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")

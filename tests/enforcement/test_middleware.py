@@ -15,8 +15,8 @@ import httpx
 import pytest
 import tomli_w
 
-from consent.middleware import ConsentMiddleware
-from consent.setcookie import parse
+from consent.enforcement.middleware import ConsentMiddleware
+from consent.enforcement.setcookie import parse
 from samtycke.metrics import Metrics
 from samtycke.signing import Signer
 from tests.conftest import demo_raw

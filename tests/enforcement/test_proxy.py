@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from consent.proxy import banner_tag, create_proxy, inject
+from consent.enforcement.proxy import banner_tag, create_proxy, inject
 from samtycke.settings import Settings
 from tests.conftest import ARTIFACTS, free_port
 from tests.enforcement.servers import serve

@@ -12,10 +12,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from samtycke.app import create_app
 from samtycke.auth import SESSION_COOKIE, hash_token
 from samtycke.settings import Settings
 from samtycke.signing import Signer
+from samtycke.web.app import create_app
 
 TOKENS = {"marketer": "m-token", "auditor": "a-token", "admin": "x-token"}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from samtycke import configfile
-from samtycke.configfile import ConfigError
-from samtycke.settings_table import markdown_table, rows
+from samtycke.settings import loading as configfile
+from samtycke.settings.loading import ConfigError
+from samtycke.settings.table import markdown_table, rows
 from tests.conftest import REPO, demo_raw
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from samtycke import configfile
+from samtycke.settings import loading as configfile
 from samtycke.storage import parse_url
 from tests.conftest import REPO
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from starlette.testclient import TestClient
 
-from samtycke.app import create_app
 from samtycke.journal import segment
 from samtycke.settings import Settings
+from samtycke.web.app import create_app
 
 HIT = "/matomo.php?idsite=1&rec=1&send_image=0&url=http%3A%2F%2Flocalhost%2Ftack"
 

@@ -1,0 +1,347 @@
+"""Reverse-proxy mode: samtycke in front of an existing website written in anything.
+
+    visitor → ConsentMiddleware → /_samtycke/... → the samtycke app
+                                → everything else → the upstream (httpx, streamed)
+
+samtycke's own endpoints live under ``/_samtycke/`` (the whole app is mounted there).
+Every other request goes to the upstream unchanged apart from hop-by-hop headers and
+``X-Forwarded-*``; the response comes back unchanged (status, headers, redirects, large
+bodies streamed), except that HTML gets the banner's ``<script>`` before ``</head>`` and
+cookies are enforced by the same middleware an ASGI app would mount.  An upstream that
+cannot be reached gets a 502 page in the product's layout.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from consent.enforcement.middleware import ConsentMiddleware
+from samtycke.services import Services
+from samtycke.settings import Settings
+from samtycke.web.errors import HTTPError
+from samtycke.web.i18n import language
+
+log = logging.getLogger("samtycke.proxy")
+
+PREFIX = "/_samtycke"
+# The banner takes its API from the origin it was loaded from, so it asks for these at
+# the root; the proxy answers them instead of the upstream.
+BANNER_PATHS = re.compile(r"^/api/v1/(sites/[^/]+/consent-config|consent(/[a-z]+)?)$")
+HOP_BY_HOP = {
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"host",
+}
+# What the proxy can decompress to inject the banner; upstreams are only offered these.
+DECODABLE = ("gzip", "deflate", "identity")
+MAX_INJECT_BYTES = 8 * 1024 * 1024
+TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=10.0)
+
+
+class BadGateway(HTTPError):
+    status = 502
+    code = "bad_gateway"
+
+
+def banner_tag(site_id: int, nonce: str = "") -> bytes:
+    extra = f' nonce="{nonce}"' if nonce else ""
+    return f'<script src="{PREFIX}/banner.js" data-site="{site_id}" defer{extra}></script>'.encode()
+
+
+_HEAD_END = re.compile(rb"</head\s*>", re.I)
+_BODY_START = re.compile(rb"<body[^>]*>", re.I)
+_NONCE = re.compile(r"script-src[^;]*'nonce-([A-Za-z0-9+/=_-]+)'")
+
+
+def inject(html: bytes, tag: bytes) -> bytes:
+    """The page with ``tag`` before ``</head>`` (or at the start of ``<body>``); once only."""
+    if f"{PREFIX}/banner.js".encode() in html:
+        return html
+    match = _HEAD_END.search(html)
+    if match:
+        return html[: match.start()] + tag + html[match.start() :]
+    match = _BODY_START.search(html)
+    if match:
+        return html[: match.end()] + tag + html[match.end() :]
+    return html
+
+
+def decode(body: bytes, encoding: str) -> bytes | None:
+    """The decompressed body, or None when it cannot be decoded (left untouched then)."""
+    try:
+        if encoding in ("", "identity"):
+            return body
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:
+                return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+    except zlib.error:
+        return None
+    return None
+
+
+class Proxy:
+    """The ASGI app between the middleware and the two destinations."""
+
+    def __init__(
+        self,
+        upstream: str,
+        samtycke: ASGIApp,
+        services: Services,
+        site_id: int,
+        *,
+        timeout: httpx.Timeout = TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        parts = urlsplit(upstream)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"the upstream must be an http(s) URL, not {upstream!r}")
+        self.upstream = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.samtycke = samtycke
+        self.services = services
+        self.site_id = site_id
+        self.client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.samtycke(scope, receive, self._closing(send))
+            return
+        if scope["type"] != "http":
+            return  # websockets are not proxied
+        path: str = scope["path"]
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            await self.samtycke(self._mounted(scope), receive, send)
+        elif BANNER_PATHS.match(path):
+            await self.samtycke(scope, receive, send)
+        else:
+            await self.forward(scope, receive, send)
+
+    def _closing(self, send: Send) -> Send:
+        async def closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.client.aclose()
+            await send(message)
+
+        return closing
+
+    @staticmethod
+    def _mounted(scope: Scope) -> Scope:
+        # Like starlette's Mount: the path stays whole, root_path says what to strip.
+        child = dict(scope)
+        child["root_path"] = scope.get("root_path", "") + PREFIX
+        if scope["path"] == "/_samtycke/banner.js":
+            # The built banner is a static file; one address for it, whatever the app routes.
+            child["path"] = PREFIX + "/static/banner.js"
+            child["raw_path"] = child["path"].encode()
+        elif scope["path"] == PREFIX:
+            child["path"] = PREFIX + "/"
+        return child
+
+    # -- to the upstream ---------------------------------------------------------------------------
+
+    def _request(self, scope: Scope, receive: Receive) -> httpx.Request:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        url = self.upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        headers: list[tuple[bytes, bytes]] = []
+        host = b""
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value
+            if key in HOP_BY_HOP or key.startswith(b"x-forwarded-") or key == b"accept-encoding":
+                continue
+            headers.append((key, value))
+        accepted = _accepted_encodings(scope)
+        if accepted:
+            headers.append((b"accept-encoding", accepted.encode()))
+        headers.append((b"x-forwarded-host", host))
+        headers.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode()))
+        client = scope.get("client")
+        if client:
+            headers.append((b"x-forwarded-for", str(client[0]).encode()))
+
+        async def body() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                chunk = message.get("body", b"")
+                if chunk:
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+
+        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        return self.client.build_request(
+            scope["method"], url, headers=headers, content=body() if has_body else None
+        )
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            request = self._request(scope, receive)
+            response = await self.client.send(request, stream=True)
+        except (httpx.HTTPError, ValueError) as exc:
+            await self.bad_gateway(scope, receive, send, exc)
+            return
+        try:
+            await self.relay(scope, response, send)
+        except httpx.HTTPError as exc:
+            # Headers are out: all that is left is to end the body where it broke.
+            log.warning("upstream broke off a response", extra={"reason": type(exc).__name__})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+    def _headers(self, response: httpx.Response, drop: set[bytes]) -> list[tuple[bytes, bytes]]:
+        out = []
+        for key, value in response.headers.raw:
+            lower = key.lower()
+            if lower in HOP_BY_HOP or lower in drop:
+                continue
+            if lower == b"location":
+                value = self._relocate(value)
+            out.append((lower, value))
+        return out
+
+    def _relocate(self, location: bytes) -> bytes:
+        """Redirects to the upstream's own address point at the proxy instead."""
+        text = location.decode("latin-1")
+        if text.startswith(self.origin + "/") or text == self.origin:
+            return (text[len(self.origin) :] or "/").encode("latin-1")
+        return location
+
+    async def relay(self, scope: Scope, response: httpx.Response, send: Send) -> None:
+        content_type = response.headers.get("content-type", "").lower()
+        injectable = (
+            content_type.startswith("text/html")
+            and scope["method"] != "HEAD"
+            and response.status_code not in (204, 304)
+            and not 100 <= response.status_code < 200
+        )
+        if injectable:
+            buffered: list[bytes] = []
+            size = 0
+            stream = response.aiter_raw()
+            async for chunk in stream:
+                buffered.append(chunk)
+                size += len(chunk)
+                if size > MAX_INJECT_BYTES:
+                    break
+            else:
+                encoding = response.headers.get("content-encoding", "").strip().lower()
+                html = decode(b"".join(buffered), encoding)
+                if html is not None:
+                    tag = banner_tag(
+                        self.site_id, _nonce(response.headers.get("content-security-policy", ""))
+                    )
+                    body = inject(html, tag)
+                    headers = self._headers(response, {b"content-length", b"content-encoding"})
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send(
+                        {"type": "http.response.start", "status": response.status_code, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": body, "more_body": False})
+                    return
+                log.warning("HTML left without the banner", extra={"content_encoding": encoding[:20]})
+                await self._send_raw(response, send, buffered, None)
+                return
+            log.warning("HTML too large for the banner; passed through", extra={"bytes": size})
+            await self._send_raw(response, send, buffered, stream)
+            return
+        await self._send_raw(response, send, [], response.aiter_raw())
+
+    async def _send_raw(
+        self,
+        response: httpx.Response,
+        send: Send,
+        first: list[bytes],
+        rest: AsyncIterator[bytes] | None,
+    ) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": self._headers(response, set()),
+            }
+        )
+        for chunk in first:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if rest is not None:
+            async for chunk in rest:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def bad_gateway(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        log.warning("upstream unreachable", extra={"reason": type(exc).__name__})
+        request = Request(scope, receive)
+        lang = language(request)
+        message = (
+            "Webbplatsen svarar inte just nu. Försök igen om en stund."
+            if lang == "sv"
+            else "The website is not answering right now. Please try again in a moment."
+        )
+        error = BadGateway(message)
+        html = self.services.templates.get_template("error.html").render(
+            request=request, error=error, lang=lang
+        )
+        body = html.encode()
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+            (b"retry-after", b"10"),
+        ]
+        await send({"type": "http.response.start", "status": 502, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _accepted_encodings(scope: Scope) -> str:
+    for key, value in scope["headers"]:
+        if key == b"accept-encoding":
+            offered = [part.strip() for part in value.decode("latin-1").split(",")]
+            kept = [p for p in offered if p.split(";")[0].strip().lower() in DECODABLE]
+            return ", ".join(kept)
+    return ""
+
+
+def _nonce(csp: str) -> str:
+    match = _NONCE.search(csp)
+    return match.group(1) if match else ""
+
+
+def create_proxy(settings: Settings, upstream: str, site_id: int | None = None, **options: Any) -> ASGIApp:
+    """The whole proxy: enforcement around the router around samtycke and the upstream."""
+    from samtycke.services import build
+    from samtycke.web.app import create_app
+
+    site = settings.site(site_id) if site_id is not None else (settings.sites[0] if settings.sites else None)
+    if site is None:
+        raise ValueError(
+            f"there is no site {site_id} in the configuration" if site_id else "no [[sites]] configured"
+        )
+    services = build(settings)
+    samtycke = create_app(settings, services=services)
+    proxy = Proxy(upstream, samtycke, services, site.id, **options)
+    return ConsentMiddleware(proxy, settings, site.id, services.signer, metrics=services.metrics)

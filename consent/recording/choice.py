@@ -1,0 +1,90 @@
+"""A consent request, parsed and validated into a ``Choice`` before anything is recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from consent.banner import GPC_DENIES, optional_ids
+from samtycke.settings import Settings, Site
+from samtycke.web.errors import Unprocessable
+
+METHODS = ("accept_all", "reject_all", "custom", "gpc", "withdraw")
+MAX_BODY = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Choice:
+    site: Site
+    decisions: dict[str, bool]  # every optional category
+    method: str
+    notice_version: str
+    lang: str
+    gpc: bool  # Sec-GPC applied to this choice
+
+    @property
+    def granted(self) -> list[str]:
+        return [c for c, on in self.decisions.items() if on]
+
+    @property
+    def refused_all(self) -> bool:
+        return not any(self.decisions.values())  # no list: asked twice for every receipt
+
+
+def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: str) -> Choice:
+    if not isinstance(body, dict):
+        raise Unprocessable("the body must be a JSON object")
+    site_id = body.get("site_id")
+    if not isinstance(site_id, int) or isinstance(site_id, bool):
+        raise Unprocessable("site_id must be a whole number", field="site_id")
+    site = settings.site(site_id)
+    if site is None:
+        raise Unprocessable(f"there is no site {site_id}", field="site_id")
+    method = body.get("method", "custom")
+    if method not in METHODS:
+        raise Unprocessable(f"method must be one of {', '.join(METHODS)}", field="method")
+    lang = body.get("lang", default_lang)
+    if lang not in ("sv", "en"):
+        raise Unprocessable("lang must be sv or en", field="lang")
+    version = body.get("notice_version")
+    if not isinstance(version, str) or not version or len(version) > 100:
+        raise Unprocessable("notice_version must name the notice the visitor saw", field="notice_version")
+    raw = body.get("decisions", {})
+    if not isinstance(raw, dict):
+        raise Unprocessable("decisions must be an object of category: true|false", field="decisions")
+    optional = optional_ids(site)
+    for category, value in raw.items():
+        where = f"decisions.{category}"[:100]
+        if category == "necessary":
+            if value is not True:
+                raise Unprocessable("necessary cookies cannot be refused", field=where)
+            continue
+        if category not in optional:
+            raise Unprocessable(f"unknown category {category[:60]!r}", field=where)
+        if not isinstance(value, bool):
+            raise Unprocessable("a decision must be true or false", field=where)
+    explicit = {c: v for c, v in raw.items() if c != "necessary"}
+    if method == "accept_all":
+        if False in explicit.values():
+            raise Unprocessable("accept_all cannot refuse a category; use custom", field="decisions")
+        decisions = dict.fromkeys(optional, True)
+    elif method in ("reject_all", "withdraw"):
+        if True in explicit.values():
+            raise Unprocessable(f"{method} cannot grant a category; use custom", field="decisions")
+        decisions = dict.fromkeys(optional, False)
+    else:
+        decisions = {c: bool(explicit.get(c, False)) for c in optional}
+    gpc = method == "gpc"
+    if gpc_header and site.honour_gpc:
+        for category in GPC_DENIES:
+            # Sec-GPC is an opt-out unless the visitor explicitly chose otherwise just now.
+            if decisions.get(category) and explicit.get(category) is not True:
+                decisions[category] = False
+                gpc = True
+    if method == "gpc":
+        for category in GPC_DENIES:
+            if explicit.get(category) is not True:
+                decisions[category] = False
+    if gpc and method not in ("withdraw", "reject_all"):
+        method = "gpc"
+    return Choice(site, decisions, method, version, lang, gpc)

@@ -1,0 +1,224 @@
+"""Consent operations, free of HTTP: record a choice, read a history, withdraw, erase, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from consent import schema
+from consent.cookies import ConsentCookie
+from consent.ledger.entries import ch_time, ranges, rfc3339
+from consent.ledger.log import ConsentLog, SignedCheckpoint
+from consent.ledger.sequencer import Appended, Entry
+from consent.recording.choice import Choice
+from consent.recording.notices import Notices
+from consent.recording.receipts import lifetime_days, receipt_entry, receipt_from_entry, sign_receipt
+from consent.recording.subjects import Subjects
+from samtycke.journal import record
+from samtycke.services import Services
+from samtycke.web.errors import Unprocessable
+
+log = logging.getLogger("samtycke.consent")
+
+PURGE_BATCH = 100_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    receipt: dict[str, Any]
+    jws: str
+    cookie: ConsentCookie
+    max_age: int
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    index: int
+    leaf_hash: str
+    entry: dict[str, Any]
+
+
+class ConsentService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.log = ConsentLog(services)
+        self.subjects = Subjects(services.storage)
+        self.notices = Notices()
+        self.log.sequencer.on_appended = self._saw
+
+    def _saw(self, appended: list[Appended]) -> None:
+        for item in appended:
+            if item.entry.get("type") == "notice":
+                self.notices.add(item.entry)
+
+    async def start(self) -> None:
+        """Load the log, publish current notices, finish interrupted erasures."""
+        await self.log.load()
+        if not self.log.loaded:
+            return
+        await self.notices.load(self.services.storage)
+        for entry in self.notices.missing(self.settings, self.services.now()):
+            await self.log.sequencer.append(entry)
+        await self.subjects.shred_tombstoned()
+        self.log.open()
+
+    # -- recording --------------------------------------------------------------------------------
+
+    async def record(self, choice: Choice, previous: ConsentCookie | None) -> Recorded:
+        self.log.require_ready()
+        notice = self.notices.get(choice.site.id, choice.notice_version, choice.lang)
+        if notice is None:
+            raise Unprocessable(
+                f"notice version {choice.notice_version[:100]!r} was never published for this site",
+                field="notice_version",
+            )
+        now = self.services.now()
+        consent_id = previous.consent_id if previous and previous.site_id == choice.site.id else None
+        previous_receipt = previous.receipt_id if consent_id and previous else None
+        if consent_id is not None and await self.subjects.find(consent_id) is None:
+            consent_id, previous_receipt = None, None  # erased or unknown: never revive an id
+        if consent_id is None:
+            consent_id, subject = self.subjects.create(now)
+        else:
+            subject = await self.subjects.get_or_create(consent_id, now)
+        days = lifetime_days(choice, self.settings.consent.consent_days, self.settings.consent.refusal_days)
+        entry = receipt_entry(choice, notice, subject.commitment, previous_receipt or None, now, days)
+        extra = [subject.new_record] if subject.new_record is not None else []
+        appended = await self.log.append(entry, extra)
+        receipt = receipt_from_entry(appended.entry, consent_id, choice.site, appended.leaf_hash.hex())
+        signed, jws = sign_receipt(receipt, self.log.keys.active)
+        exp = int((now + timedelta(days=days)).timestamp())
+        cookie = ConsentCookie(
+            consent_id=consent_id,
+            site_id=choice.site.id,
+            granted=choice.granted,
+            decisions=dict(choice.decisions),
+            version=choice.notice_version,
+            method=choice.method,
+            receipt_id=str(appended.entry["receipt_id"]),
+            exp=exp,
+        )
+        return Recorded(signed, jws, cookie, days * 86400)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def history(self, consent_id: str) -> tuple[list[HistoryItem], SignedCheckpoint]:
+        """The subject's receipts up to a fresh checkpoint (which covers them all)."""
+        self.log.require_ready()
+        await self.log.flush()
+        checkpoint = await self.log.checkpoint()
+        commitment = await self.subjects.find(consent_id)
+        if commitment is None:
+            return [], checkpoint
+        rows = await self.services.storage.aquery(
+            f"SELECT idx, leaf_hash, entry FROM `{schema.LOG}` FINAL "
+            "WHERE subject = {c:String} AND kind = 'receipt' AND idx < {size:UInt64} ORDER BY idx",
+            {"c": commitment, "size": checkpoint.size},
+        )
+        items = [HistoryItem(int(i), str(h), json.loads(e)) for i, h, e in rows if e]
+        return items, checkpoint
+
+    def proof(self, index: int, size: int) -> dict[str, Any]:
+        return {
+            "leaf_index": index,
+            "tree_size": size,
+            "leaf_hash": self.log.tree.leaf(index).hex(),
+            "audit_path": [h.hex() for h in self.log.tree.inclusion_proof(index, size)],
+            "root_hash": self.log.tree.root(size).hex(),
+        }
+
+    def receipt_of(self, item: HistoryItem, consent_id: str) -> dict[str, Any]:
+        site = self.settings.site(int(item.entry.get("site_id", 0)))
+        return receipt_from_entry(item.entry, consent_id, site, item.leaf_hash)
+
+    # -- erasure and retention ----------------------------------------------------------------------
+
+    async def erase(self, consent_id: str) -> Appended | None:
+        """Tombstone the subject's entries and delete its salt; None if nothing is known."""
+        self.log.require_ready()
+        await self.log.flush()
+        commitment = await self.subjects.find(consent_id)
+        if commitment is None:
+            return None
+        rows = await self.services.storage.aquery(
+            f"SELECT idx FROM `{schema.LOG}` FINAL WHERE subject = {{c:String}} ORDER BY idx",
+            {"c": commitment},
+        )
+        now = self.services.now()
+        body = {
+            "type": "tombstone",
+            "reason": "erasure",
+            "subject": commitment,
+            "covers": ranges([int(r[0]) for r in rows]),
+            "time": rfc3339(now),
+        }
+        appended = await self.log.append(Entry("tombstone", body, now, subject=commitment))
+        # The tombstone is durable first, so a crash here is finished at the next start.
+        await self.log.flush()
+        self.subjects.forget(consent_id)
+        await self.subjects.shred([commitment])
+        return appended
+
+    async def purge(self, before: datetime) -> int:
+        """Drop receipt payloads older than ``before``; a tombstone covers them first."""
+        self.log.require_ready()
+        await self.log.flush()
+        rows = await self.services.storage.aquery(
+            f"SELECT idx, leaf_hash, kind, site_id, event_time FROM `{schema.LOG}` FINAL "
+            "WHERE kind = 'receipt' AND entry != '' AND event_time < {before:DateTime64(3, 'UTC')} "
+            f"ORDER BY idx LIMIT {PURGE_BATCH}",
+            {"before": before},
+        )
+        if not rows:
+            return 0
+        now = self.services.now()
+        body = {
+            "type": "tombstone",
+            "reason": "retention",
+            "before": rfc3339(before),
+            "covers": ranges([int(r[0]) for r in rows]),
+            "time": rfc3339(now),
+        }
+        await self.log.append(Entry("tombstone", body, now))
+        redacted = [
+            record(
+                schema.LOG,
+                {
+                    "idx": int(idx),
+                    "kind": kind,
+                    "site_id": int(site_id),
+                    "subject": "",
+                    "receipt_id": "",
+                    "event_time": ch_time(event_time),
+                    "entry": "",
+                    "leaf_hash": leaf,
+                    "revision": 1,
+                },
+            )
+            for idx, leaf, kind, site_id, event_time in rows
+        ]
+        await self.services.append(redacted)
+        await self.log.flush()
+        log.info("consent receipts purged", extra={"count": len(rows)})
+        return len(rows)
+
+    async def purge_loop(self) -> None:
+        while True:
+            days = self.settings.consent.receipt_retention_days
+            try:
+                while await self.purge(self.services.now() - timedelta(days=days)) == PURGE_BATCH:
+                    pass
+            except Exception as exc:  # a failed purge retries tomorrow; it must not stop the service
+                log.warning("retention purge failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(24 * 3600)
+
+    async def run(self) -> None:
+        """Everything the domain does in the background once ClickHouse is migrated."""
+        await self.start()
+        if self.log.ready:
+            await asyncio.gather(self.log.checkpoint_loop(), self.purge_loop())

@@ -1,0 +1,151 @@
+"""The public log API: checkpoints, proofs, entries and keys, for anyone to audit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from consent.ledger import note
+from consent.recording.service import ConsentService
+from samtycke.numbers import is_whole_number
+from samtycke.web.errors import Unprocessable
+
+MAX_PAGE = 1000
+
+
+def int_param(request: Request, name: str, default: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise Unprocessable(f"{name} is required", field=name)
+        return default
+    if not is_whole_number(raw) or len(raw) > 18:
+        raise Unprocessable(f"{name} must be a whole number", field=name)
+    return int(raw)
+
+
+def entry_json(row: dict[str, Any]) -> dict[str, Any]:
+    text = str(row["entry"])
+    return {
+        "index": int(row["idx"]),
+        "leaf_hash": str(row["leaf_hash"]),
+        "kind": str(row["kind"]),
+        "entry": json.loads(text) if text else None,
+    }
+
+
+def routes(service: ConsentService) -> list[BaseRoute]:
+    consent_log = service.log
+
+    async def checkpoint(request: Request) -> Response:
+        """
+        summary: The newest signed checkpoint
+        description: C2SP signed note (text/plain); `?format=json` for a JSON wrapper.
+        responses:
+          200: {description: The checkpoint.}
+        """
+        signed = await consent_log.checkpoint()
+        if request.query_params.get("format") == "json":
+            return JSONResponse(
+                {
+                    "origin": consent_log.origin,
+                    "tree_size": signed.size,
+                    "root_hash": signed.root.hex(),
+                    "key_id": signed.key_id,
+                    "note": signed.note,
+                }
+            )
+        return PlainTextResponse(signed.note, headers={"Cache-Control": "no-cache"})
+
+    def tree_size(request: Request, name: str) -> int:
+        consent_log.require_ready()
+        size = int_param(request, name, consent_log.tree.size)
+        if size > consent_log.tree.size:
+            raise Unprocessable(f"{name} is past the log's size {consent_log.tree.size}", field=name)
+        return size
+
+    async def inclusion(request: Request) -> Response:
+        """
+        summary: Inclusion proof (RFC 6962 audit path)
+        parameters:
+          - {name: leaf_index, in: query, required: true, schema: {type: integer}}
+          - {name: tree_size, in: query, schema: {type: integer}}
+        responses:
+          200: {description: The audit path, hex-encoded.}
+          422: {description: Index or size out of range.}
+        """
+        size = tree_size(request, "tree_size")
+        index = int_param(request, "leaf_index")
+        if index >= size:
+            raise Unprocessable(f"leaf_index must be below tree_size {size}", field="leaf_index")
+        return JSONResponse(service.proof(index, size))
+
+    async def consistency(request: Request) -> Response:
+        """
+        summary: Consistency proof between two tree sizes (RFC 6962)
+        parameters:
+          - {name: first, in: query, required: true, schema: {type: integer}}
+          - {name: second, in: query, schema: {type: integer}}
+        responses:
+          200: {description: The proof, hex-encoded.}
+          422: {description: Sizes out of range.}
+        """
+        second = tree_size(request, "second")
+        first = int_param(request, "first")
+        if not 0 < first <= second:
+            raise Unprocessable("first must be at least 1 and at most second", field="first")
+        tree = consent_log.tree
+        return JSONResponse(
+            {
+                "first": first,
+                "second": second,
+                "first_root": tree.root(first).hex(),
+                "second_root": tree.root(second).hex(),
+                "proof": [h.hex() for h in tree.consistency_proof(first, second)],
+            }
+        )
+
+    async def entries(request: Request) -> Response:
+        """
+        summary: Log entries [start, end), at most 1000
+        parameters:
+          - {name: start, in: query, required: true, schema: {type: integer}}
+          - {name: end, in: query, schema: {type: integer}}
+        responses:
+          200: {description: Entries with index and leaf hash; purged payloads are null.}
+        """
+        consent_log.require_ready()
+        start = int_param(request, "start")
+        end = min(int_param(request, "end", start + MAX_PAGE), start + MAX_PAGE, consent_log.tree.size)
+        if start > consent_log.tree.size:
+            raise Unprocessable(f"start is past the log's size {consent_log.tree.size}", field="start")
+        rows = await consent_log.rows(start, end) if end > start else []
+        if len(rows) < end - start:
+            await consent_log.flush()
+            rows = await consent_log.rows(start, end)
+        return JSONResponse(
+            {"tree_size": consent_log.tree.size, "entries": [entry_json(r) for r in rows], "next": end}
+        )
+
+    async def keys(request: Request) -> Response:
+        """
+        summary: The log's public keys (JWKS)
+        responses:
+          200: {description: Ed25519 keys, each with its key id and signed-note verifier key.}
+        """
+        document = consent_log.keys.jwks()
+        for jwk, public in zip(document["keys"], consent_log.keys.public_keys(), strict=True):
+            jwk["note_vkey"] = note.vkey(consent_log.origin, public)
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+
+    return [
+        Route("/api/v1/log/checkpoint", checkpoint, methods=["GET"]),
+        Route("/api/v1/log/inclusion", inclusion, methods=["GET"]),
+        Route("/api/v1/log/consistency", consistency, methods=["GET"]),
+        Route("/api/v1/log/entries", entries, methods=["GET"]),
+        Route("/api/v1/log/keys", keys, methods=["GET"]),
+    ]

@@ -1,0 +1,126 @@
+"""Errors that know their HTTP status.
+
+Every error the service shows a client is an ``HTTPError``.  Handlers raise them;
+``samtycke.web.app`` renders them in one place, as JSON for the API and as an HTML page
+inside the product's layout for everything else.  Foreign exceptions (ClickHouse,
+the journal's OS errors) are translated into these at the boundary of the module that
+called the foreign code, with ``raise ... from exc``.
+
+    HTTPError
+     ├── BadRequest            400
+     ├── Unauthorized          401
+     ├── Forbidden             403
+     ├── NotFound              404
+     ├── MethodNotAllowed      405
+     ├── PayloadTooLarge       413
+     ├── Unprocessable         422
+     ├── TooManyRequests       429
+     └── ServiceUnavailable    503
+          └── StorageUnavailable, JournalFull (defined beside their subsystems)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class HTTPError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+        self.headers = dict(headers or {})
+        self.details = details
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class BadRequest(HTTPError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(HTTPError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HTTPError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(HTTPError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(HTTPError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(HTTPError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(HTTPError):
+    status = 422
+    code = "unprocessable"
+
+
+class TooManyRequests(HTTPError):
+    status = 429
+    code = "too_many_requests"
+
+
+class ServiceUnavailable(HTTPError):
+    status = 503
+    code = "unavailable"
+
+
+STATUS_CLASSES: dict[int, type[HTTPError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        Unprocessable,
+        TooManyRequests,
+        ServiceUnavailable,
+    )
+}
+
+
+def from_status(status: int, message: str) -> HTTPError:
+    """The HTTPError for a status raised by something else (starlette's routing, for one)."""
+    cls = STATUS_CLASSES.get(status)
+    if cls is None:
+        error = HTTPError(message)
+        error.status = status
+        return error
+    return cls(message)
