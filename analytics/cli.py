@@ -92,18 +92,19 @@ def _held(path: str) -> bool:
 
 
 def _direct(args: argparse.Namespace, settings: Settings) -> int:
-    from analytics import visitors
+    from analytics import visitor_data
     from samtycke.services import clickhouse_url
     from samtycke.storage import Layout, Storage, StorageError, StorageUnavailable, parse_url
 
     target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
     storage = Storage(target)
     try:
+        visitor = visitor_data.check_visitor(args.visitor_id)
         if args.visitor_command == "export":
-            _print(visitors.export(storage, args.site, visitors.check_visitor(args.visitor_id)))
+            _print(visitor_data.export(storage, args.site, visitor))
         else:
             layout = Layout(target.database, settings.storage.cluster)
-            count = visitors.delete(storage, layout, args.site, visitors.check_visitor(args.visitor_id))
+            count = visitor_data.delete(storage, layout, args.site, visitor)
             _print({"site_id": args.site, "visitor_id": args.visitor_id, "deleted": count})
     except (StorageError, StorageUnavailable) as exc:
         print(f"ClickHouse failed: {exc}", file=sys.stderr)

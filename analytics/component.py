@@ -1,14 +1,15 @@
-"""The analytics domain, as mounted into the app: collector, stats API, visitor requests."""
+"""The analytics domain, as mounted into the app: ingestion, the stats API and visitor data requests."""
 
 from __future__ import annotations
 
-from analytics import collector, visitors
-from analytics.geo import GeoIP
-from analytics.pipeline import Pipeline
+from analytics import visitor_data
+from analytics.ingestion import collector
+from analytics.ingestion.geo import GeoIP
+from analytics.ingestion.pipeline import Pipeline
+from analytics.ingestion.visits import Visits
 from analytics.salts import Salts
 from analytics.schema import MIGRATIONS
 from analytics.stats import api as stats_api
-from analytics.visits import Visits
 from samtycke.component import Component
 from samtycke.services import Services
 
@@ -35,7 +36,7 @@ def build(services: Services) -> Component:
         routes=[
             *collector.routes(collector.Collector(services, pipeline)),
             *stats_api.routes(services),
-            *visitors.routes(services, visits),
+            *visitor_data.routes(services, visits),
         ],
         migrations=MIGRATIONS,
         on_storage_ready=[salts.run],

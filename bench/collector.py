@@ -260,11 +260,11 @@ def pipeline_cost(hits: int = 10_000) -> float:
     from datetime import UTC, datetime
 
     sys.path.insert(0, str(REPO))
-    from analytics.geo import GeoIP
-    from analytics.pipeline import Context, Pipeline
-    from analytics.request import parse_hit, parse_query
+    from analytics.ingestion.geo import GeoIP
+    from analytics.ingestion.pipeline import Context, Pipeline
+    from analytics.ingestion.request import parse_hit, parse_query
+    from analytics.ingestion.visits import Visits
     from analytics.salts import Salt, Salts
-    from analytics.visits import Visits
     from samtycke.auth import Auth
     from samtycke.metrics import Metrics
     from samtycke.settings import Secret

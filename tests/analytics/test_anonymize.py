@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.anonymize import mask_ip
+from analytics.ingestion.anonymize import mask_ip
 
 IPV4 = "192.168.123.234"
 MAPPED = "::ffff:192.168.123.234"

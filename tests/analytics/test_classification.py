@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from analytics import devices, sources
-from analytics.request import InvalidHit, parse_hit, parse_query
-from analytics.visits import Visits
+from analytics.ingestion import devices, sources
+from analytics.ingestion.request import InvalidHit, parse_hit, parse_query
+from analytics.ingestion.visits import Visits
 from tests.analytics.conftest import CHROME, GOOGLEBOT, IPHONE
 
 OWN = frozenset({"example.se"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from analytics.geo import UNKNOWN, GeoIP, Location
+from analytics.ingestion.geo import UNKNOWN, GeoIP, Location
 from tests.analytics.conftest import CHROME, AppFactory, hit, rows, write_mmdb
 
 

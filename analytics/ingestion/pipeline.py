@@ -20,13 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from analytics import devices, sources
-from analytics.anonymize import mask_ip
-from analytics.geo import GeoIP
-from analytics.request import Hit, InvalidHit
+from analytics.ingestion import devices, sources
+from analytics.ingestion.anonymize import mask_ip
+from analytics.ingestion.geo import GeoIP
+from analytics.ingestion.request import Hit, InvalidHit
+from analytics.ingestion.visits import Visits
 from analytics.salts import Salts, identified_hash, visitor_hash
 from analytics.schema import EVENTS
-from analytics.visits import Visits
 from samtycke.auth import Auth
 from samtycke.clientip import Address, Networks
 from samtycke.journal import Record, record

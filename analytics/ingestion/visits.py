@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from analytics.sources import Source
+from analytics.ingestion.sources import Source
 
 IDLE = timedelta(minutes=30)
 DEFAULT_CAPACITY = 200_000

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from analytics.ingestion.visits import Visits
 from analytics.salts import identified_hash
 from analytics.schema import EVENTS
-from analytics.visits import Visits
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.storage import Layout, Storage

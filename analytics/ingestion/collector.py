@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from analytics.pipeline import Context, Pipeline
-from analytics.request import InvalidHit, Params, parse_hit, parse_query
+from analytics.ingestion.pipeline import Context, Pipeline
+from analytics.ingestion.request import InvalidHit, Params, parse_hit, parse_query
 from consent import cookies as consent_cookies
 from consent.cookies import CONSENT_COOKIE
 from samtycke.journal import Record
