@@ -1,16 +1,21 @@
-"""docker-compose.yml and the Dockerfile agree with what the code expects.
+"""docker-compose.yml, the Dockerfile, CI and the test environment's lock agree with the code.
 
 No Docker engine runs here, so these read the files: the ClickHouse service the app is
 pointed at must exist, speak HTTP on 8123, and have the database, user and password the
-app's URL names; the app's configuration must load with that environment.
+app's URL names; the app's configuration must load with that environment. CI runs the
+README's test command as written, and that command installs from a lock that pins every
+package within the ranges pyproject.toml declares.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from samtycke.settings import loading as configfile
 from samtycke.storage import parse_url
@@ -65,3 +70,48 @@ def test_the_dockerfile_installs_every_package_and_the_static_assets() -> None:
     for folder in ("samtycke", "consent", "analytics", "static"):
         assert f"COPY {folder} ./{folder}" in dockerfile
     assert 'ENTRYPOINT ["samtycke"]' in dockerfile
+
+
+def readme_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", readme, re.DOTALL)
+    assert block, "the README opens with its commands in an sh block"
+    return block.group(1).strip().splitlines()
+
+
+def locked() -> dict[str, str]:
+    """requirements/test.lock as {canonical name: version}; every line an exact pin."""
+    pins: dict[str, str] = {}
+    for line in (REPO / "requirements" / "test.lock").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version and re.fullmatch(r"[A-Za-z0-9_.\-]+", name), f"not an exact pin: {line!r}"
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_ci_runs_exactly_the_readmes_test_command_which_installs_from_the_lock() -> None:
+    test_command = readme_commands()[1]
+    assert test_command.startswith("pip install -c requirements/test.lock -e '.[test]' && "), test_command
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci, ".ci/run runs the README's second command as written"
+
+
+def test_the_lock_pins_every_requirement_within_the_declared_ranges() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    bounds = (REPO / "requirements" / "test.in").read_text(encoding="utf-8").splitlines()
+    declared = [
+        *project["dependencies"],
+        *project["optional-dependencies"]["test"],
+        *(line for line in bounds if line.strip() and not line.startswith("#")),
+    ]
+    pins = locked()
+    for text in declared:
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in the lock: run requirements/refresh-lock"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"the lock pins {requirement.name}=={pins[name]}, outside {text!r}: run requirements/refresh-lock"
+        )
