@@ -7,6 +7,14 @@ kept; anything older than 48 hours is deleted (and a table TTL backs that up).
 
 Instances agree without coordination: each one that finds no salt for the day inserts a
 random candidate, then all of them use the earliest candidate written for that day.
+
+Expiry is decided by the instance's clock, in the queries: a salt created more than 48 hours
+ago is never used, even before it is deleted.  The table TTL, evaluated by ClickHouse's own
+clock, is the back-up; it cannot take a salt that is still in use while the two clocks agree,
+because a salt is created during its own site-local day (at most 25 hours long).  When the
+clocks disagree by more than that, the TTL may drop the row an instance has just written;
+the instance then says so once and keeps a salt of its own for the day, as it does while
+storage is unreachable, and offers it again as the shared candidate at each rotation.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from samtycke.storage import Layout, Storage, StorageError, StorageUnavailable
 log = logging.getLogger("samtycke.analytics.salts")
 
 KEEP = timedelta(hours=48)
+COLUMNS = ("site_id", "day", "salt", "created_at")
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Salts:
         self.now = now
         self.zones = {site.id: ZoneInfo(site.timezone) for site in sites}
         self._current: dict[int, Salt] = {}
+        self._kept_locally: dict[int, date] = {}  # the day each site last fell back to a local salt
         self._lock = asyncio.Lock()
 
     def local_day(self, site_id: int, at: datetime | None = None) -> date:
@@ -72,28 +82,40 @@ class Salts:
             return salt
 
     def _load_or_create(self, site_id: int, day: date) -> Salt:
+        held = self._current.get(site_id)
+        if held is not None and held.day != day:
+            held = None
         try:
             found = self._earliest(site_id, day)
             if found is None:
-                self.storage.insert_rows(
-                    SALTS,
-                    [(site_id, day, secrets.token_hex(32), self.now())],
-                    ("site_id", "day", "salt", "created_at"),
-                )
+                # The salt already in use for the day, if any, is the candidate: ids stay put.
+                candidate = held.key if held is not None else secrets.token_bytes(32)
+                self.storage.insert_rows(SALTS, [(site_id, day, candidate.hex(), self.now())], COLUMNS)
                 found = self._earliest(site_id, day)
+                if found is None:
+                    # Acknowledged but not there: the engine's clock runs far ahead of ours, so
+                    # the TTL expired the row on arrival (or something else deleted it).
+                    if self._kept_locally.get(site_id) != day:
+                        self._kept_locally[site_id] = day
+                        log.warning(
+                            "salt not kept by storage (clocks disagree?); using a local salt for the day",
+                            extra={"site_id": site_id, "day": day.isoformat()},
+                        )
+                    return Salt(site_id, day, candidate)
         except (StorageUnavailable, StorageError) as exc:
             # Hits keep flowing while ClickHouse is away; this instance's ids for the day
             # may then differ from others' until the next refresh finds the shared salt.
             log.warning("salt store unavailable; using a local salt", extra={"reason": str(exc)[:200]})
-            return Salt(site_id, day, secrets.token_bytes(32))
-        assert found is not None
+            return held if held is not None else Salt(site_id, day, secrets.token_bytes(32))
         return Salt(site_id, day, bytes.fromhex(found))
 
     def _earliest(self, site_id: int, day: date) -> str | None:
+        """The day's shared salt: the earliest candidate that has not expired by this instance's clock."""
         rows = self.storage.query(
             f"SELECT argMin(salt, (created_at, salt)), count() FROM {SALTS} "
-            "WHERE site_id = {site:UInt32} AND day = {day:Date}",
-            {"site": site_id, "day": day},
+            "WHERE site_id = {site:UInt32} AND day = {day:Date} "
+            "AND created_at >= {cutoff:DateTime64(3, 'UTC')}",
+            {"site": site_id, "day": day, "cutoff": self.now() - KEEP},
         )
         if not rows or not rows[0][1]:
             return None
