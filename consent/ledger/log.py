@@ -34,14 +34,15 @@ from consent.ledger.sequencer import Appended, Entry, Sequencer
 from samtycke import durable
 from samtycke.journal import Record, record
 from samtycke.services import Services
-from samtycke.web.errors import ServiceUnavailable
+from samtycke.storage import StorageUnavailable
+from samtycke.unavailable import Unavailable
 
 log = logging.getLogger("samtycke.consent")
 
 PAGE_ROWS = 10_000
 
 
-class LogNotReady(ServiceUnavailable):
+class LogNotReady(Unavailable):
     code = "consent_log_not_ready"
 
 
@@ -158,7 +159,7 @@ class ConsentLog:
 
     def require_ready(self) -> None:
         if not self.ready:
-            raise LogNotReady(self.problem or "the consent log is not ready", headers={"Retry-After": "2"})
+            raise LogNotReady(self.problem or "the consent log is not ready", retry_after=2)
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -221,7 +222,7 @@ class ConsentLog:
             if self.ready:
                 try:
                     await self.checkpoint()
-                except ServiceUnavailable as exc:
+                except Unavailable as exc:
                     log.warning("checkpoint not stored", extra={"reason": exc.message})
             await asyncio.sleep(interval)
 
@@ -230,7 +231,7 @@ class ConsentLog:
     async def flush(self) -> None:
         """Make every acknowledged entry visible in ClickHouse (read-your-writes)."""
         if not await self.services.shipper.ship():
-            raise ServiceUnavailable("ClickHouse is unavailable; the log entries are safe in the journal")
+            raise StorageUnavailable("ClickHouse is unavailable; the log entries are safe in the journal")
 
     async def rows(self, start: int, end: int) -> list[dict[str, Any]]:
         return await self.services.storage.aquery_dicts(

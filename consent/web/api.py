@@ -21,8 +21,17 @@ from consent.recording.service import ConsentService
 from consent.web import cors
 from samtycke.clientip import parse as parse_address
 from samtycke.numbers import is_whole_number
+from samtycke.unavailable import Unavailable
 from samtycke.web.asgi import header
-from samtycke.web.errors import BadRequest, Forbidden, HTTPError, NotFound, PayloadTooLarge, Unprocessable
+from samtycke.web.errors import (
+    BadRequest,
+    Forbidden,
+    HTTPError,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    from_unavailable,
+)
 from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
 
@@ -79,13 +88,14 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             try:
                 cors.check(request, sites, writes=writes)
                 response = await handler(request)
-            except HTTPError as exc:
+            except (HTTPError, Unavailable) as caught:
+                exc = from_unavailable(caught) if isinstance(caught, Unavailable) else caught
                 if echo:
                     exc.headers.update(
                         {"Access-Control-Allow-Origin": echo, "Access-Control-Allow-Credentials": "true"}
                     )
                 exc.headers.setdefault("Vary", "Origin")
-                raise
+                raise exc from None
             return cors.apply(response, echo)
 
         wrapped.__doc__ = handler.__doc__

@@ -20,6 +20,7 @@ from consent.ledger.merkle import verify_inclusion
 from consent.recording.service import ConsentService, HistoryItem
 from consent.web.logapi import entry_json, int_param
 from samtycke.numbers import is_whole_number
+from samtycke.unavailable import Unavailable
 from samtycke.web.errors import HTTPError, NotFound, Unauthorized, Unprocessable
 from samtycke.web.i18n import language
 
@@ -266,7 +267,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
                                 bytes.fromhex(proof["root_hash"]),
                             ),
                         }
-        except (HTTPError, ValueError) as exc:
+        except (HTTPError, Unavailable, ValueError) as exc:
             context["problem"] = getattr(exc, "message", None) or str(exc)
         context["rates"] = await rates()
         return services.templates.TemplateResponse(request, "audit.html", context)

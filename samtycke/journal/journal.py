@@ -39,17 +39,17 @@ import orjson
 from samtycke import durable
 from samtycke.journal import segment
 from samtycke.journal.segment import Record
-from samtycke.web.errors import ServiceUnavailable
+from samtycke.unavailable import Unavailable
 
 SUFFIX = ".seg"
 SEQ_LEASE = 1024
 
 
-class JournalFull(ServiceUnavailable):
+class JournalFull(Unavailable):
     code = "journal_full"
 
 
-class JournalClosed(ServiceUnavailable):
+class JournalClosed(Unavailable):
     code = "journal_closed"
 
 

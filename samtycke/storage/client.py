@@ -25,7 +25,7 @@ import clickhouse_connect
 from clickhouse_connect.driver import exceptions as ch_errors
 from starlette.concurrency import run_in_threadpool
 
-from samtycke.web.errors import ServiceUnavailable
+from samtycke.unavailable import Unavailable
 
 
 class StorageError(Exception):
@@ -36,7 +36,7 @@ class StorageError(Exception):
         self.code = code
 
 
-class StorageUnavailable(ServiceUnavailable):
+class StorageUnavailable(Unavailable):
     code = "storage_unavailable"
 
 

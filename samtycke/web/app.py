@@ -30,7 +30,8 @@ from samtycke.services import STATIC_DIR, Services, build
 from samtycke.settings import Settings
 from samtycke.storage.priority import keep_native_threads_low
 from samtycke.web import assets, health, pages
-from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status
+from samtycke.unavailable import Unavailable
+from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
 from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
         ],
         exception_handlers={
             HTTPError: render_error,
+            Unavailable: render_unavailable,
             StarletteHTTPException: render_starlette_error,
             Exception: render_unexpected,
         },
@@ -208,6 +210,12 @@ async def render_error(request: Request, exc: Exception) -> Response:
         request=request, error=exc, lang=language(request)
     )
     return HTMLResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+async def render_unavailable(request: Request, exc: Exception) -> Response:
+    """Infrastructure that cannot serve now: 503, with when to try again if it knows."""
+    assert isinstance(exc, Unavailable)
+    return await render_error(request, from_unavailable(exc))
 
 
 async def render_starlette_error(request: Request, exc: Exception) -> Response:

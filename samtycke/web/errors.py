@@ -16,13 +16,17 @@ called the foreign code, with ``raise ... from exc``.
      ├── Unprocessable         422
      ├── TooManyRequests       429
      └── ServiceUnavailable    503
-          └── StorageUnavailable, JournalFull (defined beside their subsystems)
+
+Infrastructure errors (``samtycke.unavailable.Unavailable``: storage, journal, the consent
+log) know no status; ``samtycke.web.app`` answers them as ``ServiceUnavailable``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from samtycke.unavailable import Unavailable
 
 
 class HTTPError(Exception):
@@ -124,3 +128,9 @@ def from_status(status: int, message: str) -> HTTPError:
         error.status = status
         return error
     return cls(message)
+
+
+def from_unavailable(exc: Unavailable) -> ServiceUnavailable:
+    """The web boundary's answer to an infrastructure error: 503, and when to try again."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
+    return ServiceUnavailable(exc.message, code=exc.code, headers=headers)

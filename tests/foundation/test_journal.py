@@ -13,6 +13,7 @@ import pytest
 
 from samtycke.journal import Journal, JournalClosed, JournalFull, record
 from samtycke.journal import segment as seg
+from samtycke.web.errors import from_unavailable
 
 
 def rows_on_disk(root: Path) -> list[dict[str, object]]:
@@ -86,7 +87,8 @@ def test_backlog_over_the_limit_is_refused_not_acknowledged(tmp_path: Path) -> N
         journal.append_sync([record("events", {"n": 1})])
         with pytest.raises(JournalFull) as refused:
             journal.append_sync([record("events", {"pad": "x" * 500})])
-        assert refused.value.status == 503
+        # The journal knows no HTTP; the web boundary answers it with 503.
+        assert from_unavailable(refused.value).status == 503
         assert rows_on_disk(tmp_path) == [{"n": 1}]
     finally:
         journal.close()
