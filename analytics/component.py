@@ -7,7 +7,7 @@ from analytics.ingestion import collector
 from analytics.ingestion.geo import GeoIP
 from analytics.ingestion.pipeline import Pipeline
 from analytics.ingestion.visits import Visits
-from analytics.salts import Salts
+from analytics.ingestion.salts import Salts
 from analytics.schema import MIGRATIONS
 from analytics.stats import api as stats_api
 from samtycke.component import Component

@@ -1,7 +1,7 @@
 """Visitor data requests (GDPR Art. 15, 17 and 20) for visitors who consented to statistics.
 
 Only a consented visitor has an id that can be asked about: the tracker's ``_id``,
-``uid`` or ``cid``, which samtycke stores as a hash (``analytics.salts.identified_hash``).
+``uid`` or ``cid``, which samtycke stores as a hash (``analytics.ingestion.salts.identified_hash``).
 Cookieless visitors' ids are keyed with salts deleted after 48 hours, so nobody, samtycke
 included, can link their events back to them.  Rollups hold only aggregates.
 
@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics.ingestion.visits import Visits
-from analytics.salts import identified_hash
+from analytics.ingestion.salts import identified_hash
 from analytics.schema import EVENTS
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services

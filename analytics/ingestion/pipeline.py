@@ -24,8 +24,8 @@ from analytics.ingestion import devices, sources
 from analytics.ingestion.anonymize import mask_ip
 from analytics.ingestion.geo import GeoIP
 from analytics.ingestion.request import Hit, InvalidHit
+from analytics.ingestion.salts import Salts, identified_hash, visitor_hash
 from analytics.ingestion.visits import Visits
-from analytics.salts import Salts, identified_hash, visitor_hash
 from analytics.schema import EVENTS
 from samtycke.auth import Auth
 from samtycke.clientip import Address, Networks

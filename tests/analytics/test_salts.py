@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from analytics.salts import COLUMNS, Salts, identified_hash, visitor_hash
+from analytics.ingestion.salts import COLUMNS, Salts, identified_hash, visitor_hash
 from analytics.schema import MIGRATIONS, SALTS
 from samtycke.settings import Site
 from samtycke.storage import Layout, Storage
