@@ -52,7 +52,7 @@ COLUMNS = (
     "site_id", "timestamp", "kind", "visitor_id", "visit_id", "is_entry", "bounce_delta", "duration_ms",
     "entry_page", "hostname", "pathname", "referrer", "source", "channel", "utm_source", "utm_medium",
     "utm_campaign", "country", "region", "city", "browser", "os", "device", "event_category",
-    "event_action", "goal_id",
+    "event_action", "goal_id", "retention_months",
 )  # fmt: skip
 
 
@@ -66,6 +66,9 @@ class Traffic:
     timezone: str = "Europe/Stockholm"
     # Visits per returning visitor: visitor ids are drawn from visits / this many.
     visits_per_visitor: float = 1.6
+    # The sites' retention, written into each event as the collector does: the TTL drops
+    # raw events this many months after their timestamp, by ClickHouse's clock.
+    retention_months: int = 13
 
 
 def _literal(values: Sequence[object]) -> str:
@@ -120,7 +123,8 @@ SELECT site_id,
     if(step = 0, source.3, '') AS referrer, source.2, source.1, source.4, source.5, source.6,
     place.1, place.2, place.3, browser, os, device,
     if(kind = 'event', 'download', ''), if(kind = 'event', 'price-list', ''),
-    toUInt32(if(kind = 'goal', 1 + cityHash64(v, step, 9) % 2, 0)) AS goal_id
+    toUInt32(if(kind = 'goal', 1 + cityHash64(v, step, 9) % 2, 0)) AS goal_id,
+    toUInt16({int(traffic.retention_months)})
 FROM (
     SELECT number AS v,
         arrayElement({sites}, 1 + toUInt32(floor(length({sites}) * pow((cityHash64(v, {seed}, 1) % 1000003) / 1000003.0, 2.0)))) AS site_id,
