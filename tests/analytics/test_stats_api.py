@@ -8,7 +8,18 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.analytics.conftest import ADMIN, AUDITOR, CHROME, IPHONE, MARKETER, AppFactory, hit, rows
+from tests.analytics.conftest import (
+    ADMIN,
+    AUDITOR,
+    CHROME,
+    IPHONE,
+    LONG_RETENTION_MONTHS,
+    MARKETER,
+    AppFactory,
+    hit,
+    rows,
+    site,
+)
 
 # (visitor address, user agent, UTC time, extra parameters) in time order per visitor.
 HITS: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -58,7 +69,10 @@ def geoip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(module_client_factory: AppFactory, geoip: Path) -> TestClient:
-    test_client = module_client_factory(analytics={"geoip_database": str(geoip)})
+    # Raw events outlive these fixed dates by decades: ClickHouse applies retention by its own clock.
+    test_client = module_client_factory(
+        analytics={"geoip_database": str(geoip)}, sites=[site(retention_months=LONG_RETENTION_MONTHS)]
+    )
     for address, agent, at, extra in HITS:
         params = hit(cip=address, cdt=at, token_auth=ADMIN, **extra)
         assert test_client.get("/matomo.php", params=params, headers={"user-agent": agent}).status_code == 200

@@ -33,10 +33,25 @@ from tests.conftest import deep_merge, demo_raw, free_port, unique_database
 # Frozen "now" for the server: relative ranges and realtime depend on it.
 NOW = datetime(2026, 11, 21, 13, 30, tzinfo=UTC)
 TODAY = "2026-11-21"
+# ClickHouse expires raw events by its own clock, which no test moves: the site keeps them
+# for 50 years, so this fixed calendar stays within retention for decades to come.
+RETENTION_MONTHS = 600
 TRAFFIC = Traffic(
-    sites=[1], visits=6000, start=NOW - timedelta(days=90), end=NOW - timedelta(hours=1), seed=7
+    sites=[1],
+    visits=6000,
+    start=NOW - timedelta(days=90),
+    end=NOW - timedelta(hours=1),
+    seed=7,
+    retention_months=RETENTION_MONTHS,
 )
-RECENT = Traffic(sites=[1], visits=25, start=NOW - timedelta(minutes=25), end=NOW, seed=11)
+RECENT = Traffic(
+    sites=[1],
+    visits=25,
+    start=NOW - timedelta(minutes=25),
+    end=NOW,
+    seed=11,
+    retention_months=RETENTION_MONTHS,
+)
 
 MARKETER_TOKEN = "dash-marketer-token"
 AUDITOR_TOKEN = "dash-auditor-token"
@@ -100,6 +115,7 @@ def _settings(chdb_path: Path, data_dir: Path) -> Settings:
             "server": {"secret_keys": ["dashboard-test-key"]},
         },
     )
+    raw["sites"] = [{**site, "retention_months": RETENTION_MONTHS} for site in raw["sites"]]
     raw["tokens"] = [
         {"name": role, "role": role, "sha256": hash_token(token)} for role, token in TOKEN_OF.items()
     ]
