@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from analytics.ingestion.visits import Visits
 from analytics.ingestion.salts import identified_hash
+from analytics.ingestion.visits import Visits
 from analytics.schema import EVENTS
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
@@ -71,14 +71,18 @@ def check_visitor(visitor: str) -> str:
     return visitor
 
 
-def routes(services: Services, visits: Visits) -> list[BaseRoute]:
-    def site_of(request: Request) -> int:
+class VisitorData:
+    def __init__(self, services: Services, visits: Visits) -> None:
+        self.services = services
+        self.visits = visits
+
+    def site_of(self, request: Request) -> int:
         raw = request.query_params.get("site_id", "")
-        if not is_whole_number(raw) or len(raw) > 10 or services.settings.site(int(raw)) is None:
+        if not is_whole_number(raw) or len(raw) > 10 or self.services.settings.site(int(raw)) is None:
             raise BadRequest("site_id must name a configured site", field="site_id")
         return int(raw)
 
-    async def visitor_data(request: Request) -> Response:
+    async def visitor_data(self, request: Request) -> Response:
         """
         summary: Export (GET) or delete (DELETE) a consented visitor's events
         description: >
@@ -95,14 +99,18 @@ def routes(services: Services, visits: Visits) -> list[BaseRoute]:
           401: {description: No credentials.}
           403: {description: Not an admin.}
         """
+        services = self.services
         services.auth.require(request, "admin")
-        site_id = site_of(request)
+        site_id = self.site_of(request)
         visitor = check_visitor(request.path_params["visitor_id"])
         await services.shipper.ship()
         if request.method == "DELETE":
-            visits.forget(site_id, identified_hash(site_id, visitor))
+            self.visits.forget(site_id, identified_hash(site_id, visitor))
             count = await run_in_threadpool(delete, services.storage, services.layout, site_id, visitor)
             return JSONResponse({"site_id": site_id, "visitor_id": visitor, "deleted": count})
         return JSONResponse(await run_in_threadpool(export, services.storage, site_id, visitor))
 
-    return [Route("/api/v1/visitors/{visitor_id}", visitor_data, methods=["GET", "DELETE"])]
+
+def routes(services: Services, visits: Visits) -> list[BaseRoute]:
+    handler = VisitorData(services, visits)
+    return [Route("/api/v1/visitors/{visitor_id}", handler.visitor_data, methods=["GET", "DELETE"])]

@@ -32,24 +32,29 @@ CSP = (
 )
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    templates = _templates(services)
+class Dashboard:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.templates = _templates(services)
 
-    async def dashboard(request: Request) -> Response:
+    async def dashboard(self, request: Request) -> Response:
+        services = self.services
         if services.auth.authenticate(request) is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         principal = services.auth.require(request, "marketer")
         lang = language(request)
         config = _config(services, principal, lang)
-        return templates.TemplateResponse(
+        return self.templates.TemplateResponse(
             request,
             "dashboard.html",
             {"lang": lang, "config": json.dumps(config, ensure_ascii=False).replace("</", "<\\/")},
             headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
         )
 
-    return [Route("/dashboard", dashboard, methods=["GET"], include_in_schema=False)]
+
+def routes(services: Services) -> list[BaseRoute]:
+    return [Route("/dashboard", Dashboard(services).dashboard, methods=["GET"], include_in_schema=False)]
 
 
 def _templates(services: Services) -> Jinja2Templates:

@@ -12,10 +12,12 @@ from analytics.stats import consent, parser, realtime, runner
 from samtycke.services import Services
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    known_sites = {site.id for site in services.settings.sites}
+class StatsAPI:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.known_sites = {site.id for site in services.settings.sites}
 
-    async def query(request: Request) -> Response:
+    async def query(self, request: Request) -> Response:
         """
         summary: Query statistics
         description: >
@@ -73,13 +75,14 @@ def routes(services: Services) -> list[BaseRoute]:
           401: {description: No credentials.}
           403: {description: The token's role may not read statistics.}
         """
+        services = self.services
         services.auth.require(request, "marketer")
         body = await request.body()
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise parser.InvalidQuery("the body is not valid JSON", field="body") from exc
-        parsed = parser.parse(document, known_sites)
+        parsed = parser.parse(document, self.known_sites)
         site = services.settings.site(parsed.site_id)
         assert site is not None
         answer = await runner.run(services.storage, parsed, site, services.now())
@@ -91,8 +94,10 @@ def routes(services: Services) -> list[BaseRoute]:
             )
         return JSONResponse(answer.as_json())
 
+
+def routes(services: Services) -> list[BaseRoute]:
     return [
-        Route("/api/v1/stats/query", query, methods=["POST"]),
+        Route("/api/v1/stats/query", StatsAPI(services).query, methods=["POST"]),
         *realtime.routes(services),
         *consent.routes(services),
     ]

@@ -38,21 +38,23 @@ def entry_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def routes(service: ConsentService) -> list[BaseRoute]:
-    consent_log = service.log
+class LogAPI:
+    def __init__(self, service: ConsentService) -> None:
+        self.service = service
+        self.log = service.log
 
-    async def checkpoint(request: Request) -> Response:
+    async def checkpoint(self, request: Request) -> Response:
         """
         summary: The newest signed checkpoint
         description: C2SP signed note (text/plain); `?format=json` for a JSON wrapper.
         responses:
           200: {description: The checkpoint.}
         """
-        signed = await consent_log.checkpoint()
+        signed = await self.log.checkpoint()
         if request.query_params.get("format") == "json":
             return JSONResponse(
                 {
-                    "origin": consent_log.origin,
+                    "origin": self.log.origin,
                     "tree_size": signed.size,
                     "root_hash": signed.root.hex(),
                     "key_id": signed.key_id,
@@ -61,14 +63,14 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             )
         return PlainTextResponse(signed.note, headers={"Cache-Control": "no-cache"})
 
-    def tree_size(request: Request, name: str) -> int:
-        consent_log.require_ready()
-        size = int_param(request, name, consent_log.tree.size)
-        if size > consent_log.tree.size:
-            raise Unprocessable(f"{name} is past the log's size {consent_log.tree.size}", field=name)
+    def tree_size(self, request: Request, name: str) -> int:
+        self.log.require_ready()
+        size = int_param(request, name, self.log.tree.size)
+        if size > self.log.tree.size:
+            raise Unprocessable(f"{name} is past the log's size {self.log.tree.size}", field=name)
         return size
 
-    async def inclusion(request: Request) -> Response:
+    async def inclusion(self, request: Request) -> Response:
         """
         summary: Inclusion proof (RFC 6962 audit path)
         parameters:
@@ -78,13 +80,13 @@ def routes(service: ConsentService) -> list[BaseRoute]:
           200: {description: The audit path, hex-encoded.}
           422: {description: Index or size out of range.}
         """
-        size = tree_size(request, "tree_size")
+        size = self.tree_size(request, "tree_size")
         index = int_param(request, "leaf_index")
         if index >= size:
             raise Unprocessable(f"leaf_index must be below tree_size {size}", field="leaf_index")
-        return JSONResponse(service.proof(index, size))
+        return JSONResponse(self.service.proof(index, size))
 
-    async def consistency(request: Request) -> Response:
+    async def consistency(self, request: Request) -> Response:
         """
         summary: Consistency proof between two tree sizes (RFC 6962)
         parameters:
@@ -94,11 +96,11 @@ def routes(service: ConsentService) -> list[BaseRoute]:
           200: {description: The proof, hex-encoded.}
           422: {description: Sizes out of range.}
         """
-        second = tree_size(request, "second")
+        second = self.tree_size(request, "second")
         first = int_param(request, "first")
         if not 0 < first <= second:
             raise Unprocessable("first must be at least 1 and at most second", field="first")
-        tree = consent_log.tree
+        tree = self.log.tree
         return JSONResponse(
             {
                 "first": first,
@@ -109,7 +111,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             }
         )
 
-    async def entries(request: Request) -> Response:
+    async def entries(self, request: Request) -> Response:
         """
         summary: Log entries [start, end), at most 1000
         parameters:
@@ -118,34 +120,37 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         responses:
           200: {description: Entries with index and leaf hash; purged payloads are null.}
         """
-        consent_log.require_ready()
+        self.log.require_ready()
         start = int_param(request, "start")
-        end = min(int_param(request, "end", start + MAX_PAGE), start + MAX_PAGE, consent_log.tree.size)
-        if start > consent_log.tree.size:
-            raise Unprocessable(f"start is past the log's size {consent_log.tree.size}", field="start")
-        rows = await consent_log.rows(start, end) if end > start else []
+        end = min(int_param(request, "end", start + MAX_PAGE), start + MAX_PAGE, self.log.tree.size)
+        if start > self.log.tree.size:
+            raise Unprocessable(f"start is past the log's size {self.log.tree.size}", field="start")
+        rows = await self.log.rows(start, end) if end > start else []
         if len(rows) < end - start:
-            await consent_log.flush()
-            rows = await consent_log.rows(start, end)
+            await self.log.flush()
+            rows = await self.log.rows(start, end)
         return JSONResponse(
-            {"tree_size": consent_log.tree.size, "entries": [entry_json(r) for r in rows], "next": end}
+            {"tree_size": self.log.tree.size, "entries": [entry_json(r) for r in rows], "next": end}
         )
 
-    async def keys(request: Request) -> Response:
+    async def keys(self, request: Request) -> Response:
         """
         summary: The log's public keys (JWKS)
         responses:
           200: {description: Ed25519 keys, each with its key id and signed-note verifier key.}
         """
-        document = consent_log.keys.jwks()
-        for jwk, public in zip(document["keys"], consent_log.keys.public_keys(), strict=True):
-            jwk["note_vkey"] = note.vkey(consent_log.origin, public)
+        document = self.log.keys.jwks()
+        for jwk, public in zip(document["keys"], self.log.keys.public_keys(), strict=True):
+            jwk["note_vkey"] = note.vkey(self.log.origin, public)
         return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
 
+
+def routes(service: ConsentService) -> list[BaseRoute]:
+    api = LogAPI(service)
     return [
-        Route("/api/v1/log/checkpoint", checkpoint, methods=["GET"]),
-        Route("/api/v1/log/inclusion", inclusion, methods=["GET"]),
-        Route("/api/v1/log/consistency", consistency, methods=["GET"]),
-        Route("/api/v1/log/entries", entries, methods=["GET"]),
-        Route("/api/v1/log/keys", keys, methods=["GET"]),
+        Route("/api/v1/log/checkpoint", api.checkpoint, methods=["GET"]),
+        Route("/api/v1/log/inclusion", api.inclusion, methods=["GET"]),
+        Route("/api/v1/log/consistency", api.consistency, methods=["GET"]),
+        Route("/api/v1/log/entries", api.entries, methods=["GET"]),
+        Route("/api/v1/log/keys", api.keys, methods=["GET"]),
     ]

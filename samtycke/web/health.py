@@ -44,18 +44,22 @@ OPENAPI_INFO: dict[str, Any] = {
 }
 
 
-def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
-    schemas = SchemaGenerator(OPENAPI_INFO)
+async def healthz(request: Request) -> Response:
+    """
+    summary: Liveness
+    responses:
+      200: {description: The process is up.}
+    """
+    return JSONResponse({"status": "ok"})
 
-    async def healthz(request: Request) -> Response:
-        """
-        summary: Liveness
-        responses:
-          200: {description: The process is up.}
-        """
-        return JSONResponse({"status": "ok"})
 
-    async def readyz(request: Request) -> Response:
+class Health:
+    def __init__(self, services: Services, parts: Sequence[Component]) -> None:
+        self.services = services
+        self.parts = parts
+        self.schemas = SchemaGenerator(OPENAPI_INFO)
+
+    async def readyz(self, request: Request) -> Response:
         """
         summary: Readiness
         description: ClickHouse reachable, migrations applied, and the journal backlog.
@@ -63,6 +67,7 @@ def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
           200: {description: Ready.}
           503: {description: Not ready; `reasons` says why.}
         """
+        services = self.services
         records, size = services.journal.backlog()
         checks: dict[str, dict[str, Any]] = {
             "clickhouse": {
@@ -80,7 +85,7 @@ def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
             },
         }
         reasons = [services.state.reason] if services.state.reason else []
-        for part in parts:
+        for part in self.parts:
             for name, check in part.readiness.items():
                 ok, reason = check()
                 checks[name] = {"ok": ok}
@@ -91,25 +96,28 @@ def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
             {"ready": ready, "checks": checks, "reasons": reasons}, status_code=200 if ready else 503
         )
 
-    async def metrics(request: Request) -> Response:
+    async def metrics(self, request: Request) -> Response:
         """
         summary: Prometheus metrics
         responses:
           200: {description: Prometheus text format.}
         """
-        return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+        return Response(self.services.metrics.render(), media_type=CONTENT_TYPE)
 
-    async def openapi(request: Request) -> Response:
+    async def openapi(self, request: Request) -> Response:
         """
         summary: This API description
         responses:
           200: {description: OpenAPI 3 document.}
         """
-        return JSONResponse(schemas.get_schema(routes=request.app.routes))
+        return JSONResponse(self.schemas.get_schema(routes=request.app.routes))
 
+
+def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
+    health = Health(services, parts)
     return [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"], include_in_schema=False),
-        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", health.metrics, methods=["GET"], include_in_schema=False),
+        Route("/openapi.json", health.openapi, methods=["GET"], include_in_schema=False),
     ]
