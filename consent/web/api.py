@@ -75,18 +75,20 @@ def default_language(body: Any, request: Request) -> str:
     return language(request)
 
 
-def routes(service: ConsentService) -> list[BaseRoute]:
-    services = service.services
-    settings = services.settings
-    sites = list(settings.sites)
-    config_cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
+class ConsentAPI:
+    def __init__(self, service: ConsentService) -> None:
+        self.service = service
+        self.services = service.services
+        self.settings = service.services.settings
+        self.sites = list(self.settings.sites)
+        self.config_cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
 
-    def with_cors(handler: Handler, writes: bool) -> Handler:
+    def with_cors(self, handler: Handler, writes: bool) -> Handler:
         async def wrapped(request: Request) -> Response:
             origin = header(request.scope, b"origin")
-            echo = origin if origin and cors.allowed(origin, sites, request) else None
+            echo = origin if origin and cors.allowed(origin, self.sites, request) else None
             try:
-                cors.check(request, sites, writes=writes)
+                cors.check(request, self.sites, writes=writes)
                 response = await handler(request)
             except (HTTPError, Unavailable) as caught:
                 exc = from_unavailable(caught) if isinstance(caught, Unavailable) else caught
@@ -102,25 +104,27 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         wrapped.__name__ = handler.__name__
         return wrapped
 
-    def secure(request: Request) -> bool:
+    def secure(self, request: Request) -> bool:
         # X-Forwarded-Proto counts only from a trusted proxy, like X-Forwarded-For.
         def trusted_proxy() -> bool:
             peer = parse_address(request.client.host if request.client else "")
-            return peer is not None and services.client_ip.is_trusted(peer)
+            return peer is not None and self.services.client_ip.is_trusted(peer)
 
         return cookies.is_secure(request, trusted_proxy)
 
-    def current(request: Request) -> cookies.ConsentCookie | None:
-        return cookies.read(request, services.signer, time.time())
+    def current(self, request: Request) -> cookies.ConsentCookie | None:
+        return cookies.read(request, self.services.signer, time.time())
 
-    def respond(recorded: Any, request: Request) -> Response:
+    def respond(self, recorded: Any, request: Request) -> Response:
         response = json_response(
             {"receipt": recorded.receipt, "jws": recorded.jws}, 201, {"Cache-Control": "no-store"}
         )
-        cookies.set_cookies(response, recorded.cookie, services.signer, recorded.max_age, secure(request))
+        cookies.set_cookies(
+            response, recorded.cookie, self.services.signer, recorded.max_age, self.secure(request)
+        )
         return response
 
-    async def consent_config(request: Request) -> Response:
+    async def consent_config(self, request: Request) -> Response:
         """
         summary: Everything the banner needs for a site
         parameters:
@@ -135,27 +139,27 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             site_id = int(request.path_params["site_id"])
         except ValueError as exc:
             raise NotFound("no such site") from exc
-        site = settings.site(site_id)
+        site = self.settings.site(site_id)
         if site is None:
             raise NotFound(f"there is no site {site_id}")
         lang = language(request)
-        known = service.notices.get(site.id, site.notice.version, lang)
+        known = self.service.notices.get(site.id, site.notice.version, lang)
         deployed = known.deployed_at if known else site.notice.deployed_at
         key = (site.id, lang, deployed)
-        if key not in config_cache:
+        if key not in self.config_cache:
             body = site_config(
-                site, lang, deployed, settings.consent.consent_days, settings.consent.refusal_days
+                site, lang, deployed, self.settings.consent.consent_days, self.settings.consent.refusal_days
             )
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            config_cache[key] = (data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
-        data, etag = config_cache[key]
+            self.config_cache[key] = (data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+        data, etag = self.config_cache[key]
         headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Vary": "Origin, Accept-Language"}
         wanted = request.headers.get("if-none-match", "")
         if etag in [t.strip().removeprefix("W/") for t in wanted.split(",")]:
             return Response(status_code=304, headers=headers)
         return Response(data, media_type="application/json", headers=headers)
 
-    async def record(request: Request) -> Response:
+    async def record(self, request: Request) -> Response:
         """
         summary: Record a consent choice
         description: >-
@@ -172,14 +176,14 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         """
         body = await read_json(request)
         gpc = (header(request.scope, b"sec-gpc") or "").strip() == "1"
-        choice = parse_choice(settings, body, gpc, default_language(body, request))
+        choice = parse_choice(self.settings, body, gpc, default_language(body, request))
         origin = header(request.scope, b"origin")
         if origin and not cors.allowed(origin, [choice.site], request):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
-        recorded = await service.record(choice, current(request))
-        return respond(recorded, request)
+        recorded = await self.service.record(choice, self.current(request))
+        return self.respond(recorded, request)
 
-    async def withdraw(request: Request) -> Response:
+    async def withdraw(self, request: Request) -> Response:
         """
         summary: Withdraw consent
         description: Appends a ConsentWithdrawn receipt and sets the cookies to the refusal.
@@ -188,10 +192,10 @@ def routes(service: ConsentService) -> list[BaseRoute]:
           422: {description: No consent cookie, so nothing to withdraw.}
         """
         body = await read_json(request)
-        previous = current(request)
+        previous = self.current(request)
         if previous is None:
             raise Unprocessable("there is no consent cookie, so there is nothing to withdraw", field="cookie")
-        site = settings.site(previous.site_id)
+        site = self.settings.site(previous.site_id)
         if site is None:
             raise Unprocessable("the consent cookie names a site that no longer exists", field="cookie")
         lang = body.get("lang") if isinstance(body, dict) else None
@@ -203,19 +207,19 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             lang=lang if lang in ("sv", "en") else language(request),
             gpc=False,
         )
-        return respond(await service.record(choice, previous), request)
+        return self.respond(await self.service.record(choice, previous), request)
 
-    async def history(request: Request) -> Response:
+    async def history(self, request: Request) -> Response:
         """
         summary: The visitor's consent state and history
         description: Identified by the `samtycke_consent` cookie; each receipt with its inclusion proof.
         responses:
           200: {description: State, history and the checkpoint the proofs lead to.}
         """
-        previous = current(request)
+        previous = self.current(request)
         if previous is None:
             return JSONResponse({"consent_id": None, "state": None, "history": [], "checkpoint": None})
-        items, checkpoint = await service.history(previous.consent_id)
+        items, checkpoint = await self.service.history(previous.consent_id)
         state = {
             "site_id": previous.site_id,
             "granted": previous.granted,
@@ -230,8 +234,8 @@ def routes(service: ConsentService) -> list[BaseRoute]:
                 "state": state,
                 "history": [
                     {
-                        "receipt": service.receipt_of(item, previous.consent_id),
-                        "inclusion_proof": service.proof(item.index, checkpoint.size),
+                        "receipt": self.service.receipt_of(item, previous.consent_id),
+                        "inclusion_proof": self.service.proof(item.index, checkpoint.size),
                     }
                     for item in items
                 ],
@@ -240,7 +244,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             headers={"Cache-Control": "no-store"},
         )
 
-    async def export(request: Request) -> Response:
+    async def export(self, request: Request) -> Response:
         """
         summary: Download the visitor's history (Kantara receipts or DPV JSON-LD)
         parameters:
@@ -252,11 +256,11 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         fmt = request.query_params.get("format", "kantara")
         if fmt not in ("kantara", "dpv"):
             raise Unprocessable("format must be kantara or dpv", field="format")
-        previous = current(request)
+        previous = self.current(request)
         receipts: list[dict[str, Any]] = []
         if previous is not None:
-            items, _ = await service.history(previous.consent_id)
-            receipts = [service.receipt_of(item, previous.consent_id) for item in items]
+            items, _ = await self.service.history(previous.consent_id)
+            receipts = [self.service.receipt_of(item, previous.consent_id) for item in items]
         if fmt == "kantara":
             body: Any = {"consent_receipts": receipts}
             media, name = "application/json", "samtycke-receipts.json"
@@ -269,7 +273,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
         )
 
-    async def erase(request: Request) -> Response:
+    async def erase(self, request: Request) -> Response:
         """
         summary: Erase the visitor's record
         description: >-
@@ -278,8 +282,8 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         responses:
           200: {description: Erased (or there was nothing to erase).}
         """
-        previous = current(request)
-        tombstone = await service.erase(previous.consent_id) if previous else None
+        previous = self.current(request)
+        tombstone = await self.service.erase(previous.consent_id) if previous else None
         response = JSONResponse(
             {
                 "erased": tombstone is not None,
@@ -288,25 +292,33 @@ def routes(service: ConsentService) -> list[BaseRoute]:
                 else None,
             }
         )
-        cookies.expire_cookies(response, secure(request))
+        cookies.expire_cookies(response, self.secure(request))
         return response
 
-    async def preflight(request: Request) -> Response:
-        return cors.preflight(request, settings)
+    async def preflight(self, request: Request) -> Response:
+        return cors.preflight(request, self.settings)
 
+
+def routes(service: ConsentService) -> list[BaseRoute]:
+    api = ConsentAPI(service)
     return [
         Route(
-            "/api/v1/sites/{site_id}/consent-config", with_cors(consent_config, writes=False), methods=["GET"]
+            "/api/v1/sites/{site_id}/consent-config",
+            api.with_cors(api.consent_config, writes=False),
+            methods=["GET"],
         ),
         Route(
-            "/api/v1/sites/{site_id}/consent-config", preflight, methods=["OPTIONS"], include_in_schema=False
+            "/api/v1/sites/{site_id}/consent-config",
+            api.preflight,
+            methods=["OPTIONS"],
+            include_in_schema=False,
         ),
-        DirectRoute("/api/v1/consent", with_cors(record, writes=True), methods=["POST"]),
-        Route("/api/v1/consent", with_cors(history, writes=False), methods=["GET"]),
-        Route("/api/v1/consent", with_cors(erase, writes=True), methods=["DELETE"]),
-        Route("/api/v1/consent", preflight, methods=["OPTIONS"], include_in_schema=False),
-        Route("/api/v1/consent/withdraw", with_cors(withdraw, writes=True), methods=["POST"]),
-        Route("/api/v1/consent/withdraw", preflight, methods=["OPTIONS"], include_in_schema=False),
-        Route("/api/v1/consent/export", with_cors(export, writes=False), methods=["GET"]),
-        Route("/api/v1/consent/export", preflight, methods=["OPTIONS"], include_in_schema=False),
+        DirectRoute("/api/v1/consent", api.with_cors(api.record, writes=True), methods=["POST"]),
+        Route("/api/v1/consent", api.with_cors(api.history, writes=False), methods=["GET"]),
+        Route("/api/v1/consent", api.with_cors(api.erase, writes=True), methods=["DELETE"]),
+        Route("/api/v1/consent", api.preflight, methods=["OPTIONS"], include_in_schema=False),
+        Route("/api/v1/consent/withdraw", api.with_cors(api.withdraw, writes=True), methods=["POST"]),
+        Route("/api/v1/consent/withdraw", api.preflight, methods=["OPTIONS"], include_in_schema=False),
+        Route("/api/v1/consent/export", api.with_cors(api.export, writes=False), methods=["GET"]),
+        Route("/api/v1/consent/export", api.preflight, methods=["OPTIONS"], include_in_schema=False),
     ]

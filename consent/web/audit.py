@@ -46,19 +46,21 @@ def moment(request: Request, name: str) -> datetime | None:
     return value
 
 
-def routes(service: ConsentService) -> list[BaseRoute]:
-    services = service.services
-    consent_log = service.log
-    storage = services.storage
+class Audit:
+    def __init__(self, service: ConsentService) -> None:
+        self.service = service
+        self.services = service.services
+        self.log = service.log
+        self.storage = service.services.storage
 
-    async def index_range(request: Request, size: int) -> tuple[int, int]:
+    async def index_range(self, request: Request, size: int) -> tuple[int, int]:
         raw_from, raw_to = request.query_params.get("from", ""), request.query_params.get("to", "")
         if (not raw_from or is_whole_number(raw_from)) and (not raw_to or is_whole_number(raw_to)):
             start = int_param(request, "from", 0)
             end = min(int_param(request, "to", size), size)
             return min(start, end), end
         since, until = moment(request, "from"), moment(request, "to")
-        rows = await storage.aquery(
+        rows = await self.storage.aquery(
             f"SELECT min(idx), max(idx), count() FROM `{schema.LOG}` FINAL WHERE idx < {{size:UInt64}}"
             + (" AND event_time >= {since:DateTime64(3, 'UTC')}" if since else "")
             + (" AND event_time < {until:DateTime64(3, 'UTC')}" if until else ""),
@@ -67,7 +69,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         low, high, count = rows[0]
         return (int(low), int(high) + 1) if int(count) else (0, 0)
 
-    async def export(request: Request) -> Response:
+    async def export(self, request: Request) -> Response:
         """
         summary: Stream log entries for an auditor (JSONL ends with a signed checkpoint)
         description: >-
@@ -82,20 +84,20 @@ def routes(service: ConsentService) -> list[BaseRoute]:
           401: {description: No credentials.}
           403: {description: Not an auditor.}
         """
-        services.auth.require(request, *ROLES)
+        self.services.auth.require(request, *ROLES)
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in ("jsonl", "csv"):
             raise Unprocessable("format must be jsonl or csv", field="format")
-        consent_log.require_ready()
-        await consent_log.flush()
-        checkpoint = await consent_log.checkpoint()
-        start, end = await index_range(request, checkpoint.size)
+        self.log.require_ready()
+        await self.log.flush()
+        checkpoint = await self.log.checkpoint()
+        start, end = await self.index_range(request, checkpoint.size)
 
         async def jsonl() -> AsyncIterator[bytes]:
-            async for row in consent_log.iter_rows(start, end):
+            async for row in self.log.iter_rows(start, end):
                 yield json.dumps(entry_json(row), ensure_ascii=False).encode() + b"\n"
             if (start, end) != (0, checkpoint.size):
-                outside = consent_log.tree.outside_hashes(start, end, checkpoint.size)
+                outside = self.log.tree.outside_hashes(start, end, checkpoint.size)
                 yield json.dumps({"outside": {k: v.hex() for k, v in outside.items()}}).encode() + b"\n"
             yield json.dumps({"checkpoint": checkpoint.note}, ensure_ascii=False).encode() + b"\n"
 
@@ -103,7 +105,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             writer.writerow(["index", "leaf_hash", "kind", "event_time", "entry"])
-            async for row in consent_log.iter_rows(start, end):
+            async for row in self.log.iter_rows(start, end):
                 writer.writerow(
                     [row["idx"], row["leaf_hash"], row["kind"], rfc3339(row["event_time"]), row["entry"]]
                 )
@@ -123,8 +125,8 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             },
         )
 
-    async def subject_at(consent_id: str, at: datetime) -> dict[str, Any]:
-        items, checkpoint = await service.history(consent_id)
+    async def subject_at(self, consent_id: str, at: datetime) -> dict[str, Any]:
+        items, checkpoint = await self.service.history(consent_id)
         if not items:
             raise NotFound("no receipts for this consent id (unknown, or erased)", field="consent_id")
         before = [i for i in items if parse_time(str(i.entry["event_time"])) <= at]
@@ -132,14 +134,14 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             raise NotFound("this consent id has no receipt at or before that time", field="at")
         item = before[-1]
         return {
-            **describe(item, consent_id, checkpoint.size),
+            **self.describe(item, consent_id, checkpoint.size),
             "at": rfc3339(at),
             "checkpoint": checkpoint.note,
         }
 
-    def describe(item: HistoryItem, consent_id: str, size: int) -> dict[str, Any]:
+    def describe(self, item: HistoryItem, consent_id: str, size: int) -> dict[str, Any]:
         entry = item.entry
-        proof = service.proof(item.index, size)
+        proof = self.service.proof(item.index, size)
         verified = verify_inclusion(
             bytes.fromhex(item.leaf_hash),
             item.index,
@@ -158,12 +160,12 @@ def routes(service: ConsentService) -> list[BaseRoute]:
                 "language": entry["notice"]["language"],
                 "valid_until": entry["validity"]["until"],
             },
-            "receipt": service.receipt_of(item, consent_id),
+            "receipt": self.service.receipt_of(item, consent_id),
             "inclusion_proof": proof,
             "verified": verified,
         }
 
-    async def subject(request: Request) -> Response:
+    async def subject(self, request: Request) -> Response:
         """
         summary: What a visitor had agreed to at a moment
         parameters:
@@ -173,14 +175,14 @@ def routes(service: ConsentService) -> list[BaseRoute]:
           200: {description: The receipt in force, its inclusion proof and a checkpoint.}
           404: {description: Unknown or erased consent id, or no receipt by then.}
         """
-        services.auth.require(request, *ROLES)
+        self.services.auth.require(request, *ROLES)
         consent_id = request.query_params.get("consent_id", "").strip()
         if not consent_id or len(consent_id) > 200:
             raise Unprocessable("consent_id is required", field="consent_id")
-        at = moment(request, "at") or services.now()
-        return JSONResponse(await subject_at(consent_id, at))
+        at = moment(request, "at") or self.services.now()
+        return JSONResponse(await self.subject_at(consent_id, at))
 
-    async def purge(request: Request) -> Response:
+    async def purge(self, request: Request) -> Response:
         """
         summary: Purge receipt payloads now (admin)
         parameters:
@@ -188,13 +190,13 @@ def routes(service: ConsentService) -> list[BaseRoute]:
         responses:
           200: {description: How many payloads were purged.}
         """
-        services.auth.require(request, "admin")
-        days = services.settings.consent.receipt_retention_days
-        before = moment(request, "before") or services.now() - timedelta(days=days)
-        return JSONResponse({"purged": await service.purge(before), "before": rfc3339(before)})
+        self.services.auth.require(request, "admin")
+        days = self.services.settings.consent.receipt_retention_days
+        before = moment(request, "before") or self.services.now() - timedelta(days=days)
+        return JSONResponse({"purged": await self.service.purge(before), "before": rfc3339(before)})
 
-    async def rates() -> list[dict[str, Any]]:
-        rows = await storage.aquery_dicts(
+    async def rates(self) -> list[dict[str, Any]]:
+        rows = await self.storage.aquery_dicts(
             "SELECT site_id, JSONExtractString(entry, 'notice', 'version') AS version, kv.1 AS category, "
             "count() AS total, countIf(kv.2) AS granted "
             f"FROM `{schema.LOG}` FINAL "
@@ -206,27 +208,27 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             row["rate"] = round(100.0 * int(row["granted"]) / max(int(row["total"]), 1), 1)
         return rows
 
-    async def page(request: Request) -> Response:
+    async def page(self, request: Request) -> Response:
         lang = language(request)
         try:
-            services.auth.require(request, *ROLES)
+            self.services.auth.require(request, *ROLES)
         except Unauthorized:
             return RedirectResponse(f"/login?next={quote('/audit?' + request.url.query)}", status_code=303)
         context: dict[str, Any] = {"lang": lang, "problem": "", "results": [], "entries": [], "rates": []}
         context["query"] = dict(request.query_params)
-        if not consent_log.ready:
-            context["problem"] = consent_log.problem
-            return services.templates.TemplateResponse(request, "audit.html", context, status_code=503)
-        await consent_log.flush()
-        checkpoint = await consent_log.checkpoint()
+        if not self.log.ready:
+            context["problem"] = self.log.problem
+            return self.services.templates.TemplateResponse(request, "audit.html", context, status_code=503)
+        await self.log.flush()
+        checkpoint = await self.log.checkpoint()
         context["checkpoint"] = checkpoint
         try:
             consent_id = request.query_params.get("consent_id", "").strip()[:200]
             if consent_id:
-                at = moment(request, "at") or services.now()
-                items, _ = await service.history(consent_id)
+                at = moment(request, "at") or self.services.now()
+                items, _ = await self.service.history(consent_id)
                 context["results"] = [
-                    describe(i, consent_id, checkpoint.size)
+                    self.describe(i, consent_id, checkpoint.size)
                     for i in items
                     if parse_time(str(i.entry["event_time"])) <= at
                 ]
@@ -239,7 +241,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             day = request.query_params.get("date", "").strip()
             if day:
                 since = parse_time(day[:10] + "T00:00:00Z")
-                rows = await storage.aquery_dicts(
+                rows = await self.storage.aquery_dicts(
                     "SELECT idx, kind, site_id, subject, receipt_id, event_time, entry, leaf_hash "
                     f"FROM `{schema.LOG}` FINAL "
                     "WHERE event_time >= {a:DateTime64(3, 'UTC')} AND event_time < {b:DateTime64(3, 'UTC')} "
@@ -250,12 +252,12 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             if is_whole_number(request.query_params.get("index", "")):
                 index = int(request.query_params["index"])
                 if index < checkpoint.size:
-                    rows = await consent_log.rows(index, index + 1)
+                    rows = await self.log.rows(index, index + 1)
                     for row in rows:
                         item = HistoryItem(
                             index, str(row["leaf_hash"]), json.loads(str(row["entry"] or "{}"))
                         )
-                        proof = service.proof(index, checkpoint.size)
+                        proof = self.service.proof(index, checkpoint.size)
                         context["entry"] = {
                             **entry_json(row),
                             "proof": proof,
@@ -269,12 +271,15 @@ def routes(service: ConsentService) -> list[BaseRoute]:
                         }
         except (HTTPError, Unavailable, ValueError) as exc:
             context["problem"] = getattr(exc, "message", None) or str(exc)
-        context["rates"] = await rates()
-        return services.templates.TemplateResponse(request, "audit.html", context)
+        context["rates"] = await self.rates()
+        return self.services.templates.TemplateResponse(request, "audit.html", context)
 
+
+def routes(service: ConsentService) -> list[BaseRoute]:
+    audit = Audit(service)
     return [
-        Route("/api/v1/audit/export", export, methods=["GET"]),
-        Route("/api/v1/audit/subject", subject, methods=["GET"]),
-        Route("/api/v1/audit/purge", purge, methods=["POST"]),
-        Route("/audit", page, methods=["GET"], include_in_schema=False),
+        Route("/api/v1/audit/export", audit.export, methods=["GET"]),
+        Route("/api/v1/audit/subject", audit.subject, methods=["GET"]),
+        Route("/api/v1/audit/purge", audit.purge, methods=["POST"]),
+        Route("/audit", audit.page, methods=["GET"], include_in_schema=False),
     ]
