@@ -68,9 +68,6 @@ class Registry:
         entry = self.match(name)
         return entry.category if entry else None
 
-    def entries(self, category: str) -> list[CookieEntry]:
-        return [e for e in self.site.cookies if e.category == category]
-
 
 def is_ip(host: str) -> bool:
     try:

@@ -29,8 +29,6 @@ class Decision:
     decided: bool
     gpc: bool
     method: str = ""
-    # The raw consent cookie value, so a response that clears site data can keep the choice.
-    cookie_value: str = ""
 
     def allows(self, category: str) -> bool:
         return category in self.granted
@@ -57,7 +55,6 @@ def decide(conn: HTTPConnection, site: Site, signer: Signer, now: float) -> Deci
         decided=True,
         gpc=gpc,
         method=cookie.method,
-        cookie_value=cookies.consent_value(conn) or "",
     )
 
 

@@ -18,8 +18,6 @@ from typing import Any
 
 import orjson
 
-from consent.ledger.merkle import leaf_hash
-
 
 def canonical(entry: dict[str, Any]) -> bytes:
     """The reference encoding: what the verifier recomputes, in any version."""
@@ -44,10 +42,6 @@ def canonical_fast(entry: dict[str, Any]) -> bytes:
         return orjson.dumps(entry, option=_CANONICAL)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return canonical(entry)
-
-
-def entry_leaf_hash(entry: dict[str, Any]) -> bytes:
-    return leaf_hash(canonical(entry))
 
 
 def rfc3339(moment: datetime) -> str:

@@ -178,9 +178,3 @@ def parse_public_keys(text: str) -> list[PublicKey]:
         if isinstance(loaded, Ed25519PublicKey):
             found.append(PublicKey(key_id(loaded), loaded))
     return found
-
-
-def public_pem(key: PublicKey) -> str:
-    return key.key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()

@@ -74,12 +74,6 @@ class MerkleTree:
                 self._levels.append(bytearray())
             self._levels[level] += current
 
-    def truncate(self, size: int) -> None:
-        """Drop leaves past ``size`` (used only to undo an append that never became durable)."""
-        self.size = size
-        for level, hashes in enumerate(self._levels):
-            del hashes[(size >> level) * HASH_SIZE :]
-
     def leaf(self, index: int) -> bytes:
         return self._node(0, index)
 

@@ -51,9 +51,6 @@ class Notices:
     def get(self, site_id: int, version: str, lang: str) -> Notice | None:
         return self.known.get((site_id, version, lang))
 
-    def has_version(self, site_id: int, version: str) -> bool:
-        return any(s == site_id and v == version for s, v, _ in self.known)
-
     async def load(self, storage: Storage) -> None:
         rows = await storage.aquery(
             f"SELECT entry FROM `{schema.LOG}` FINAL WHERE kind = 'notice' ORDER BY idx"

@@ -102,7 +102,3 @@ class Layout:
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{view.name}`{self.on_cluster} "
             f"TO `{self.local(view.to)}` AS\n{select}"
         ]
-
-    def alter(self, table: str, action: str) -> list[str]:
-        """An ALTER applied to the storage table (the local one on a cluster)."""
-        return [f"ALTER TABLE `{self.local(table)}`{self.on_cluster} {action}"]
