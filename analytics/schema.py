@@ -30,14 +30,12 @@ ROLLUP_SOURCES = "stats_sources"
 ROLLUP_COUNTRIES = "stats_countries"
 ROLLUP_DEVICES = "stats_devices"
 
-KINDS = ("pageview", "event", "goal", "search", "outlink", "download", "ping")
-
 LC = "LowCardinality(String)"
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("site_id", "UInt32"),
     ("timestamp", "DateTime64(3, 'UTC')"),
-    ("kind", LC),  # one of KINDS
+    ("kind", LC),  # pageview, event, goal, search, outlink, download or ping
     ("visitor_id", "UInt64"),  # keyed hash (cookieless) or hash of the consented id
     ("identified", "UInt8"),  # 1: visitor_id comes from a consented tracker id
     ("visit_id", "UInt64"),

@@ -30,7 +30,6 @@ SESSION_SECONDS = 12 * 3600
 class Principal:
     name: str
     role: str
-    via: str  # "token" or "session"
 
 
 class Auth:
@@ -47,7 +46,7 @@ class Auth:
         for expected, entry in self._tokens:
             if hmac.compare_digest(digest, expected):
                 found = entry
-        return Principal(found.name, found.role, "token") if found else None
+        return Principal(found.name, found.role) if found else None
 
     def check_password(self, name: str, password: str) -> Principal | None:
         user = self._users.get(name)
@@ -60,7 +59,7 @@ class Auth:
             self._hasher.verify(user.password_argon2, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
-        return Principal(user.name, user.role, "session")
+        return Principal(user.name, user.role)
 
     def session_value(self, principal: Principal) -> str:
         return self._signer.dumps("session", {"name": principal.name, "role": principal.role})
@@ -72,7 +71,7 @@ class Auth:
             return self.check_token(credentials.strip())
         data = self._signer.loads("session", conn.cookies.get(SESSION_COOKIE), max_age=SESSION_SECONDS)
         if isinstance(data, dict) and data.get("role") in ROLES and isinstance(data.get("name"), str):
-            return Principal(data["name"], data["role"], "session")
+            return Principal(data["name"], data["role"])
         return None
 
     def require(self, conn: HTTPConnection, *roles: str) -> Principal:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 from starlette.requests import HTTPConnection
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _FORWARDED_FOR = re.compile(r'for="?\[?([^\]";,]+)\]?', re.I)

@@ -19,8 +19,6 @@ from samtycke.clientip import unmapped
 
 log = logging.getLogger("samtycke.analytics.geo")
 
-DETAILS = ("none", "country", "region", "city")
-
 
 @dataclass(frozen=True)
 class Location:

@@ -45,7 +45,6 @@ class NoticeFacts:
     version: str
     published: str  # YYYY-MM-DD
     sha256: str
-    from_log: bool
 
 
 def cookie_rows(site: Site, lang: str) -> list[dict[str, Any]]:
@@ -104,9 +103,9 @@ class Pages:
                 self.notices, self.loaded_at = notices, now
         known = self.notices.get(site.id, site.notice.version, lang)
         if known is not None:
-            return NoticeFacts(known.version, known.deployed_at[:10], known.sha256, True)
+            return NoticeFacts(known.version, known.deployed_at[:10], known.sha256)
         deployed = site.notice.deployed_at[:10] or now.astimezone(UTC).date().isoformat()
-        return NoticeFacts(site.notice.version, deployed, notice_sha256(site, lang), False)
+        return NoticeFacts(site.notice.version, deployed, notice_sha256(site, lang))
 
     def context(self, request: Request, site: Site, lang: str, notice: NoticeFacts) -> dict[str, Any]:
         settings = self.services.settings

@@ -69,10 +69,8 @@ class Chunk:
 
 @dataclass
 class ShipperState:
-    shipped_rows: int = 0
     consecutive_failures: int = 0
     last_error: str = ""
-    last_success: float = 0.0
     quarantined_segments: int = 0
     unconfirmed_segments: set[str] = field(default_factory=set)
 
@@ -209,7 +207,7 @@ class Shipper:
         """One shipment; False when ClickHouse was unreachable (the data stays journalled)."""
         async with self._lock:
             try:
-                shipped = await run_in_threadpool(self.ship_once)
+                await run_in_threadpool(self.ship_once)
             except StorageUnavailable as exc:
                 self._failed(exc.message)
                 if self._worth_logging():
@@ -226,10 +224,8 @@ class Shipper:
                         extra={"segment": exc.segment, "chunks": exc.missing_chunks},
                     )
                 return False
-            self.state.shipped_rows += shipped
             self.state.consecutive_failures = 0
             self.state.last_error = ""
-            self.state.last_success = time.time()
             return True
 
     def _failed(self, reason: str) -> None:
