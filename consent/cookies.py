@@ -20,11 +20,11 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import HTTPConnection, cookie_parser
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from samtycke.signing import Signer
-from samtycke.web.asgi import header
+from samtycke.web.asgi import cookie, header
 
 CONSENT_COOKIE = "samtycke_consent"
 STATE_COOKIE = "samtycke_state"
@@ -57,13 +57,7 @@ class ConsentCookie:
 
 def consent_value(conn: HTTPConnection) -> str | None:
     """``conn.cookies.get(CONSENT_COOKIE)``, parsing no Cookie header when there is none."""
-    value = None
-    for key, raw in conn.scope["headers"]:
-        if key == b"cookie":  # later headers win, as in Starlette's merged ``cookies``
-            found = cookie_parser(raw.decode("latin-1")).get(CONSENT_COOKIE)
-            if found is not None:
-                value = found
-    return value
+    return cookie(conn.scope, CONSENT_COOKIE)
 
 
 def read(conn: HTTPConnection, signer: Signer, now: float) -> ConsentCookie | None:

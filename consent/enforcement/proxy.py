@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from consent.enforcement.middleware import ConsentMiddleware
 from samtycke.services import Services
 from samtycke.settings import Settings
+from samtycke.web.asgi import header
 from samtycke.web.errors import HTTPError
 from samtycke.web.i18n import language
 
@@ -193,7 +194,7 @@ class Proxy:
                 if not message.get("more_body", False):
                     return
 
-        has_body = any(k in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        has_body = any(header(scope, name) is not None for name in (b"content-length", b"transfer-encoding"))
         return self.client.build_request(
             scope["method"], url, headers=headers, content=body() if has_body else None
         )
@@ -318,12 +319,8 @@ class Proxy:
 
 
 def _accepted_encodings(scope: Scope) -> str:
-    for key, value in scope["headers"]:
-        if key == b"accept-encoding":
-            offered = [part.strip() for part in value.decode("latin-1").split(",")]
-            kept = [p for p in offered if p.split(";")[0].strip().lower() in DECODABLE]
-            return ", ".join(kept)
-    return ""
+    offered = [part.strip() for part in (header(scope, b"accept-encoding") or "").split(",")]
+    return ", ".join(p for p in offered if p.split(";")[0].strip().lower() in DECODABLE)
 
 
 def _nonce(csp: str) -> str:

@@ -30,6 +30,7 @@ from samtycke.services import STATIC_DIR, Services, build
 from samtycke.settings import Settings
 from samtycke.storage.priority import keep_native_threads_low
 from samtycke.web import assets, health, pages
+from samtycke.web.asgi import header_values
 from samtycke.unavailable import Unavailable
 from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
 from samtycke.web.i18n import language
@@ -246,8 +247,8 @@ class BodyLimit:
             # No handler reads a body for these; tracking GETs skip the header scan.
             await self.app(scope, receive, send)
             return
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+        for length in header_values(scope, b"content-length"):
+            if length.isdecimal() and int(length) > self.max_bytes:
                 await _too_large(scope, receive, send, self.max_bytes)
                 return
         seen = 0
