@@ -129,12 +129,22 @@ def path_variants(request_path: str, declared: Iterable[str] = ("/",)) -> list[s
     return out
 
 
+def parse_lifetime(lifetime: str) -> tuple[int, str] | None:
+    """A declared lifetime "<n> <unit>" as (n, unit): "13 months" is (13, "month").
+
+    None for "session" and for any other text, which is shown as written.
+    """
+    match = _LIFETIME.fullmatch(lifetime)
+    return (int(match.group(1)), match.group(2).lower()) if match else None
+
+
 def lifetime_seconds(lifetime: str) -> float | None:
     """Declared lifetime in seconds; None for session cookies or text that is not "<n> <unit>"."""
-    match = _LIFETIME.fullmatch(lifetime)
-    if lifetime.strip().lower() == "session" or match is None:
+    parsed = parse_lifetime(lifetime)
+    if parsed is None:
         return None
-    return float(int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+    count, unit = parsed
+    return float(count * _UNIT_SECONDS[unit])
 
 
 def is_session(lifetime: str) -> bool:

@@ -7,7 +7,7 @@ descriptions (``[[sites.categories]]`` with a built-in id).
 
 from __future__ import annotations
 
-import re
+from consent.registry import is_session, parse_lifetime
 
 BUILTIN = ("necessary", "preferences", "statistics", "marketing")
 
@@ -131,16 +131,15 @@ _UNITS_SV = {
     "month": ("månad", "månader"),
     "year": ("år", "år"),
 }
-_LIFETIME = re.compile(r"\s*(\d+)\s+(second|minute|hour|day|week|month|year)s?\s*", re.I)
 
 
 def lifetime_text(lifetime: str, lang: str) -> str:
     """ "13 months" in the visitor's language; text that is not "<n> <unit>" stays as written."""
-    if lifetime.strip().lower() == "session":
+    if is_session(lifetime):
         return "Sessionen" if lang == "sv" else "Session"
-    match = _LIFETIME.fullmatch(lifetime)
-    if lang != "sv" or match is None:
+    parsed = parse_lifetime(lifetime)
+    if lang != "sv" or parsed is None:
         return lifetime
-    count = int(match.group(1))
-    singular, plural = _UNITS_SV[match.group(2).lower()]
+    count, unit = parsed
+    singular, plural = _UNITS_SV[unit]
     return f"{count} {singular if count == 1 else plural}"
