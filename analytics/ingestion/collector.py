@@ -5,7 +5,8 @@ A request is GET parameters, a POST form, or a bulk JSON POST
 run through the pipeline, and acknowledged only after its record is in the journal.
 Answers are Matomo's: a 1x1 GIF (``Cache-Control: no-store``), 204 with
 ``send_image=0``, the bulk summary JSON, 400 for invalid input or an unknown site, and
-503 when recording is off or the journal cannot take more.
+503 when recording is off or the journal cannot take more.  Pages on the sites' own
+domains may read the answers, with credentials; other origins may not (``samtycke.web.cors``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from consent import cookies as consent_cookies
 from consent.cookies import CONSENT_COOKIE
 from samtycke.journal import Record
 from samtycke.services import Services
-from samtycke.web import assets
+from samtycke.web import assets, cors
 from samtycke.web.errors import BadRequest, ServiceUnavailable
 from samtycke.web.routing import DirectRoute
 
@@ -79,6 +80,7 @@ class Collector:
     def __init__(self, services: Services, pipeline: Pipeline) -> None:
         self.services = services
         self.pipeline = pipeline
+        self.origins = cors.Origins(services.settings.sites)
 
     def context(self, scope: Scope, headers: Mapping[bytes, str]) -> Context:
         consent = False
@@ -112,14 +114,14 @@ class Collector:
         if body:
             params.update(parse_query(body, "body"))
         if not params:
-            note = PlainTextResponse(MATOMO_NOTE, headers=_cors(headers))
+            note = PlainTextResponse(MATOMO_NOTE, headers=self.cors_headers(scope, headers))
             await note(scope, _no_body, send)
             return
         hit = parse_hit(params)
         found = await self.pipeline.process(hit, self.context(scope, headers))
         if found is not None:
             await self.services.append([found])
-        await _acknowledge(send, headers, hit.send_image)
+        await _acknowledge(send, self.cors_raw_headers(scope, headers), hit.send_image)
 
     async def bulk(self, scope: Scope, headers: Mapping[bytes, str], params: Params, body: bytes) -> Response:
         entries, shared = _bulk_entries(body)
@@ -140,14 +142,14 @@ class Collector:
         if records:
             await self.services.append(records)
         if params.get("send_image") == "0" or shared.get("send_image") == "0":
-            return Response(status_code=204, headers={**NO_STORE, **_cors(headers)})
+            return Response(status_code=204, headers={**NO_STORE, **self.cors_headers(scope, headers)})
         summary = {
             "status": "success",
             "tracked": len(entries) - len(invalid),
             "invalid": len(invalid),
             "invalid_indices": invalid,
         }
-        return JSONResponse(summary, headers={**NO_STORE, **_cors(headers)})
+        return JSONResponse(summary, headers={**NO_STORE, **self.cors_headers(scope, headers)})
 
     async def preflight(self, request: Request) -> Response:
         """
@@ -155,13 +157,28 @@ class Collector:
         responses:
           204: {description: Allowed.}
         """
-        headers = {
-            **_cors(_headers(request.scope)),
-            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type",
-            "Access-Control-Max-Age": "86400",
-        }
-        return Response(status_code=204, headers=headers)
+        return cors.preflight(
+            self.origins.allowed(request.scope),
+            methods="GET, POST, OPTIONS",
+            headers="Content-Type",
+            max_age=86400,
+        )
+
+    def cors_headers(self, scope: Scope, headers: Mapping[bytes, str]) -> dict[str, str]:
+        """Trackers post from the site's own pages, with credentials so the consent cookie comes along."""
+        origin = headers.get(b"origin")
+        if not origin:
+            return {}
+        allowed = cors.allow(origin) if self.origins.allows(origin, scope) else {}
+        return {**allowed, "Vary": "Origin"}
+
+    def cors_raw_headers(self, scope: Scope, headers: Mapping[bytes, str]) -> list[tuple[bytes, bytes]]:
+        """``cors_headers()`` as raw ASGI headers."""
+        origin = headers.get(b"origin")
+        if not origin:
+            return []
+        allowed = cors.allow_raw(origin) if self.origins.allows(origin, scope) else []
+        return [*allowed, (b"vary", b"Origin")]
 
 
 class TrackingEndpoint:
@@ -213,12 +230,11 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-async def _acknowledge(send: Send, headers: Mapping[bytes, str], send_image: bool) -> None:
+async def _acknowledge(send: Send, cors_headers: list[tuple[bytes, bytes]], send_image: bool) -> None:
     """Matomo's answer to a tracked hit: the 1x1 GIF, or 204 when ``send_image=0``."""
     raw = GIF_HEADERS if send_image else NO_CONTENT_HEADERS
-    origin = headers.get(b"origin")
-    if origin:
-        raw = [*raw, *_cors_raw(origin)]
+    if cors_headers:
+        raw = [*raw, *cors_headers]
     await send({"type": "http.response.start", "status": 200 if send_image else 204, "headers": raw})
     await send({"type": "http.response.body", "body": GIF if send_image else b""})
 
@@ -234,24 +250,6 @@ def _headers(scope: Scope) -> dict[bytes, str]:
             else:
                 found.setdefault(name, text)
     return found
-
-
-def _cors(headers: Mapping[bytes, str]) -> dict[str, str]:
-    """Trackers post from the site's own origin, with credentials so the consent cookie comes along."""
-    origin = headers.get(b"origin")
-    if not origin:
-        return {}
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Credentials": "true",
-        "Vary": "Origin",
-    }
-
-
-def _cors_raw(origin: str) -> list[tuple[bytes, bytes]]:
-    return [
-        (name.lower().encode(), value.encode("latin-1")) for name, value in _cors({b"origin": origin}).items()
-    ]
 
 
 def _bulk_entries(body: bytes) -> tuple[list[Any], dict[str, str]]:

@@ -1,4 +1,9 @@
-"""The visitor-facing consent API: the banner's configuration, choices, history, erasure."""
+"""The visitor-facing consent API: the banner's configuration, choices, history, erasure.
+
+Pages on the sites call it with the visitor's cookies, under the one CORS policy
+(``samtycke.web.cors``).  A state-changing request from any other origin is refused with
+403, so a third-party page cannot record or erase a choice in the visitor's name.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,10 @@ from consent.banner import site_config
 from consent.recording.choice import MAX_BODY, Choice, parse_choice
 from consent.recording.dpv import as_dpv
 from consent.recording.service import ConsentService
-from consent.web import cors
 from samtycke.clientip import parse as parse_address
 from samtycke.numbers import is_whole_number
 from samtycke.unavailable import Unavailable
+from samtycke.web import cors
 from samtycke.web.asgi import header
 from samtycke.web.errors import (
     BadRequest,
@@ -36,6 +41,9 @@ from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
+ALLOW_HEADERS = "Content-Type, If-None-Match"
 
 
 async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
@@ -80,22 +88,22 @@ class ConsentAPI:
         self.service = service
         self.services = service.services
         self.settings = service.services.settings
-        self.sites = list(self.settings.sites)
+        self.origins = cors.Origins(self.settings.sites)
+        self.site_origins = {site.id: cors.Origins([site]) for site in self.settings.sites}
         self.config_cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
 
     def with_cors(self, handler: Handler, writes: bool) -> Handler:
         async def wrapped(request: Request) -> Response:
             origin = header(request.scope, b"origin")
-            echo = origin if origin and cors.allowed(origin, self.sites, request) else None
+            echo = origin if origin and self.origins.allows(origin, request.scope) else None
             try:
-                cors.check(request, self.sites, writes=writes)
+                if writes and origin and echo is None:
+                    raise Forbidden("this origin may not record consent for the site", field="origin")
                 response = await handler(request)
             except (HTTPError, Unavailable) as caught:
                 exc = from_unavailable(caught) if isinstance(caught, Unavailable) else caught
                 if echo:
-                    exc.headers.update(
-                        {"Access-Control-Allow-Origin": echo, "Access-Control-Allow-Credentials": "true"}
-                    )
+                    exc.headers.update(cors.allow(echo))
                 exc.headers.setdefault("Vary", "Origin")
                 raise exc from None
             return cors.apply(response, echo)
@@ -178,7 +186,7 @@ class ConsentAPI:
         gpc = (header(request.scope, b"sec-gpc") or "").strip() == "1"
         choice = parse_choice(self.settings, body, gpc, default_language(body, request))
         origin = header(request.scope, b"origin")
-        if origin and not cors.allowed(origin, [choice.site], request):
+        if origin and not self.site_origins[choice.site.id].allows(origin, request.scope):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
         recorded = await self.service.record(choice, self.current(request))
         return self.respond(recorded, request)
@@ -296,7 +304,10 @@ class ConsentAPI:
         return response
 
     async def preflight(self, request: Request) -> Response:
-        return cors.preflight(request, self.settings)
+        origin = request.headers.get("origin", "")
+        if not self.origins.allows(origin, request.scope):
+            raise Forbidden("this origin is not one of the sites' domains", field="origin")
+        return cors.preflight(origin, methods=ALLOW_METHODS, headers=ALLOW_HEADERS, max_age=600)
 
 
 def routes(service: ConsentService) -> list[BaseRoute]:

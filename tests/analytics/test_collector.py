@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -158,6 +160,37 @@ def test_cors_preflight_and_credentials(client: TestClient) -> None:
     assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
     response = client.get("/matomo.php", params=hit(), headers={**UA, **origin})
     assert response.headers["access-control-allow-credentials"] == "true"
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+TRACKING_REQUESTS = {
+    "gif": ("GET", {"params": hit(url="http://localhost/cors")}),
+    "no image": ("GET", {"params": hit(url="http://localhost/cors", send_image=0)}),
+    "form": ("POST", {"content": urlencode(hit(url="http://localhost/cors")), "headers": FORM}),
+    "bulk": ("POST", {"json": {"requests": ["?" + urlencode(hit(url="http://localhost/cors"))]}}),
+    "bulk no image": ("POST", {"json": {"requests": [], "send_image": 0}}),
+    "note": ("GET", {}),
+    "preflight": ("OPTIONS", {"headers": {"access-control-request-method": "POST"}}),
+}
+
+
+@pytest.mark.parametrize(("method", "options"), TRACKING_REQUESTS.values(), ids=TRACKING_REQUESTS.keys())
+def test_cors_is_open_only_to_the_sites_domains(
+    client: TestClient, method: str, options: dict[str, Any]
+) -> None:
+    """A page on one of the site's domains may read the answer, with credentials; another origin may not."""
+
+    def send(origin: str) -> httpx.Response:
+        headers = {**UA, **options.get("headers", {}), "origin": origin}
+        return client.request(method, "/matomo.php", **{**options, "headers": headers})
+
+    own, foreign = send("https://www.samtycke.test:8443"), send("https://evil.example")
+    assert own.is_success and foreign.status_code == own.status_code
+    assert own.headers["access-control-allow-origin"] == "https://www.samtycke.test:8443"
+    assert own.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-origin" not in foreign.headers
+    assert "access-control-allow-credentials" not in foreign.headers
+    assert own.headers["vary"] == foreign.headers["vary"] == "Origin"
 
 
 @pytest.mark.parametrize(

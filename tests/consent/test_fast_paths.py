@@ -32,9 +32,9 @@ from consent.ledger.keys import SigningKey, b64url_decode, parse_public_keys
 from consent.ledger.merkle import leaf_hash
 from consent.ledger.verify import verify_export
 from consent.recording.receipts import new_receipt_id, sign_receipt
-from consent.web import cors
 from samtycke.settings import Secret
 from samtycke.signing import Signer
+from samtycke.web import cors
 from samtycke.web.asgi import header
 from tests.consent.helpers import AUDITOR, VERSION, choice
 
