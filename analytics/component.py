@@ -6,8 +6,8 @@ from analytics import visitor_data
 from analytics.ingestion import collector
 from analytics.ingestion.geo import GeoIP
 from analytics.ingestion.pipeline import Pipeline
-from analytics.ingestion.visits import Visits
 from analytics.ingestion.salts import Salts
+from analytics.ingestion.visits import Visits
 from analytics.schema import MIGRATIONS
 from analytics.stats import api as stats_api
 from samtycke.component import Component
@@ -33,6 +33,7 @@ def build(services: Services) -> Component:
 
     return Component(
         name="analytics",
+        static=collector.STATIC,
         routes=[
             *collector.routes(collector.Collector(services, pipeline)),
             *stats_api.routes(services),

@@ -52,7 +52,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 GOAL_MS = 150.0
 TIMEZONE = "Europe/Stockholm"
 
-# What the dashboard asks for when it opens (see static/dashboard/dashboard.js).
+# What the dashboard asks for when it opens (see analytics/dashboard/static/dashboard/dashboard.js).
 OVERVIEW: dict[str, dict[str, Any]] = {
     "headline": {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]},
     "chart": {

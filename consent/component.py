@@ -7,12 +7,19 @@ offline ``ledger.verify``.  ``enforcement`` is what other sites run; ``scan`` ch
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from consent import schema
 from consent.recording.service import ConsentService
 from consent.web import api, audit, logapi
 from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
+from samtycke.web import assets
+
+# The built banner (static/build.mjs writes it here), served at /banner.js and /static/banner.js.
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+BANNER = STATIC / "banner.js"
 
 
 def build(services: Services) -> Component:
@@ -24,7 +31,13 @@ def build(services: Services) -> Component:
     return Component(
         name="consent",
         templates=TEMPLATES,
-        routes=[*api.routes(service), *logapi.routes(service), *audit.routes(service)],
+        static=STATIC,
+        routes=[
+            *api.routes(service),
+            *logapi.routes(service),
+            *audit.routes(service),
+            assets.script("/banner.js", BANNER, "The consent banner (with its CSS)"),
+        ],
         migrations=schema.MIGRATIONS,
         on_storage_ready=[service.run],
         on_shutdown=[service.log.close],

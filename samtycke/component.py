@@ -20,6 +20,7 @@ class Component:
     name: str
     routes: Sequence[BaseRoute] = ()
     templates: Path | None = None  # a folder of Jinja templates the domain's pages render
+    static: Path | None = None  # a folder of browser files, served under /static/ at their paths in it
     migrations: Sequence[Migration] = ()
     # Started at start-up, before storage is known to be up; must not need ClickHouse.
     on_startup: Sequence[Task] = ()

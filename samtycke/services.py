@@ -32,7 +32,6 @@ from samtycke.storage.migrations import Migration
 log = logging.getLogger("samtycke.storage")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-STATIC_DIR = PACKAGE_DIR.parent / "static"
 TEMPLATES_DIR = PACKAGE_DIR / "web" / "templates"
 
 

@@ -1,14 +1,14 @@
 // Vendors the dashboard's chart library: uPlot from node_modules (version pinned in
-// package-lock) is copied with a provenance header into static/dashboard/vendor/. The output
-// depends only on the installed package's bytes, so `node static/build-dashboard.mjs --check`
-// exits 1 when the committed copy differs from a fresh build.
+// package-lock) is copied with a provenance header into analytics/dashboard/static/dashboard/vendor/.
+// The output depends only on the installed package's bytes, so
+// `node static/build-dashboard.mjs --check` exits 1 when the committed copy differs from a fresh build.
 import { mkdir, readFile } from 'node:fs/promises';
 import { emit } from './lib/emit.mjs';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const PACKAGE = here('../node_modules/uplot/');
-const OUT_DIR = here('./dashboard/vendor/');
+const OUT_DIR = here('../analytics/dashboard/static/dashboard/vendor/');
 
 async function build() {
   const meta = JSON.parse(await readFile(PACKAGE + 'package.json', 'utf8'));

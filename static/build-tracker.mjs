@@ -1,13 +1,14 @@
-// Builds static/matomo.js (samtycke's Matomo-compatible tracker) from static/src/matomo.js with
-// terser. Same input + same terser version (pinned in package-lock) give the same bytes, so CI can
-// run `node static/build-tracker.mjs --check` to catch a stale committed build (exit code 1).
+// Builds analytics/ingestion/static/matomo.js (samtycke's Matomo-compatible tracker, served as
+// /matomo.js) from static/src/matomo.js with terser. Same input + same terser version (pinned in
+// package-lock) give the same bytes, so CI can run `node static/build-tracker.mjs --check` to
+// catch a stale committed build (exit code 1).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { minify } from 'terser';
 import { emit, terserOptions } from './lib/emit.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const OUT = here('./matomo.js');
+const OUT = here('../analytics/ingestion/static/matomo.js');
 
 export async function build() {
   const source = await readFile(here('./src/matomo.js'), 'utf8');

@@ -15,6 +15,7 @@ import base64
 import json
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
@@ -31,6 +32,10 @@ from samtycke.services import Services
 from samtycke.web import assets, cors
 from samtycke.web.errors import BadRequest, ServiceUnavailable
 from samtycke.web.routing import DirectRoute
+
+# The built tracker (static/build-tracker.mjs writes it here), served at /matomo.js and /piwik.js.
+STATIC = Path(__file__).resolve().parent / "static"
+TRACKER = STATIC / "matomo.js"
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate", "Pragma": "no-cache"}
@@ -296,5 +301,5 @@ def routes(collector: Collector) -> list[BaseRoute]:
         out.append(DirectRoute(path, endpoint, methods=["GET", "POST"]))
         out.append(Route(path, collector.preflight, methods=["OPTIONS"], include_in_schema=False))
     for path in ("/matomo.js", "/piwik.js"):
-        out.append(assets.script(path, "matomo.js", "The first-party tracker script (`_paq` commands)"))
+        out.append(assets.script(path, TRACKER, "The first-party tracker script (`_paq` commands)"))
     return out

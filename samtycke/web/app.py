@@ -13,25 +13,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from samtycke.component import Component, optional_module
 from samtycke.logs import AccessLog
-from samtycke.services import STATIC_DIR, Services, build
+from samtycke.services import Services, build
 from samtycke.settings import Settings
 from samtycke.storage.priority import keep_native_threads_low
+from samtycke.unavailable import Unavailable
 from samtycke.web import assets, health, pages
 from samtycke.web.asgi import header_values
-from samtycke.unavailable import Unavailable
 from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
 from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
@@ -49,6 +51,11 @@ def components(services: Services) -> list[Component]:
     return [module.build(services) for module in modules if module is not None]
 
 
+def static_folders(parts: list[Component]) -> list[Path]:
+    """What ``/static/`` serves: the app's own files, then each domain's, in mounting order."""
+    return [assets.STATIC, *(part.static for part in parts if part.static is not None)]
+
+
 def create_app(settings: Settings, *, services: Services | None = None, now: Any = None) -> Starlette:
     services = services or build(settings, now=now)
     parts = components(services)
@@ -60,8 +67,7 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
         *(route for part in parts for route in part.routes),
         *health.routes(services, parts),
         *pages.routes(services),
-        assets.script("/banner.js", "banner.js", "The consent banner (with its CSS)"),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        Mount("/static", app=assets.StaticFolders(static_folders(parts)), name="static"),
     ]
 
     @contextlib.asynccontextmanager
@@ -142,6 +148,21 @@ class App(Starlette):
         super().__init__(**options)
         self._direct = {r.path: r for r in self.router.routes if isinstance(r, DirectRoute)}
         self._direct_stacks: dict[str, ASGIApp] = {}
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack, except that unexpected errors are answered inside the app's middleware.
+
+        Starlette answers them in its outermost layer, outside the access log, so the 500
+        would carry no X-Request-ID and its log line no request id, though the message
+        points to it.  Here the exception layer that answers every other error answers them
+        too, as a direct route's ``ErrorBoundary`` does; the outermost layer is left for
+        errors in the middleware itself.
+        """
+        handlers = self.exception_handlers
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=handlers.get(Exception), debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -12,7 +12,8 @@ from starlette.routing import BaseRoute, Route
 
 from samtycke.auth import SESSION_COOKIE, SESSION_SECONDS
 from samtycke.ratelimit import RateLimiter
-from samtycke.services import STATIC_DIR, Services
+from samtycke.services import Services
+from samtycke.web import assets
 from samtycke.web.errors import BadRequest, NotFound, TooManyRequests
 from samtycke.web.i18n import language
 
@@ -114,7 +115,7 @@ def routes(services: Services) -> list[BaseRoute]:
     def _demo_file(request: Request, name: str) -> Response:
         if not services.settings.server.demo:
             raise NotFound("the demo is switched off (server.demo)")
-        path = STATIC_DIR / name
+        path = assets.STATIC / name
         if not path.exists():
             raise NotFound("the demo page is not built")
         nonce = secrets.token_urlsafe(16)

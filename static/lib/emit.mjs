@@ -1,7 +1,12 @@
 // Shared by the static/build*.mjs scripts: write a built asset, or with --check compare it with
 // what is committed and exit 1 when it is stale, so CI catches a source edited without a rebuild.
 import { readFile, writeFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+
+// Built files live in the Python packages that serve them; messages name them from the repository.
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 export const terserOptions = (asciiOnly) => ({
   ecma: 2020,
@@ -14,7 +19,7 @@ export async function emit(outputs, script) {
   const check = process.argv.includes('--check');
   let stale = false;
   for (const [path, code] of outputs) {
-    const name = path.slice(path.indexOf('static/'));
+    const name = relative(REPO, path);
     if (check) {
       let current = '';
       try { current = await readFile(path, 'utf8'); } catch { /* missing counts as stale */ }

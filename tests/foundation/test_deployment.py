@@ -65,10 +65,18 @@ def test_the_compose_config_loads_with_the_compose_environment(tmp_path: Path) -
     assert "--host" in app["command"] and "0.0.0.0" in app["command"], "reachable from outside the container"
 
 
-def test_the_dockerfile_installs_every_package_and_the_static_assets() -> None:
+def test_the_dockerfile_installs_every_package_normally_and_runs_unprivileged() -> None:
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    for folder in ("samtycke", "consent", "analytics", "static"):
+    for folder in ("samtycke", "consent", "analytics"):
         assert f"COPY {folder} ./{folder}" in dockerfile
+    # The packages carry their templates and browser files (tests/foundation/test_wheel.py), so
+    # a normal install serves them and the top-level static/ (sources, build scripts) stays out.
+    assert "COPY static" not in dockerfile
+    installs = [line for line in dockerfile.splitlines() if line.startswith("RUN") and "pip install" in line]
+    assert installs and all(re.search(r"pip install \.$", line) for line in installs), installs
+    assert not re.search(r"pip install .*(-e|--editable)\b", dockerfile)
+    user = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert user and user[-1].split(":")[0] not in ("root", "0"), "the service runs as a user of its own"
     assert 'ENTRYPOINT ["samtycke"]' in dockerfile
 
 

@@ -1,0 +1,269 @@
+"""A wheel install serves what a source checkout does.
+
+The wheel is built from exactly what the Dockerfile copies (the three packages, pyproject.toml
+and README.md), installed, not editable, into a fresh virtualenv, and run as ``samtycke serve``
+from a folder outside the repository: every template and browser file must come from the
+installed packages.  Third-party dependencies come from the running environment, added to
+the new one's path as a plain folder, so the editable samtycke installed there stays out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+import pytest
+import tomli_w
+from packaging.requirements import Requirement
+
+from samtycke.auth import hash_token
+from tests.conftest import REPO, demo_raw, free_port
+
+PACKAGES = ("samtycke", "consent", "analytics")
+SOURCES = ("pyproject.toml", "README.md", *PACKAGES)
+# The folders whose files are served under /static/, in the repository.
+STATIC_FOLDERS = (
+    REPO / "samtycke" / "web" / "static",
+    REPO / "consent" / "web" / "static",
+    REPO / "analytics" / "ingestion" / "static",
+    REPO / "analytics" / "dashboard" / "static",
+)
+MARKETER_TOKEN = "wheel-marketer-token"
+
+
+def run(*command: str | Path, cwd: Path, timeout: float = 600) -> str:
+    argv = [str(part) for part in command]
+    result = subprocess.run(argv, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def clean_env() -> dict[str, str]:
+    drop = {"SAMTYCKE_CONFIG", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSAFEPATH"}
+    return {key: value for key, value in os.environ.items() if key not in drop}
+
+
+def build_requirements_met() -> bool:
+    """Whether the running environment can build the wheel itself (no download of setuptools)."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    for text in pyproject["build-system"]["requires"]:
+        requirement = Requirement(text)
+        try:
+            version = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            return False
+        if not requirement.specifier.contains(version, prereleases=True):
+            return False
+    return True
+
+
+def package_files() -> dict[str, Path]:
+    """Every file the packages hold besides Python code, by its path inside the wheel."""
+    files: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".py", ".pyc"):
+                files[path.relative_to(REPO).as_posix()] = path
+    return files
+
+
+@dataclass
+class Install:
+    root: Path  # a folder outside the repository, holding all of the below
+    venv: Path
+    site_packages: Path
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def outside(self) -> Path:
+        path = self.root / "elsewhere"
+        path.mkdir(exist_ok=True)
+        return path
+
+
+@pytest.fixture(scope="module")
+def install(tmp_path_factory: pytest.TempPathFactory) -> Install:
+    root = tmp_path_factory.mktemp("wheel")
+    assert not root.resolve().is_relative_to(REPO.resolve()), "the install must not sit in the repository"
+    source = root / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(REPO / name, source / name)
+
+    isolation = ["--no-build-isolation"] if build_requirements_met() else []
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-w", root / "dist", source, cwd=root)
+    (wheel,) = (root / "dist").glob("samtycke-*.whl")
+
+    venv = root / "venv"
+    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=root)
+    python = venv / "bin" / "python"
+    pip = (sys.executable, "-m", "pip", "--python", python)
+    run(*pip, "install", "--no-deps", "--no-index", wheel, cwd=root)
+    (site_packages,) = (venv / "lib").glob("python*/site-packages")
+    # A path line in a .pth file adds the folder only: the .pth files in it (the editable
+    # install's finder among them) are not run, so samtycke itself comes from this venv alone.
+    here = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (site_packages / "dependencies.pth").write_text("\n".join(here) + "\n", encoding="utf-8")
+    return Install(root=root, venv=venv, site_packages=site_packages)
+
+
+@pytest.mark.slow
+def test_the_packages_are_imported_from_the_install(install: Install) -> None:
+    out = run(
+        install.python,
+        "-c",
+        "import samtycke, consent, analytics; print(samtycke.__file__, consent.__file__, analytics.__file__)",
+        cwd=install.outside,
+    )
+    for module_file in out.split():
+        assert Path(module_file).resolve().is_relative_to(install.site_packages.resolve()), out
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_every_template_asset_and_configuration(install: Install) -> None:
+    files = package_files()
+    for must in (
+        "consent/web/static/banner.js",
+        "analytics/ingestion/static/matomo.js",
+        "analytics/dashboard/static/dashboard/dashboard.js",
+        "analytics/dashboard/static/dashboard/vendor/uplot.js",
+        "samtycke/web/static/site.css",
+        "samtycke/web/static/demo.html",
+        "samtycke/web/templates/layout.html",
+        "consent/web/templates/policy.html",
+        "analytics/dashboard/templates/dashboard.html",
+        "samtycke/settings/demo/demo.toml",
+    ):
+        assert must in files
+    for name, path in files.items():
+        installed = install.site_packages / name
+        assert installed.is_file(), f"{name} is not in the wheel"
+        assert installed.read_bytes() == path.read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def served(install: Install) -> Iterator[str]:
+    """``samtycke serve`` from the install, its console script, run from outside the repository."""
+    data_dir = install.root / "data"
+    raw = demo_raw(
+        storage={"data_dir": str(data_dir)},
+        server={"secret_keys": ["wheel-test-key"]},
+        tokens=[{"name": "marketer", "role": "marketer", "sha256": hash_token(MARKETER_TOKEN)}],
+    )
+    config = install.root / "samtycke.toml"
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = install.root / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(install.venv / "bin" / "samtycke"), "serve", "--config", str(config), "--port", str(port)],
+            cwd=install.outside,
+            env=clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"samtycke exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"samtycke did not become ready:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def repository_file(static_path: str) -> Path:
+    """The repository's file behind a ``/static/...`` URL."""
+    relative = static_path.removeprefix("/static/")
+    found = [folder / relative for folder in STATIC_FOLDERS if (folder / relative).is_file()]
+    assert len(found) == 1, f"{static_path} should be in exactly one static folder: {found}"
+    return found[0]
+
+
+def static_links(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+
+
+@pytest.mark.slow
+def test_the_installed_service_serves_the_scripts(served: str) -> None:
+    banner = REPO / "static" / "banner.js"
+    for path, built in (
+        ("/banner.js", banner),
+        ("/static/banner.js", banner),  # where the enforcement proxy fetches it
+        ("/matomo.js", REPO / "analytics" / "ingestion" / "static" / "matomo.js"),
+        ("/piwik.js", REPO / "analytics" / "ingestion" / "static" / "matomo.js"),
+    ):
+        response = httpx.get(served + path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/javascript"), path
+        assert response.content == built.read_bytes(), path
+
+
+@pytest.mark.slow
+def test_the_installed_service_serves_the_dashboard_and_its_files(served: str) -> None:
+    page = httpx.get(served + "/dashboard", headers={"Authorization": f"Bearer {MARKETER_TOKEN}"})
+    assert page.status_code == 200, page.text
+    links = static_links(page.text)
+    assert "/static/dashboard/dashboard.js" in links and "/static/site.css" in links, links
+    for link in links:
+        response = httpx.get(served + link)
+        assert response.status_code == 200, link
+        assert response.content == repository_file(link).read_bytes(), link
+
+
+@pytest.mark.slow
+def test_the_installed_service_serves_the_demo_and_the_policy(served: str) -> None:
+    demo = httpx.get(served + "/demo")
+    assert demo.status_code == 200, demo.text
+    nonce = re.search(r"'nonce-([^']+)'", demo.headers["content-security-policy"])
+    assert nonce, demo.headers["content-security-policy"]
+    source = (REPO / "samtycke" / "web" / "static" / "demo.html").read_text(encoding="utf-8")
+    assert demo.text == source.replace("{{nonce}}", nonce.group(1))
+    for path in ("/demo/embed?kind=video", "/demo/tracker"):
+        assert httpx.get(served + path).status_code == 200, path
+
+    policy = httpx.get(served + "/sites/1/policy")
+    assert policy.status_code == 200, policy.text
+    assert policy.headers["content-type"].startswith("text/html")
+    assert "Demo Energi AB" in policy.text
+    for link in static_links(policy.text):
+        response = httpx.get(served + link)
+        assert response.status_code == 200 and response.content == repository_file(link).read_bytes(), link
+
+
+def test_the_repository_keeps_static_banner_js_as_a_link_to_the_built_banner() -> None:
+    link = REPO / "static" / "banner.js"
+    assert link.is_symlink(), "static/banner.js links to the file the consent package serves"
+    assert os.readlink(link) == "../consent/web/static/banner.js"
+    assert link.resolve() == (REPO / "consent" / "web" / "static" / "banner.js").resolve()
