@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from samtycke.cli import add_config_option, command, load_settings
+from samtycke.cli import add_config_option, command, load_settings, storage_failures
 from samtycke.settings import Settings
 
 TOKEN_ENV = "SAMTYCKE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -94,21 +94,19 @@ def _held(path: str) -> bool:
 def _direct(args: argparse.Namespace, settings: Settings) -> int:
     from analytics import visitor_data
     from samtycke.services import clickhouse_url
-    from samtycke.storage import Layout, Storage, StorageError, StorageUnavailable, parse_url
+    from samtycke.storage import Layout, Storage, parse_url
 
     target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
     storage = Storage(target)
     try:
-        visitor = visitor_data.check_visitor(args.visitor_id)
-        if args.visitor_command == "export":
-            _print(visitor_data.export(storage, args.site, visitor))
-        else:
-            layout = Layout(target.database, settings.storage.cluster)
-            count = visitor_data.delete(storage, layout, args.site, visitor)
-            _print({"site_id": args.site, "visitor_id": args.visitor_id, "deleted": count})
-    except (StorageError, StorageUnavailable) as exc:
-        print(f"ClickHouse failed: {exc}", file=sys.stderr)
-        return 1
+        with storage_failures("ClickHouse failed"):
+            visitor = visitor_data.check_visitor(args.visitor_id)
+            if args.visitor_command == "export":
+                _print(visitor_data.export(storage, args.site, visitor))
+            else:
+                layout = Layout(target.database, settings.storage.cluster)
+                count = visitor_data.delete(storage, layout, args.site, visitor)
+                _print({"site_id": args.site, "visitor_id": args.visitor_id, "deleted": count})
     finally:
         storage.close()
     return 0

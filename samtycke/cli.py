@@ -14,12 +14,13 @@ Domains add their own commands (``log verify``, ``visitor export`` ...) through 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from samtycke.component import optional_module
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.settings.loading import ConfigError
+from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
 
 EXAMPLES = {
     "serve": "samtycke serve --config /etc/samtycke.toml --port 8000",
@@ -42,6 +44,28 @@ APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
 
 # Modules that add commands with a `register(subparsers)` function.
 DOMAIN_COMMANDS = ("consent.ledger.cli", "consent.enforcement.cli", "consent.scan.cli", "analytics.cli")
+
+
+class CommandFailed(Exception):
+    """Ends a command: ``main`` prints the message, one paragraph on stderr, and exits with ``code``."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@contextlib.contextmanager
+def storage_failures(failed: str, code: int = 1) -> Iterator[None]:
+    """ClickHouse failing inside the block ends the command with "<failed>: <reason>" and ``code``.
+
+    ``DataDirInUse`` passes through: ``main`` prints its own explanation (which process
+    holds the embedded data directory) with exit code 2, unless the command handles it.
+    """
+    try:
+        yield
+    except (StorageError, StorageUnavailable) as exc:
+        raise CommandFailed(f"{failed}: {exc}", code) from exc
 
 
 def config_path(args: argparse.Namespace) -> Path | None:
@@ -141,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.explain(), file=sys.stderr)
         return 2
+    except DataDirInUse as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except CommandFailed as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         return 130
 
@@ -150,7 +180,6 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from samtycke import logs
     from samtycke.services import build
-    from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
     from samtycke.web.app import create_app
 
     settings = load_settings(args)
@@ -167,14 +196,8 @@ def run_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        try:
+        with storage_failures("The embedded ClickHouse could not start", 2):
             services.storage.ensure_database()
-        except DataDirInUse as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-        except (StorageError, StorageUnavailable) as exc:
-            print(f"The embedded ClickHouse could not start: {exc}", file=sys.stderr)
-            return 2
     options = server_options(host, port)
     print(
         f"samtycke: {services.storage.target.describe()}; open http://{_display(host)}:{port}/",
@@ -222,7 +245,6 @@ def worker_app() -> Any:
 
 def run_migrate(args: argparse.Namespace) -> int:
     from samtycke.services import build
-    from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
     from samtycke.storage import migrations as migrations_module
     from samtycke.web.app import components
 
@@ -230,19 +252,14 @@ def run_migrate(args: argparse.Namespace) -> int:
     services = build(settings)
     wanted = [m for part in components(services) for m in part.migrations]
     try:
-        if args.status:
-            for item in migrations_module.status(services.storage, services.layout, wanted):
-                mark = "applied" if item.applied else "pending"
-                changed = " (changed since applied!)" if item.changed else ""
-                print(f"{mark:8} {item.id}  {item.description}{changed}")
-            return 0
-        applied = migrations_module.apply(services.storage, services.layout, wanted)
-    except DataDirInUse as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except (StorageError, StorageUnavailable) as exc:
-        print(f"Migrations failed: {exc}", file=sys.stderr)
-        return 1
+        with storage_failures("Migrations failed"):
+            if args.status:
+                for item in migrations_module.status(services.storage, services.layout, wanted):
+                    mark = "applied" if item.applied else "pending"
+                    changed = " (changed since applied!)" if item.changed else ""
+                    print(f"{mark:8} {item.id}  {item.description}{changed}")
+                return 0
+            applied = migrations_module.apply(services.storage, services.layout, wanted)
     finally:
         services.storage.close()
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "; up to date"))

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from samtycke import cli
 from samtycke.cli import add_config_option, command, load_settings, server_options
-from samtycke.settings.loading import ConfigError
 
 EXAMPLE = "samtycke proxy --upstream http://127.0.0.1:8080 --config samtycke.toml --site 1 --port 8000"
 
@@ -59,15 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="samtycke")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["proxy", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code: int = args.run(args)
-    except ConfigError as exc:
-        print(exc.explain(), file=sys.stderr)
-        return 2
-    return code
+    return cli.main(["proxy", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from samtycke import cli
 from samtycke.cli import add_config_option, command, load_settings
 
 EXAMPLE = "samtycke scan https://www.example.se/ --pages 20 --site 1 --json scan.json --html scan.html"
@@ -81,11 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="samtycke")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["scan", *(sys.argv[1:] if argv is None else argv)])
-    code: int = args.run(args)
-    return code
+    return cli.main(["scan", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
