@@ -7,53 +7,16 @@ sha256 is what receipts point to, so the same function serves the banner and the
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from consent.texts import BUILTIN, CATEGORIES, COOKIE_TABLE, UI, lifetime_text
+from consent.categories import CONSENT_MODE, GPC_DENIES, NECESSARY, category_ids
+from consent.texts import CATEGORIES, COOKIE_TABLE, UI, lifetime_text
 from samtycke.settings import Category, CookieEntry, Site
 
 NOTICE_ID = "banner"
 LANGS = ("sv", "en")
-CONSENT_MODE = {
-    "ad_storage": "marketing",
-    "ad_user_data": "marketing",
-    "ad_personalization": "marketing",
-    "analytics_storage": "statistics",
-    "functionality_storage": "preferences",
-    "personalization_storage": "preferences",
-    "security_storage": "necessary",
-}
-GPC_DENIES = ("marketing",)
-PER_SITE_CACHE = 256
-
-_T = TypeVar("_T")
-
-
-def per_site(derive: Callable[[Site], _T]) -> Callable[[Site], _T]:
-    """Cache ``derive(site)`` for each Site object, for values every request would rebuild.
-
-    Settings are frozen, so a value never goes stale.  Sites hold lists and so cannot be
-    dictionary keys: the cache keys on identity and keeps the site, so its id is not reused.
-    Callers must not mutate what they get.
-    """
-    cache: dict[int, tuple[Site, _T]] = {}
-
-    @functools.wraps(derive)
-    def cached(site: Site) -> _T:
-        hit = cache.get(id(site))
-        if hit is not None and hit[0] is site:
-            return hit[1]
-        if len(cache) >= PER_SITE_CACHE:  # settings built over and over (tests): start over
-            cache.clear()
-        value = derive(site)
-        cache[id(site)] = (site, value)
-        return value
-
-    return cached
 
 
 @dataclass(frozen=True)
@@ -61,30 +24,6 @@ class CategoryText:
     id: str
     name: str
     description: str
-
-
-def category_ids(site: Site) -> list[str]:
-    custom = [c.id for c in site.categories if c.id not in BUILTIN]
-    return [*BUILTIN, *custom]
-
-
-def optional_categories(site: Site) -> list[str]:
-    return [c for c in category_ids(site) if c != "necessary"]
-
-
-@per_site
-def optional_ids(site: Site) -> tuple[str, ...]:
-    """``optional_categories``, computed once a site (choices and receipts need it each time)."""
-    return tuple(optional_categories(site))
-
-
-@per_site
-def category_rank(site: Site) -> dict[str, int]:
-    """Each category's place in the site's order, necessary first (as ``list.index`` gives)."""
-    rank: dict[str, int] = {}
-    for position, category in enumerate(["necessary", *optional_categories(site)]):
-        rank.setdefault(category, position)
-    return rank
 
 
 def _override(site: Site, category_id: str) -> Category | None:
@@ -147,7 +86,7 @@ def _cookie(entry: CookieEntry, lang: str) -> dict[str, Any]:
         "session": entry.lifetime.strip().lower() == "session",
         "party": entry.party,
     }
-    if entry.category == "necessary":
+    if entry.category == NECESSARY:
         cookie["justification"] = entry.justification
     return cookie
 
@@ -166,7 +105,7 @@ def site_config(
                 "id": text.id,
                 "name": text.name,
                 "description": text.description,
-                "required": text.id == "necessary",
+                "required": text.id == NECESSARY,
                 "cookies": [_cookie(e, lang) for e in entries],
                 "storage_keys": keys,
             }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from consent import schema
 from consent.recording.service import ConsentService
-from consent.web import api, audit, logapi
+from consent.web import api, audit, logapi, rates
 from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
@@ -36,6 +36,7 @@ def build(services: Services) -> Component:
             *api.routes(service),
             *logapi.routes(service),
             *audit.routes(service),
+            *rates.routes(service.services),
             assets.script("/banner.js", BANNER, "The consent banner (with its CSS)"),
         ],
         migrations=schema.MIGRATIONS,

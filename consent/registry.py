@@ -16,11 +16,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from consent.categories import NECESSARY
 from consent.cookies import CONSENT_COOKIE, STATE_COOKIE
 from samtycke.settings import CookieEntry, Site
 
 OWN_COOKIES = (CONSENT_COOKIE, STATE_COOKIE)
-NECESSARY = "necessary"
+
 # Paths deeper than this are not tried: each variant costs a Set-Cookie header.
 MAX_PATH_DEPTH = 6
 

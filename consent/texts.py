@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from consent.registry import is_session, parse_lifetime
 
-BUILTIN = ("necessary", "preferences", "statistics", "marketing")
-
 UI: dict[str, dict[str, str]] = {
     "sv": {
         "title": "Vi använder cookies",

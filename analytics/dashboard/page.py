@@ -19,11 +19,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from analytics.stats import parser as stats_parser
-from analytics.stats.params import RANGES, local_today
 from samtycke.auth import Principal
 from samtycke.services import Services
 from samtycke.settings import Site
 from samtycke.web.i18n import language
+from samtycke.web.params import RANGES, local_today
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = (

@@ -30,6 +30,7 @@ from consent.cookies import CONSENT_COOKIE
 from samtycke.journal import Record
 from samtycke.services import Services
 from samtycke.web import assets, cors
+from samtycke.web.asgi import headers_named
 from samtycke.web.errors import BadRequest, ServiceUnavailable
 from samtycke.web.routing import DirectRoute
 
@@ -90,8 +91,8 @@ class Collector:
     def context(self, scope: Scope, headers: Mapping[bytes, str]) -> Context:
         consent = False
         if CONSENT_COOKIE in headers.get(b"cookie", ""):  # parse cookies only when ours is there
-            recorded = consent_cookies.read(HTTPConnection(scope), self.services.signer, time.time())
-            consent = recorded is not None and STATISTICS in recorded.granted
+            cookie = consent_cookies.read(HTTPConnection(scope), self.services.signer, time.time())
+            consent = cookie is not None and STATISTICS in cookie.granted
         client = scope.get("client")
         return Context(
             address=self.services.client_ip.resolve(
@@ -110,7 +111,7 @@ class Collector:
     async def track(self, scope: Scope, body: bytes, send: Send) -> None:
         if not self.services.settings.analytics.recording:
             raise ServiceUnavailable("recording is switched off", code="recording_disabled")
-        headers = _headers(scope)
+        headers = headers_named(scope, _CONTEXT_HEADERS, _LIST_HEADERS)
         params = parse_query(scope.get("query_string", b""))
         if body.lstrip()[:1] == b"{":
             summary = await self.bulk(scope, headers, params, body)
@@ -242,19 +243,6 @@ async def _acknowledge(send: Send, cors_headers: list[tuple[bytes, bytes]], send
         raw = [*raw, *cors_headers]
     await send({"type": "http.response.start", "status": 200 if send_image else 204, "headers": raw})
     await send({"type": "http.response.body", "body": GIF if send_image else b""})
-
-
-def _headers(scope: Scope) -> dict[bytes, str]:
-    """The request headers a hit reads, in one pass over the raw list (repeated proxy headers joined)."""
-    found: dict[bytes, str] = {}
-    for name, value in scope["headers"]:
-        if name in _CONTEXT_HEADERS:
-            text = value.decode("latin-1")
-            if name in found and name in _LIST_HEADERS:
-                found[name] += ", " + text
-            else:
-                found.setdefault(name, text)
-    return found
 
 
 def _bulk_entries(body: bytes) -> tuple[list[Any], dict[str, str]]:

@@ -1,4 +1,4 @@
-"""The stats API: ``POST /api/v1/stats/query`` (JSON or streamed CSV), realtime and consent rates."""
+"""The stats API: ``POST /api/v1/stats/query`` (JSON or streamed CSV) and realtime."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from analytics.stats import consent, parser, realtime, runner
+from analytics.stats import parser, realtime, runner
 from samtycke.services import Services
 
 
@@ -99,5 +99,4 @@ def routes(services: Services) -> list[BaseRoute]:
     return [
         Route("/api/v1/stats/query", StatsAPI(services).query, methods=["POST"]),
         *realtime.routes(services),
-        *consent.routes(services),
     ]

@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics.schema import EVENTS
-from analytics.stats.params import site_of
 from samtycke.services import Services
+from samtycke.web.params import site_of
 
 WINDOW = timedelta(minutes=30)
 TOP_PAGES = 5

@@ -14,8 +14,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from consent import cookies
-from consent.banner import GPC_DENIES
-from consent.registry import NECESSARY
+from consent.categories import GPC_DENIES, NECESSARY
 from samtycke.settings import Site
 from samtycke.signing import Signer
 

@@ -37,9 +37,10 @@ from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import cookies
+from consent.categories import NECESSARY
 from consent.enforcement import decision, setcookie
 from consent.enforcement.decision import Decision
-from consent.registry import NECESSARY, OWN_COOKIES, Registry, domain_variants, path_variants
+from consent.registry import OWN_COOKIES, Registry, domain_variants, path_variants
 from samtycke.metrics import Metrics
 from samtycke.settings import Settings, Site
 from samtycke.signing import Signer, load_or_create_keys

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consent.banner import GPC_DENIES, optional_ids
+from consent.categories import GPC_DENIES, NECESSARY, optional_ids
 from samtycke.settings import Settings, Site
 from samtycke.web.errors import Unprocessable
 
@@ -55,7 +55,7 @@ def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: 
     optional = optional_ids(site)
     for category, value in raw.items():
         where = f"decisions.{category}"[:100]
-        if category == "necessary":
+        if category == NECESSARY:
             if value is not True:
                 raise Unprocessable("necessary cookies cannot be refused", field=where)
             continue
@@ -63,7 +63,7 @@ def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: 
             raise Unprocessable(f"unknown category {category[:60]!r}", field=where)
         if not isinstance(value, bool):
             raise Unprocessable("a decision must be true or false", field=where)
-    explicit = {c: v for c, v in raw.items() if c != "necessary"}
+    explicit = {c: v for c, v in raw.items() if c != NECESSARY}
     if method == "accept_all":
         if False in explicit.values():
             raise Unprocessable("accept_all cannot refuse a category; use custom", field="decisions")

@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from consent.banner import category_rank, per_site
+from consent.categories import NECESSARY, category_rank
 from consent.ledger.entries import canonical_fast, rfc3339
 from consent.ledger.keys import SigningKey, b64url
 from consent.ledger.sequencer import Entry
 from consent.recording.choice import Choice
 from consent.recording.notices import Notice
 from samtycke.settings import Site
+from samtycke.settings.per_site import per_site
 
 SCHEMA_VERSION = "samtycke-receipt-1"
 STANDARDS = ["Kantara Consent Receipt 1.1", "ISO/IEC TS 27560:2023", "W3C DPV 2"]
@@ -77,7 +78,7 @@ def receipt_entry(
         "method": choice.method,
         "gpc": choice.gpc,
         "site_id": choice.site.id,
-        "decisions": {"necessary": True, **choice.decisions},
+        "decisions": {NECESSARY: True, **choice.decisions},
         "validity": {"from": start, "until": rfc3339(now + timedelta(days=days)), "days": days},
         "notice": {
             "id": "banner",
@@ -122,7 +123,7 @@ def receipt_from_entry(
 
 
 def _purpose(category: str, granted: bool) -> dict[str, Any]:
-    necessary = category == "necessary"
+    necessary = category == NECESSARY
     return {
         "category": category,
         "decision": "granted" if granted else "refused",

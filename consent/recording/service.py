@@ -1,4 +1,4 @@
-"""Consent operations, free of HTTP: record a choice, read a history, withdraw, erase, purge."""
+"""Consent operations, free of HTTP: issue a receipt for a choice, read a history, withdraw, erase, purge."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ PURGE_BATCH = 100_000
 
 
 @dataclass(frozen=True)
-class Recorded:
+class Issued:
     receipt: dict[str, Any]
     jws: str
     cookie: ConsentCookie
@@ -69,7 +69,7 @@ class ConsentService:
 
     # -- recording --------------------------------------------------------------------------------
 
-    async def record(self, choice: Choice, previous: ConsentCookie | None) -> Recorded:
+    async def issue(self, choice: Choice, previous: ConsentCookie | None) -> Issued:
         self.log.require_ready()
         notice = self.notices.get(choice.site.id, choice.notice_version, choice.lang)
         if notice is None:
@@ -103,7 +103,7 @@ class ConsentService:
             receipt_id=str(appended.entry["receipt_id"]),
             exp=exp,
         )
-        return Recorded(signed, jws, cookie, days * 86400)
+        return Issued(signed, jws, cookie, days * 86400)
 
     # -- reading ----------------------------------------------------------------------------------
 

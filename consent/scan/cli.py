@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from consent.banner import optional_categories
+    from consent.categories import optional_categories
     from consent.registry import Registry
     from consent.scan import crawl, findings, report
 

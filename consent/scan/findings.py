@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from consent.registry import NECESSARY, Registry, is_session, lifetime_seconds
+from consent.categories import NECESSARY
+from consent.registry import Registry, is_session, lifetime_seconds
 from consent.scan.crawl import PageVisit, Scenario
 
 # A persistent cookie's lifetime may be off by this share before it is reported.

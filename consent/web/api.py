@@ -123,12 +123,12 @@ class ConsentAPI:
     def current(self, request: Request) -> cookies.ConsentCookie | None:
         return cookies.read(request, self.services.signer, time.time())
 
-    def respond(self, recorded: Any, request: Request) -> Response:
+    def respond(self, issued: Any, request: Request) -> Response:
         response = json_response(
-            {"receipt": recorded.receipt, "jws": recorded.jws}, 201, {"Cache-Control": "no-store"}
+            {"receipt": issued.receipt, "jws": issued.jws}, 201, {"Cache-Control": "no-store"}
         )
         cookies.set_cookies(
-            response, recorded.cookie, self.services.signer, recorded.max_age, self.secure(request)
+            response, issued.cookie, self.services.signer, issued.max_age, self.secure(request)
         )
         return response
 
@@ -167,7 +167,7 @@ class ConsentAPI:
             return Response(status_code=304, headers=headers)
         return Response(data, media_type="application/json", headers=headers)
 
-    async def record(self, request: Request) -> Response:
+    async def choose(self, request: Request) -> Response:
         """
         summary: Record a consent choice
         description: >-
@@ -188,8 +188,8 @@ class ConsentAPI:
         origin = header(request.scope, b"origin")
         if origin and not self.site_origins[choice.site.id].allows(origin, request.scope):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
-        recorded = await self.service.record(choice, self.current(request))
-        return self.respond(recorded, request)
+        issued = await self.service.issue(choice, self.current(request))
+        return self.respond(issued, request)
 
     async def withdraw(self, request: Request) -> Response:
         """
@@ -215,7 +215,7 @@ class ConsentAPI:
             lang=lang if lang in ("sv", "en") else language(request),
             gpc=False,
         )
-        return self.respond(await self.service.record(choice, previous), request)
+        return self.respond(await self.service.issue(choice, previous), request)
 
     async def history(self, request: Request) -> Response:
         """
@@ -324,7 +324,7 @@ def routes(service: ConsentService) -> list[BaseRoute]:
             methods=["OPTIONS"],
             include_in_schema=False,
         ),
-        DirectRoute("/api/v1/consent", api.with_cors(api.record, writes=True), methods=["POST"]),
+        DirectRoute("/api/v1/consent", api.with_cors(api.choose, writes=True), methods=["POST"]),
         Route("/api/v1/consent", api.with_cors(api.history, writes=False), methods=["GET"]),
         Route("/api/v1/consent", api.with_cors(api.erase, writes=True), methods=["DELETE"]),
         Route("/api/v1/consent", api.preflight, methods=["OPTIONS"], include_in_schema=False),

@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from consent.banner import category_texts, notice_sha256
+from consent.categories import NECESSARY
 from consent.recording.notices import Notices
 from consent.registry import is_session
 from consent.texts import COOKIE_TABLE, lifetime_text
@@ -69,7 +70,7 @@ def cookie_rows(site: Site, lang: str) -> list[dict[str, Any]]:
                     "party": entry.party,
                     "party_text": table["third"] if entry.party == "third" else table["first"],
                     "domain": entry.domain,
-                    "justification": entry.justification if entry.category == "necessary" else "",
+                    "justification": entry.justification if entry.category == NECESSARY else "",
                 }
             )
         groups.append({"id": text.id, "name": text.name, "description": text.description, "cookies": entries})

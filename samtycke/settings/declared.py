@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_DATA_DIR = "./samtycke-data"
+# The categories every site has; ``consent.categories`` owns what they mean.
+NECESSARY = "necessary"
+BUILTIN_CATEGORIES = (NECESSARY, "preferences", "statistics", "marketing")
 
 
 def setting(default: Any = None, help: str = "", *, env: str | None = None, **extra: Any) -> Any:

@@ -20,10 +20,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from samtycke.settings import Settings, Site
+from samtycke.settings.declared import BUILTIN_CATEGORIES, NECESSARY
 
 T = TypeVar("T")
-
-BUILTIN_CATEGORIES = ("necessary", "preferences", "statistics", "marketing")
 
 
 class ConfigError(Exception):
@@ -209,7 +208,7 @@ def _check_site(site: Site, key: str) -> None:
         where = f"{key}.cookies[{i}]"
         if cookie.category not in categories:
             raise ConfigError(f"{where}.category", f"names an unknown category {cookie.category!r}")
-        if cookie.category == "necessary" and not cookie.justification.strip():
+        if cookie.category == NECESSARY and not cookie.justification.strip():
             raise ConfigError(f"{where}.justification", "is required for a necessary cookie")
         if cookie.regex:
             try:

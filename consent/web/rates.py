@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from analytics.stats.params import date_range_of, local_today, site_of
-from consent.banner import optional_categories
+from consent.categories import optional_categories
 from consent.schema import LOG
 from samtycke.services import Services
 from samtycke.storage import StorageError
+from samtycke.web.params import date_range_of, local_today, site_of
 
 METHODS = ("accept_all", "reject_all", "custom", "gpc", "withdraw")
 
