@@ -19,6 +19,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -146,6 +148,21 @@ class App(Starlette):
         super().__init__(**options)
         self._direct = {r.path: r for r in self.router.routes if isinstance(r, DirectRoute)}
         self._direct_stacks: dict[str, ASGIApp] = {}
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack, except that unexpected errors are answered inside the app's middleware.
+
+        Starlette answers them in its outermost layer, outside the access log, so the 500
+        would carry no X-Request-ID and its log line no request id, though the message
+        points to it.  Here the exception layer that answers every other error answers them
+        too, as a direct route's ``ErrorBoundary`` does; the outermost layer is left for
+        errors in the middleware itself.
+        """
+        handlers = self.exception_handlers
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=handlers.get(Exception), debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
