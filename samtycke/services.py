@@ -29,7 +29,7 @@ from samtycke.storage import migrations as migrations_module
 from samtycke.storage.client import DataDirInUse, StorageError, StorageUnavailable
 from samtycke.storage.migrations import Migration
 
-log = logging.getLogger("samtycke.storage")
+logger = logging.getLogger("samtycke.storage")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "web" / "templates"
@@ -96,7 +96,7 @@ class Services:
                 self.state.reason = f"ClickHouse: {exc}"
                 self.metrics.storage_up.set(0)
                 if not retry or isinstance(exc, StorageError):
-                    log.error("migrations failed", extra={"reason": str(exc)[:300]})
+                    logger.error("migrations failed", extra={"reason": str(exc)[:300]})
                     if not retry:
                         raise
                 await asyncio.sleep(delay)
@@ -105,7 +105,7 @@ class Services:
             except DataDirInUse as exc:
                 # Fatal for this process: say so in /readyz and the log rather than wait forever.
                 self.state.reason = str(exc)
-                log.error("embedded data directory in use by another process")
+                logger.error("embedded data directory in use by another process")
                 raise
             self.state.reachable = True
             self.state.migrated = True
@@ -113,7 +113,7 @@ class Services:
             self.state.applied = applied
             self.metrics.storage_up.set(1)
             if applied:
-                log.info("migrations applied", extra={"migrations": applied})
+                logger.info("migrations applied", extra={"migrations": applied})
             self.storage_ready.set()
             return
 

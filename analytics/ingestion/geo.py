@@ -17,7 +17,7 @@ import maxminddb
 
 from samtycke.clientip import unmapped
 
-log = logging.getLogger("samtycke.analytics.geo")
+logger = logging.getLogger("samtycke.analytics.geo")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class GeoIP:
         try:
             self._reader = maxminddb.open_database(str(Path(path)), maxminddb.MODE_MEMORY)
         except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
-            log.warning(
+            logger.warning(
                 "GeoIP database unusable; locations will be unknown", extra={"reason": str(exc)[:200]}
             )
 

@@ -35,7 +35,7 @@ from analytics.schema import SALTS
 from samtycke.settings import Site
 from samtycke.storage import Layout, Storage, StorageError, StorageUnavailable
 
-log = logging.getLogger("samtycke.analytics.salts")
+logger = logging.getLogger("samtycke.analytics.salts")
 
 KEEP = timedelta(hours=48)
 COLUMNS = ("site_id", "day", "salt", "created_at")
@@ -97,7 +97,7 @@ class Salts:
                     # the TTL expired the row on arrival (or something else deleted it).
                     if self._kept_locally.get(site_id) != day:
                         self._kept_locally[site_id] = day
-                        log.warning(
+                        logger.warning(
                             "salt not kept by storage (clocks disagree?); using a local salt for the day",
                             extra={"site_id": site_id, "day": day.isoformat()},
                         )
@@ -105,7 +105,7 @@ class Salts:
         except (StorageUnavailable, StorageError) as exc:
             # Hits keep flowing while ClickHouse is away; this instance's ids for the day
             # may then differ from others' until the next refresh finds the shared salt.
-            log.warning("salt store unavailable; using a local salt", extra={"reason": str(exc)[:200]})
+            logger.warning("salt store unavailable; using a local salt", extra={"reason": str(exc)[:200]})
             return held if held is not None else Salt(site_id, day, secrets.token_bytes(32))
         return Salt(site_id, day, bytes.fromhex(found))
 
@@ -146,7 +146,7 @@ class Salts:
                 async with self._lock:
                     await _finish_even_if_cancelled(run_in_threadpool(self.rotate))
             except (StorageUnavailable, StorageError) as exc:
-                log.warning("salt rotation failed; retrying", extra={"reason": str(exc)[:200]})
+                logger.warning("salt rotation failed; retrying", extra={"reason": str(exc)[:200]})
             await asyncio.sleep(every)
 
 

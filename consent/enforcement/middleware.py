@@ -45,7 +45,7 @@ from samtycke.metrics import Metrics
 from samtycke.settings import Settings, Site
 from samtycke.signing import Signer, load_or_create_keys
 
-log = logging.getLogger("samtycke.enforcement")
+logger = logging.getLogger("samtycke.enforcement")
 
 CLEAR_ALL = '"cookies", "storage"'
 CLEAR_STORAGE = '"storage"'
@@ -138,12 +138,12 @@ class ConsentMiddleware:
         if self.counter is not None:
             self.counter.labels(str(site.id), action, category).inc()
         if unknown:
-            log.warning(
+            logger.warning(
                 "cookie not in the registry",
                 extra={"site_id": site.id, "cookie": name[:MAX_NAME_IN_LOGS], "action": action},
             )
         else:
-            log.debug(
+            logger.debug(
                 "cookie without consent",
                 extra={"site_id": site.id, "cookie": name[:MAX_NAME_IN_LOGS], "action": action},
             )

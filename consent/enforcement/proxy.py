@@ -31,7 +31,7 @@ from samtycke.web.asgi import header
 from samtycke.web.errors import HTTPError
 from samtycke.web.i18n import language
 
-log = logging.getLogger("samtycke.proxy")
+logger = logging.getLogger("samtycke.proxy")
 
 PREFIX = "/_samtycke"
 # The banner takes its API from the origin it was loaded from, so it asks for these at
@@ -210,7 +210,7 @@ class Proxy:
             await self.relay(scope, response, send)
         except httpx.HTTPError as exc:
             # Headers are out: all that is left is to end the body where it broke.
-            log.warning("upstream broke off a response", extra={"reason": type(exc).__name__})
+            logger.warning("upstream broke off a response", extra={"reason": type(exc).__name__})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
@@ -265,10 +265,10 @@ class Proxy:
                     )
                     await send({"type": "http.response.body", "body": body, "more_body": False})
                     return
-                log.warning("HTML left without the banner", extra={"content_encoding": encoding[:20]})
+                logger.warning("HTML left without the banner", extra={"content_encoding": encoding[:20]})
                 await self._send_raw(response, send, buffered, None)
                 return
-            log.warning("HTML too large for the banner; passed through", extra={"bytes": size})
+            logger.warning("HTML too large for the banner; passed through", extra={"bytes": size})
             await self._send_raw(response, send, buffered, stream)
             return
         await self._send_raw(response, send, [], response.aiter_raw())
@@ -295,7 +295,7 @@ class Proxy:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def bad_gateway(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
-        log.warning("upstream unreachable", extra={"reason": type(exc).__name__})
+        logger.warning("upstream unreachable", extra={"reason": type(exc).__name__})
         request = Request(scope, receive)
         lang = language(request)
         message = (

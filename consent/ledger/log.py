@@ -37,7 +37,7 @@ from samtycke.services import Services
 from samtycke.storage import StorageUnavailable
 from samtycke.unavailable import Unavailable
 
-log = logging.getLogger("samtycke.consent")
+logger = logging.getLogger("samtycke.consent")
 
 PAGE_ROWS = 10_000
 
@@ -94,7 +94,7 @@ class ConsentLog:
     async def load(self) -> None:
         if self._writer_lock is None and not self.claim_writer():
             self.problem = "another process writes this consent log; run one writer (see README)"
-            log.error("consent log: another process holds the writer lock")
+            logger.error("consent log: another process holds the writer lock")
             return
         delay = 0.2
         while not await self.services.shipper.ship():
@@ -106,7 +106,7 @@ class ConsentLog:
         for position, (index, _) in enumerate(rows):
             if int(index) != position:
                 self.problem = f"the stored consent log has a gap: index {position} is missing"
-                log.error("consent log: gap in stored indices", extra={"index": position})
+                logger.error("consent log: gap in stored indices", extra={"index": position})
                 return
         self.tree = MerkleTree.from_leaf_hashes(bytes.fromhex(str(h)) for _, h in rows)
         self.sequencer.tree = self.tree
@@ -120,7 +120,7 @@ class ConsentLog:
                 self.problem = (
                     f"the stored consent log does not match its signed checkpoint at tree size {size}"
                 )
-                log.error(
+                logger.error(
                     "consent log: stored entries disagree with the last checkpoint", extra={"size": size}
                 )
                 return
@@ -134,14 +134,14 @@ class ConsentLog:
                 f"a checkpoint at tree size {kept[0]} that it does not match: restore the missing entries, "
                 "or point storage back at the ClickHouse that holds this log"
             )
-            log.error(
+            logger.error(
                 "consent log: storage disagrees with the checkpoint kept in the data directory",
                 extra={"size": kept[0], "stored": self.tree.size},
             )
             return
         self._task = asyncio.create_task(self.sequencer.run(), name="consent-sequencer")
         self.loaded = True
-        log.info("consent log loaded", extra={"tree_size": self.tree.size})
+        logger.info("consent log loaded", extra={"tree_size": self.tree.size})
 
     def open(self) -> None:
         """Accept requests: the log is loaded and whatever must come first is in it."""
@@ -223,7 +223,7 @@ class ConsentLog:
                 try:
                     await self.checkpoint()
                 except Unavailable as exc:
-                    log.warning("checkpoint not stored", extra={"reason": exc.message})
+                    logger.warning("checkpoint not stored", extra={"reason": exc.message})
             await asyncio.sleep(interval)
 
     # -- reading stored entries ---------------------------------------------------------------------

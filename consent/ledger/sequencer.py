@@ -27,7 +27,7 @@ from consent.ledger.entries import canonical_fast, ch_time
 from consent.ledger.merkle import MerkleTree, leaf_hash
 from samtycke.journal import Record, record
 
-log = logging.getLogger("samtycke.consent")
+logger = logging.getLogger("samtycke.consent")
 
 
 @dataclass(frozen=True)

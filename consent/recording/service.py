@@ -22,7 +22,7 @@ from samtycke.journal import record
 from samtycke.services import Services
 from samtycke.web.errors import Unprocessable
 
-log = logging.getLogger("samtycke.consent")
+logger = logging.getLogger("samtycke.consent")
 
 PURGE_BATCH = 100_000
 
@@ -204,7 +204,7 @@ class ConsentService:
         ]
         await self.services.append(redacted)
         await self.log.flush()
-        log.info("consent receipts purged", extra={"count": len(rows)})
+        logger.info("consent receipts purged", extra={"count": len(rows)})
         return len(rows)
 
     async def purge_loop(self) -> None:
@@ -214,7 +214,7 @@ class ConsentService:
                 while await self.purge(self.services.now() - timedelta(days=days)) == PURGE_BATCH:
                     pass
             except Exception as exc:  # a failed purge retries tomorrow; it must not stop the service
-                log.warning("retention purge failed", extra={"error": type(exc).__name__})
+                logger.warning("retention purge failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(24 * 3600)
 
     async def run(self) -> None:

@@ -35,7 +35,7 @@ from samtycke.web.i18n import language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-log = logging.getLogger("samtycke.consent.pages")
+logger = logging.getLogger("samtycke.consent.pages")
 
 FORMATS = ("html", "fragment", "json")
 IMY_URL = "https://www.imy.se/"
@@ -99,7 +99,7 @@ class Pages:
                 notices = Notices()
                 await notices.load(self.services.storage)
             except (StorageError, StorageUnavailable) as exc:
-                log.warning("notice versions unavailable", extra={"reason": str(exc)[:200]})
+                logger.warning("notice versions unavailable", extra={"reason": str(exc)[:200]})
             else:
                 self.notices, self.loaded_at = notices, now
         known = self.notices.get(site.id, site.notice.version, lang)

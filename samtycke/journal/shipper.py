@@ -36,7 +36,7 @@ from samtycke.journal import receipts, segment
 from samtycke.journal.journal import Journal, Lane
 from samtycke.storage.client import Storage, StorageError, StorageUnavailable
 
-log = logging.getLogger("samtycke.shipper")
+logger = logging.getLogger("samtycke.shipper")
 
 # Unknown table or database: the schema is not there yet, which is an outage, not bad data.
 _RETRY_CODES = {60, 81}
@@ -178,7 +178,7 @@ class Shipper:
         # A copy, so that discard() below sees and deletes the original as usual.
         kept.write_bytes(path.read_bytes())
         self.state.quarantined_segments += 1
-        log.error(
+        logger.error(
             "segment rejected by ClickHouse, kept in quarantine",
             extra={"segment": kept.name, "error_code": exc.code},
         )
@@ -211,7 +211,7 @@ class Shipper:
             except StorageUnavailable as exc:
                 self._failed(exc.message)
                 if self._worth_logging():
-                    log.warning(
+                    logger.warning(
                         "shipping paused: ClickHouse unavailable",
                         extra={"failures": self.state.consecutive_failures},
                     )
@@ -219,7 +219,7 @@ class Shipper:
             except Unconfirmed as exc:
                 self._failed(str(exc))
                 if self._worth_logging():
-                    log.error(
+                    logger.error(
                         "shipping paused: ClickHouse does not hold rows it acknowledged",
                         extra={"segment": exc.segment, "chunks": exc.missing_chunks},
                     )
