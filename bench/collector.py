@@ -263,8 +263,8 @@ def pipeline_cost(hits: int = 10_000) -> float:
     from analytics.ingestion.geo import GeoIP
     from analytics.ingestion.pipeline import Context, Pipeline
     from analytics.ingestion.request import parse_hit, parse_query
-    from analytics.ingestion.visits import Visits
     from analytics.ingestion.salts import Salt, Salts
+    from analytics.ingestion.visits import Visits
     from samtycke.auth import Auth
     from samtycke.metrics import Metrics
     from samtycke.settings import Secret

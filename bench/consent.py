@@ -144,11 +144,11 @@ def bench_receipts() -> dict[str, Any]:
 
 async def asgi_receipts(count: int, concurrency: int) -> float:
     """The worker's own capacity: the app driven through ASGI, no HTTP client in the way."""
-    from samtycke.settings import loading as configfile
+    from samtycke.settings import loading
     from samtycke.web.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = configfile.from_mapping(
+        settings = loading.from_mapping(
             {
                 "storage": {"data_dir": str(Path(tmp) / "data")},
                 "server": {"secret_keys": ["bench"], "log_level": "warning"},

@@ -27,7 +27,7 @@ from typing import Any
 from samtycke import runtime
 from samtycke.component import optional_module
 from samtycke.settings import Settings
-from samtycke.settings import loading as configfile
+from samtycke.settings import loading
 from samtycke.settings.loading import ConfigError
 from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
 
@@ -74,7 +74,7 @@ def config_path(args: argparse.Namespace) -> Path | None:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    return configfile.load(config_path(args), os.environ)
+    return loading.load(config_path(args), os.environ)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -236,7 +236,7 @@ def worker_app() -> Any:
     from samtycke.web.app import create_app
 
     path = os.environ.get("SAMTYCKE_SERVE_CONFIG") or None
-    settings = configfile.load(Path(path) if path else None, os.environ)
+    settings = loading.load(Path(path) if path else None, os.environ)
     logs.configure(settings.server.log_level)
     app = create_app(settings)
     runtime.tune_for_serving()

@@ -99,9 +99,9 @@ class ConsentMiddleware:
         cls, app: ASGIApp, path: str | Path, site_id: int | None = None, **options: Any
     ) -> ConsentMiddleware:
         """Built from a samtycke TOML file (environment variables are not read here)."""
-        from samtycke.settings import loading as configfile
+        from samtycke.settings import loading
 
-        return cls(app, configfile.load(Path(path), {}), site_id, **options)
+        return cls(app, loading.load(Path(path), {}), site_id, **options)
 
     def site_for(self, host: str) -> Site:
         """The configured site, else the one serving this host name, else the first."""
