@@ -38,7 +38,7 @@ from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_un
 from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
 
-log = logging.getLogger("samtycke")
+logger = logging.getLogger("samtycke")
 
 
 # Modules with a `build(services) -> Component` function, in mounting order: the collector
@@ -74,7 +74,7 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(services.journal.open)
         if services.journal.repaired_bytes:
-            log.warning(
+            logger.warning(
                 "journal: dropped a torn record left by an interrupted write",
                 extra={"bytes": services.journal.repaired_bytes},
             )
@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
                     background.append(asyncio.ensure_future(start()))
 
         background.append(asyncio.create_task(when_storage_ready(), name="storage-ready"))
-        log.info(
+        logger.info(
             "samtycke started",
             extra={"storage": services.storage.target.describe(), "sites": [s.id for s in settings.sites]},
         )
@@ -111,10 +111,10 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
                     with contextlib.suppress(Exception):
                         await stop()
             if services.state.migrated and not await services.shipper.flush():
-                log.warning("shutdown: some journalled records remain; they ship at next start")
+                logger.warning("shutdown: some journalled records remain; they ship at next start")
             await asyncio.to_thread(services.journal.close)
             services.storage.close()
-            log.info("samtycke stopped")
+            logger.info("samtycke stopped")
 
     app = App(
         routes=routes,
@@ -224,7 +224,7 @@ async def render_error(request: Request, exc: Exception) -> Response:
     """The one place errors become responses: JSON for the API, a page for people."""
     assert isinstance(exc, HTTPError)
     if exc.status >= 500:
-        log.warning("request failed", extra={"status": exc.status, "code": exc.code})
+        logger.warning("request failed", extra={"status": exc.status, "code": exc.code})
     if wants_json(request):
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)
     services: Services = request.app.state.services
@@ -248,7 +248,7 @@ async def render_starlette_error(request: Request, exc: Exception) -> Response:
 
 
 async def render_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error", exc_info=exc)
+    logger.error("unexpected error", exc_info=exc)
     error = HTTPError("Something went wrong on our side; the request id identifies it in our logs.")
     return await render_error(request, error)
 
