@@ -26,8 +26,7 @@ from typing import Any
 
 from samtycke import runtime
 from samtycke.component import optional_module
-from samtycke.settings import Settings
-from samtycke.settings import loading
+from samtycke.settings import Settings, loading
 from samtycke.settings.loading import ConfigError
 from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
 
