@@ -105,7 +105,7 @@ class Acknowledged:
     receipts: dict[str, tuple[int, str]] = field(default_factory=dict)  # receipt_id: (index, leaf hash)
     indices: list[int] = field(default_factory=list)  # every index handed out in a 201
     pages: list[str] = field(default_factory=list)  # pages whose hit was answered 200
-    cut_pages: list[str] = field(default_factory=list)  # pages whose hit was cut
+    cut_pages: dict[str, str] = field(default_factory=dict)  # pages whose hit was cut: "kill" or "stop"
 
 
 @dataclass
@@ -184,7 +184,7 @@ class Load:
         except httpx.TransportError as exc:
             self.cycle.cut_hits += 1
             self.cut_by[type(exc).__name__] += 1
-            self.ack.cut_pages.append(page)
+            self.ack.cut_pages[page] = self.cycle.end
             return
         if response.status_code != 200:
             self.statuses[f"hit {response.status_code}"] += 1
@@ -439,7 +439,7 @@ def verify(ack: Acknowledged, clickhouse_url: str, prefix: str) -> dict[str, Any
     page_acknowledged_twice = sum(1 for n in pages.values() if n > 1)  # a page is sent once: a client bug
     sent = set(pages) | set(ack.cut_pages)
     unknown_pages = sum(1 for page in counted if page not in sent)
-    cut_stored = sum(1 for page in ack.cut_pages if counted.get(page, 0) >= 1)
+    cut_stored = Counter(end for page, end in ack.cut_pages.items() if counted.get(page, 0) >= 1)
     return {
         "log_entries": len(log),
         "log_rows_before_final_merge": int(raw_rows),
@@ -451,7 +451,8 @@ def verify(ack: Acknowledged, clickhouse_url: str, prefix: str) -> dict[str, Any
         "receipts_stored_without_answer": sum(1 for r in stored if r not in ack.receipts),
         "hits_lost": hits_lost,
         "hits_repeated": hits_repeated,
-        "hits_cut_but_stored": cut_stored,
+        "hits_cut_by_kills_but_stored": cut_stored["kill"],
+        "hits_cut_by_clean_stops_but_stored": cut_stored["stop"],
         "pages_stored_never_sent": unknown_pages,
         "pages_acknowledged_twice": page_acknowledged_twice,
     }
@@ -629,9 +630,10 @@ ships), a clean stop, and ClickHouse read directly.
 | log indices handed out twice / gaps in the stored indices | \
 {checks["indices_handed_out_twice"]} / {checks["index_gaps"]} (log of {checks["log_entries"]:,} entries) |
 | requests cut by kills: receipts / hits | {cut["receipts"]} / {cut["hits"]} |
-| of those, stored anyway: receipts / hits | \
-{checks["receipts_stored_without_answer"]} / {checks["hits_cut_but_stored"]} |
 | requests cut by clean stops: receipts / hits | {cut_clean["receipts"]} / {cut_clean["hits"]} |
+| cut but stored anyway: receipts (kills and clean stops) / hits cut by kills / by clean stops | \
+{checks["receipts_stored_without_answer"]} / {checks["hits_cut_by_kills_but_stored"]} / \
+{checks["hits_cut_by_clean_stops_but_stored"]} |
 | how the cut requests failed: kills / clean stops | {how(result["cut_by_kills_how"])} / \
 {how(result["cut_during_clean_stops_how"])} |
 | other answers than 201 and 200 | {how(result["other_statuses"])} |
