@@ -13,7 +13,6 @@ so the fixture server always runs as a child process::
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,14 +24,8 @@ from types import TracebackType
 from typing import IO, Self
 from urllib.parse import quote
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.paths import REPO
+from tests.support.ports import free_port
 
 
 class ClickHouseHTTPProcess:
@@ -89,13 +82,13 @@ class ClickHouseHTTPProcess:
             "--password",
             self.password,
         ]
-        pythonpath = [str(_REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        pythonpath = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
         self._close_log()
         # A file, not a pipe: nothing drains a pipe while tests run, and the output explains failed starts.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process it logs
         self._process = subprocess.Popen(
-            command, cwd=_REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

@@ -13,21 +13,19 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from samtycke.auth import hash_token
-from tests.conftest import LiveServer
-
-ADMIN_TOKEN = "fuzz-admin-token"
+from tests.support.live import LiveServer
+from tests.support.tokens import ADMIN, token_entries
 
 
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     import tomli_w
 
-    from tests.conftest import demo_raw
+    from tests.support.config import demo_raw
 
     base = tmp_path_factory.mktemp("fuzz")
     raw = demo_raw(
-        tokens=[{"name": "fuzz", "role": "admin", "sha256": hash_token(ADMIN_TOKEN)}],
+        tokens=token_entries("admin"),
         server={"secret_keys": ["fuzz-key"]},
         storage={"data_dir": str(base / "data")},
     )
@@ -50,4 +48,4 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_a_server_error(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, checks=[not_a_server_error])
+    case.call_and_validate(headers=ADMIN, checks=[not_a_server_error])

@@ -12,21 +12,14 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 from starlette.testclient import TestClient
 
-from samtycke.auth import hash_token
 from samtycke.services import Services
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.web.app import create_app
-from tests.conftest import deep_merge, demo_raw, unique_database, wait_ready
+from tests.support.config import deep_merge, demo_raw, unique_database
+from tests.support.live import wait_ready
+from tests.support.tokens import TOKENS
 
-ADMIN = "admin-token-for-tests"
-MARKETER = "marketer-token-for-tests"
-AUDITOR = "auditor-token-for-tests"
-TOKENS = [
-    {"name": "admin", "role": "admin", "sha256": hash_token(ADMIN)},
-    {"name": "marketing", "role": "marketer", "sha256": hash_token(MARKETER)},
-    {"name": "audit", "role": "auditor", "sha256": hash_token(AUDITOR)},
-]
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0.0.0 Safari/537.36"

@@ -7,7 +7,6 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from tests.analytics.conftest import (
-    ADMIN,
     CHROME,
     LONG_RETENTION_MONTHS,
     AppFactory,
@@ -16,6 +15,7 @@ from tests.analytics.conftest import (
     rows,
     site,
 )
+from tests.support.tokens import ADMIN_TOKEN
 
 UA = {"user-agent": CHROME}
 
@@ -70,7 +70,9 @@ def test_cip_and_cdt_need_an_admin_token(make_client: AppFactory, geoip_db: Path
     )
     claimed = hit(url="http://localhost/claimed", cip="81.230.1.1", cdt="2026-11-01 10:00:00")
     test_client.get("/matomo.php", params=claimed, headers=UA)
-    test_client.get("/matomo.php", params={**claimed, "url": "http://localhost/admin", "token_auth": ADMIN})
+    test_client.get(
+        "/matomo.php", params={**claimed, "url": "http://localhost/admin", "token_auth": ADMIN_TOKEN}
+    )
     found = rows(test_client, "SELECT pathname, country, toString(timestamp) FROM events ORDER BY pathname")
     assert found[0] == ("/admin", "SE", "2026-11-01 10:00:00.000")
     assert found[1][0] == "/claimed" and found[1][1] == "" and not found[1][2].startswith("2026-11-01")

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from tests.analytics.conftest import ADMIN, CHROME, MARKETER, TOKENS
-from tests.conftest import LiveServer
+from tests.analytics.conftest import CHROME
+from tests.support.live import LiveServer
+from tests.support.tokens import ADMIN_TOKEN, MARKETER_TOKEN, TOKENS
 
 # No zero bytes in the packed forms, which makes chance matches in binary files rarer.
 IPV4 = [f"198.51.100.{n}" for n in range(100, 140)]
@@ -65,7 +66,7 @@ def dump_tables(server: LiveServer) -> str:
 def visitors(server: LiveServer) -> int:
     body = {"site_id": 1, "metrics": ["visitors"], "date_range": "all"}
     answer = httpx.post(
-        server.url + "/api/v1/stats/query", json=body, headers={"authorization": f"Bearer {MARKETER}"}
+        server.url + "/api/v1/stats/query", json=body, headers={"authorization": f"Bearer {MARKETER_TOKEN}"}
     )
     assert answer.status_code == 200, answer.text
     return int(answer.json()["results"][0]["metrics"][0])
@@ -89,7 +90,7 @@ def test_no_raw_ip_on_disk_and_visitor_cli(live_server_factory: Any) -> None:
             assert client.get("/matomo.php", params=params, headers=headers).status_code == 200
     wait_for_visitors(server, len(ADDRESSES))
 
-    exported = cli(server, "export", VISITOR, "--server", server.url, "--token", ADMIN)
+    exported = cli(server, "export", VISITOR, "--server", server.url, "--token", ADMIN_TOKEN)
     assert exported.returncode == 0, exported.stderr
     assert len(json.loads(exported.stdout)["events"]) == 1
     no_token = cli(server, "export", VISITOR)

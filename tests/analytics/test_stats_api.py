@@ -9,17 +9,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.analytics.conftest import (
-    ADMIN,
-    AUDITOR,
     CHROME,
     IPHONE,
     LONG_RETENTION_MONTHS,
-    MARKETER,
     AppFactory,
     hit,
     rows,
     site,
 )
+from tests.support.tokens import ADMIN_TOKEN, AUDITOR_TOKEN, MARKETER_TOKEN
 
 # (visitor address, user agent, UTC time, extra parameters) in time order per visitor.
 HITS: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -74,13 +72,13 @@ def loaded(module_client_factory: AppFactory, geoip: Path) -> TestClient:
         analytics={"geoip_database": str(geoip)}, sites=[site(retention_months=LONG_RETENTION_MONTHS)]
     )
     for address, agent, at, extra in HITS:
-        params = hit(cip=address, cdt=at, token_auth=ADMIN, **extra)
+        params = hit(cip=address, cdt=at, token_auth=ADMIN_TOKEN, **extra)
         assert test_client.get("/matomo.php", params=params, headers={"user-agent": agent}).status_code == 200
     assert rows(test_client, "SELECT count() FROM events") == [(len(HITS),)]
     return test_client
 
 
-def ask(test_client: TestClient, token: str | None = MARKETER, **query: Any) -> Any:
+def ask(test_client: TestClient, token: str | None = MARKETER_TOKEN, **query: Any) -> Any:
     body = {"site_id": 1, "metrics": ["visitors"], "date_range": "all", **query}
     headers = {"authorization": f"Bearer {token}"} if token else {}
     return test_client.post("/api/v1/stats/query", json=body, headers=headers)
@@ -203,9 +201,9 @@ def test_pagination(loaded: TestClient) -> None:
 def test_roles(loaded: TestClient) -> None:
     assert ask(loaded, token=None).status_code == 401
     assert ask(loaded, token="wrong").status_code == 401
-    assert ask(loaded, token=AUDITOR).status_code == 403
-    assert ask(loaded, token=MARKETER).status_code == 200
-    assert ask(loaded, token=ADMIN).status_code == 200
+    assert ask(loaded, token=AUDITOR_TOKEN).status_code == 403
+    assert ask(loaded, token=MARKETER_TOKEN).status_code == 200
+    assert ask(loaded, token=ADMIN_TOKEN).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -227,6 +225,6 @@ def test_invalid_queries_name_the_field(loaded: TestClient, query: dict[str, Any
 
 def test_a_body_that_is_not_json_is_400(loaded: TestClient) -> None:
     response = loaded.post(
-        "/api/v1/stats/query", content=b"\xff{", headers={"authorization": f"Bearer {MARKETER}"}
+        "/api/v1/stats/query", content=b"\xff{", headers={"authorization": f"Bearer {MARKETER_TOKEN}"}
     )
     assert response.status_code == 400

@@ -7,7 +7,8 @@ import time
 from starlette.testclient import TestClient
 
 from consent.cookies import PURPOSE, ConsentCookie
-from tests.analytics.conftest import ADMIN, CHROME, MARKETER, AppFactory, hit, rows, services_of
+from tests.analytics.conftest import CHROME, AppFactory, hit, rows, services_of
+from tests.support.tokens import ADMIN_TOKEN, MARKETER_TOKEN
 
 VISITOR = "0123456789abcdef"
 
@@ -53,13 +54,13 @@ def test_export_and_delete(make_client: AppFactory) -> None:
         )
     test_client.get("/matomo.php", params=hit(_id="fedcba9876543210", consent=1), headers=agent)
     test_client.get("/matomo.php", params=hit(_id=VISITOR, url="http://localhost/anonymous"), headers=agent)
-    admin = {"authorization": f"Bearer {ADMIN}"}
+    admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
     url = f"/api/v1/visitors/{VISITOR}"
 
     assert test_client.get(url, params={"site_id": 1}).status_code == 401
     assert (
         test_client.get(
-            url, params={"site_id": 1}, headers={"authorization": f"Bearer {MARKETER}"}
+            url, params={"site_id": 1}, headers={"authorization": f"Bearer {MARKETER_TOKEN}"}
         ).status_code
         == 403
     )

@@ -24,10 +24,10 @@ import pytest
 import tomli_w
 from playwright.sync_api import Browser, BrowserContext, Page, Response, Route
 
-from tests.conftest import LiveServer, deep_merge, demo_raw
+from tests.support.config import deep_merge, demo_raw
+from tests.support.live import LiveServer
+from tests.support.paths import ARTIFACTS, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 
 WWW = "www.demo.localhost"

@@ -8,8 +8,8 @@ from starlette.testclient import TestClient
 
 from samtycke.settings import Settings
 from samtycke.web.app import create_app
-from tests.conftest import wait_ready
-from tests.consent.helpers import TOKENS
+from tests.support.live import wait_ready
+from tests.support.tokens import TOKENS
 
 
 @pytest.fixture

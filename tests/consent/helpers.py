@@ -7,18 +7,9 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from samtycke.auth import hash_token
+from tests.support.tokens import AUDITOR
 
-AUDITOR_TOKEN = "auditor-secret-token"
-ADMIN_TOKEN = "admin-secret-token"
 VERSION = "2026-11-01"
-
-TOKENS = [
-    {"name": "auditor", "role": "auditor", "sha256": hash_token(AUDITOR_TOKEN)},
-    {"name": "admin", "role": "admin", "sha256": hash_token(ADMIN_TOKEN)},
-]
-AUDITOR = {"Authorization": f"Bearer {AUDITOR_TOKEN}"}
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def choice(**overrides: Any) -> dict[str, Any]:

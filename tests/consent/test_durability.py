@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from tests.consent import rfc6962
-from tests.consent.helpers import AUDITOR, TOKENS, choice
+from tests.consent.helpers import choice
+from tests.support.tokens import AUDITOR, TOKENS
 
 
 async def post_many(url: str, count: int) -> list[dict[str, Any]]:

@@ -36,7 +36,8 @@ from samtycke.settings import Secret
 from samtycke.signing import Signer
 from samtycke.web import cors
 from samtycke.web.asgi import header
-from tests.consent.helpers import AUDITOR, VERSION, choice
+from tests.consent.helpers import VERSION, choice
+from tests.support.tokens import AUDITOR
 
 # What entries and receipts hold: no floats (orjson and json write some differently).
 json_values = st.recursive(

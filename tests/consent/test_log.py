@@ -17,7 +17,8 @@ from samtycke.settings import Settings
 from samtycke.storage import Storage, parse_url
 from samtycke.web.app import create_app
 from tests.consent import rfc6962
-from tests.consent.helpers import ADMIN, AUDITOR, TOKENS, choice, export_lines
+from tests.consent.helpers import choice, export_lines
+from tests.support.tokens import ADMIN, AUDITOR, TOKENS
 
 
 def run_verify(export: Path, keys: Path) -> subprocess.CompletedProcess[str]:

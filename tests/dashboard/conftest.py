@@ -22,13 +22,14 @@ from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
 from analytics.dashboard.sample import Traffic, generate
-from samtycke.auth import hash_token
 from samtycke.services import Services
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.storage import Storage
 from samtycke.web.app import create_app
-from tests.conftest import deep_merge, demo_raw, free_port, unique_database
+from tests.support.config import deep_merge, demo_raw, unique_database
+from tests.support.ports import free_port
+from tests.support.tokens import TOKENS, bearer
 
 # Frozen "now" for the server: relative ranges and realtime depend on it.
 NOW = datetime(2026, 11, 21, 13, 30, tzinfo=UTC)
@@ -53,10 +54,6 @@ RECENT = Traffic(
     retention_months=RETENTION_MONTHS,
 )
 
-MARKETER_TOKEN = "dash-marketer-token"
-AUDITOR_TOKEN = "dash-auditor-token"
-ADMIN_TOKEN = "dash-admin-token"
-TOKEN_OF = {"marketer": MARKETER_TOKEN, "auditor": AUDITOR_TOKEN, "admin": ADMIN_TOKEN}
 USER, PASSWORD = "maria", "correct horse battery staple"
 AUDIT_USER, AUDIT_PASSWORD = "olle", "another long pass phrase"
 
@@ -83,11 +80,11 @@ class DashboardServer:
         return self.services.storage
 
     def get(self, path: str, role: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {**_auth(role), **kwargs.pop("headers", {})}
+        headers = {**(bearer(role) if role else {}), **kwargs.pop("headers", {})}
         return httpx.get(self.url + path, headers=headers, timeout=30, **kwargs)
 
     def post(self, path: str, role: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {**_auth(role), **kwargs.pop("headers", {})}
+        headers = {**(bearer(role) if role else {}), **kwargs.pop("headers", {})}
         return httpx.post(self.url + path, headers=headers, timeout=30, **kwargs)
 
     def query(self, body: dict[str, Any], role: str = "marketer") -> dict[str, Any]:
@@ -95,10 +92,6 @@ class DashboardServer:
         assert response.status_code == 200, response.text
         answer: dict[str, Any] = response.json()
         return answer
-
-
-def _auth(role: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKEN_OF[role]}"} if role else {}
 
 
 def _settings(chdb_path: Path, data_dir: Path) -> Settings:
@@ -116,9 +109,7 @@ def _settings(chdb_path: Path, data_dir: Path) -> Settings:
         },
     )
     raw["sites"] = [{**site, "retention_months": RETENTION_MONTHS} for site in raw["sites"]]
-    raw["tokens"] = [
-        {"name": role, "role": role, "sha256": hash_token(token)} for role, token in TOKEN_OF.items()
-    ]
+    raw["tokens"] = TOKENS
     raw["users"] = [
         {"name": USER, "role": "marketer", "password_argon2": hasher.hash(PASSWORD)},
         {"name": AUDIT_USER, "role": "auditor", "password_argon2": hasher.hash(AUDIT_PASSWORD)},

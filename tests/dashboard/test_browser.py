@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.conftest import ARTIFACTS, REPO
 from tests.dashboard.conftest import PASSWORD, USER, DashboardServer
+from tests.support.paths import ARTIFACTS, REPO
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from consent.cookies import CONSENT_COOKIE, PURPOSE, ConsentCookie
 from samtycke.settings import Secret, Settings
 from samtycke.settings import loading as configfile
 from samtycke.signing import Signer
-from tests.conftest import demo_raw
+from tests.support.config import demo_raw
 
 KEY = "enforcement-test-key"
 

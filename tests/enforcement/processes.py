@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import tomli_w
 
-from tests.conftest import deep_merge, demo_raw
-from tests.enforcement.servers import free_port
+from tests.support.config import deep_merge, demo_raw
+from tests.support.live import stop, wait_serving
+from tests.support.ports import free_port
 
 
 def write_config(base: Path, **overrides: Any) -> Path:
@@ -62,23 +61,7 @@ def proxy_process(base: Path, upstream: str, site: int = 1) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"proxy exited:\n{log_path.read_text(errors='replace')}")
-            try:
-                if httpx.get(url + "/_samtycke/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"proxy not ready:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
+        wait_serving(process, url + "/_samtycke/readyz", log_path)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

@@ -19,10 +19,10 @@ from consent.enforcement.middleware import ConsentMiddleware
 from consent.enforcement.setcookie import parse
 from samtycke.metrics import Metrics
 from samtycke.signing import Signer
-from tests.conftest import demo_raw
 from tests.enforcement.conftest import KEY, consent_header, enforcement_settings
 from tests.enforcement.sample_site import templated_site, third_party
 from tests.enforcement.servers import serve
+from tests.support.config import demo_raw
 
 OPTIONAL_SET = {"demo_lang", "_pk_id.1.abcd", "demo_ads", "tracker_uid"}
 

@@ -9,9 +9,10 @@ from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
 from samtycke.settings import Settings
-from tests.conftest import ARTIFACTS, wait_ready
 from tests.enforcement.apps import create_app
 from tests.enforcement.servers import serve
+from tests.support.live import wait_ready
+from tests.support.paths import ARTIFACTS
 
 RIGHTS = {
     "sv": ["tillgång", "rättelse", "radering", "begränsning", "invändning", "dataportabilitet", "återkalla"],

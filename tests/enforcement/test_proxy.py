@@ -11,11 +11,12 @@ from playwright.sync_api import Browser, Page
 
 from consent.enforcement.proxy import banner_tag, create_proxy, inject
 from samtycke.settings import Settings
-from tests.conftest import ARTIFACTS, free_port
 from tests.enforcement.servers import serve
 from tests.enforcement.stack import WWW, Stack
 from tests.enforcement.test_middleware import stored
 from tests.enforcement.upstream import BIG_CHUNK, BIG_CHUNKS
+from tests.support.paths import ARTIFACTS
+from tests.support.ports import free_port
 
 TAG = '<script src="/_samtycke/banner.js" data-site="1" defer></script>'
 

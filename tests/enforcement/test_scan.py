@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ARTIFACTS
 from tests.enforcement.processes import write_config
 from tests.enforcement.stack import Stack
+from tests.support.paths import ARTIFACTS
 
 SEEDED = {
     ("demo_lang", "no-consent"),

@@ -12,18 +12,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from samtycke.auth import SESSION_COOKIE, hash_token
+from samtycke.auth import SESSION_COOKIE
 from samtycke.settings import Settings
 from samtycke.signing import Signer
 from samtycke.web.app import create_app
-
-TOKENS = {"marketer": "m-token", "auditor": "a-token", "admin": "x-token"}
+from tests.support.tokens import ADMIN_TOKEN, TOKENS, bearer
 
 
 @pytest.fixture
 def auth_settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings(
-        tokens=[{"name": role, "role": role, "sha256": hash_token(tok)} for role, tok in TOKENS.items()],
+        tokens=TOKENS,
         users=[
             {
                 "name": "anna",
@@ -56,7 +55,7 @@ def test_no_credentials_is_401_json_for_the_api(guarded: TestClient) -> None:
 
 @pytest.mark.parametrize(("role", "status"), [("marketer", 200), ("admin", 200), ("auditor", 403)])
 def test_roles(guarded: TestClient, role: str, status: int) -> None:
-    response = guarded.get("/api/v1/guarded", headers={"authorization": f"Bearer {TOKENS[role]}"})
+    response = guarded.get("/api/v1/guarded", headers=bearer(role))
     assert response.status_code == status
 
 
@@ -87,7 +86,7 @@ def test_wrong_password_is_refused_and_login_is_rate_limited(guarded: TestClient
 
 def test_login_never_redirects_off_site(guarded: TestClient) -> None:
     response = guarded.post(
-        "/login", data={"token": TOKENS["admin"], "next": "https://evil.example/"}, follow_redirects=False
+        "/login", data={"token": ADMIN_TOKEN, "next": "https://evil.example/"}, follow_redirects=False
     )
     assert response.headers["location"] == "/"
 

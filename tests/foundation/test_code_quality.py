@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

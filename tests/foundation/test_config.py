@@ -11,7 +11,8 @@ import pytest
 from samtycke.settings import loading as configfile
 from samtycke.settings.loading import ConfigError
 from samtycke.settings.table import markdown_table, rows
-from tests.conftest import REPO, demo_raw
+from tests.support.config import demo_raw
+from tests.support.paths import REPO
 
 
 def test_every_setting_has_help_text() -> None:

@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from samtycke.settings import loading as configfile
 from samtycke.storage import parse_url
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def compose() -> dict[str, object]:

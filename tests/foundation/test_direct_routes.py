@@ -29,7 +29,8 @@ from samtycke.logs import request_id
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.web.app import create_app
-from tests.conftest import deep_merge, demo_raw, free_port, unique_database
+from tests.support.config import deep_merge, demo_raw, unique_database
+from tests.support.ports import free_port
 
 LIMIT = 64 * 1024  # the app's body limit, kept small to keep the requests small
 JSON = {"content-type": "application/json"}

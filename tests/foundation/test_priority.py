@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
+from tests.support.live import LiveServer
 
 ENGINE_POOLS = {"ThreadPool", "MergeMutate", "BgSchPool"}
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")

@@ -14,12 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from samtycke.auth import hash_token
-from tests.consent.helpers import AUDITOR, TOKENS, choice
+from tests.consent.helpers import choice
+from tests.support.tokens import AUDITOR, MARKETER, TOKENS
 
-MARKETER_TOKEN = "restart-marketer-token"
-MARKETER = {"Authorization": f"Bearer {MARKETER_TOKEN}"}
-ALL_TOKENS = [*TOKENS, {"name": "marketer", "role": "marketer", "sha256": hash_token(MARKETER_TOKEN)}]
 RUNS = 10  # five clean stops and five kills
 PER_RUN = 3
 
@@ -65,9 +62,9 @@ def pageviews_by_page(url: str) -> dict[str, int]:
 def test_restarts_and_kills_lose_and_repeat_nothing(
     backend: str, live_server_factory: Callable[..., Any], request: pytest.FixtureRequest
 ) -> None:
-    overrides: dict[str, Any] = {"tokens": ALL_TOKENS}
+    overrides: dict[str, Any] = {"tokens": TOKENS}
     if backend == "http":
-        from tests.conftest import unique_database
+        from tests.support.config import unique_database
 
         server_url = request.getfixturevalue("clickhouse_http").url
         overrides["storage"] = {"clickhouse_url": f"{server_url}/{unique_database()}"}

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import LiveServer
+from tests.support.live import LiveServer
 
 
 def test_serve_starts_without_clickhouse_and_readyz_says_why(

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,8 +26,11 @@ import pytest
 import tomli_w
 from packaging.requirements import Requirement
 
-from samtycke.auth import hash_token
-from tests.conftest import REPO, demo_raw, free_port
+from tests.support.config import demo_raw
+from tests.support.live import stop, wait_serving
+from tests.support.paths import REPO
+from tests.support.ports import free_port
+from tests.support.tokens import MARKETER, token_entries
 
 PACKAGES = ("samtycke", "consent", "analytics")
 SOURCES = ("pyproject.toml", "README.md", *PACKAGES)
@@ -39,7 +41,6 @@ STATIC_FOLDERS = (
     REPO / "analytics" / "ingestion" / "static",
     REPO / "analytics" / "dashboard" / "static",
 )
-MARKETER_TOKEN = "wheel-marketer-token"
 
 
 def run(*command: str | Path, cwd: Path, timeout: float = 600) -> str:
@@ -165,7 +166,7 @@ def served(install: Install) -> Iterator[str]:
     raw = demo_raw(
         storage={"data_dir": str(data_dir)},
         server={"secret_keys": ["wheel-test-key"]},
-        tokens=[{"name": "marketer", "role": "marketer", "sha256": hash_token(MARKETER_TOKEN)}],
+        tokens=token_entries("marketer"),
     )
     config = install.root / "samtycke.toml"
     config.write_text(tomli_w.dumps(raw), encoding="utf-8")
@@ -181,26 +182,10 @@ def served(install: Install) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"samtycke exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"samtycke did not become ready:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        wait_serving(process, url + "/readyz", log_path, timeout=90, interval=0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def repository_file(static_path: str) -> Path:
@@ -232,7 +217,7 @@ def test_the_installed_service_serves_the_scripts(served: str) -> None:
 
 @pytest.mark.slow
 def test_the_installed_service_serves_the_dashboard_and_its_files(served: str) -> None:
-    page = httpx.get(served + "/dashboard", headers={"Authorization": f"Bearer {MARKETER_TOKEN}"})
+    page = httpx.get(served + "/dashboard", headers=MARKETER)
     assert page.status_code == 200, page.text
     links = static_links(page.text)
     assert "/static/dashboard/dashboard.js" in links and "/static/site.css" in links, links

@@ -25,10 +25,11 @@ import pytest
 import tomli_w
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
 
-from samtycke.auth import hash_token
-from tests.conftest import REPO, LiveServer, deep_merge, demo_raw
+from tests.support.config import deep_merge, demo_raw
+from tests.support.live import LiveServer
+from tests.support.paths import REPO
+from tests.support.tokens import MARKETER, token_entries
 
-TOKEN = "tracker-test-marketer-token"
 NOTICE = "2026-11-01"  # the built-in demo's notice version
 DEADLINE = 30.0  # seconds for a hit to travel journal -> shipper -> ClickHouse -> stats API
 
@@ -44,9 +45,7 @@ class Collector:
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = httpx.Client(
-            base_url=self.server.url, timeout=10, headers={"Authorization": f"Bearer {TOKEN}"}
-        )
+        self.client = httpx.Client(base_url=self.server.url, timeout=10, headers=MARKETER)
 
     @property
     def port(self) -> int:
@@ -104,7 +103,7 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
             "storage": {"data_dir": str(data_dir)},
             "server": {"secret_keys": ["tracker-test-key"]},
             "journal": {"ship_interval": 0.1},
-            "tokens": [{"name": "tracker-tests", "role": "marketer", "sha256": hash_token(TOKEN)}],
+            "tokens": token_entries("marketer"),
         },
     )
     config_path = base / "samtycke.toml"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 from tests.tracker.conftest import Collector
 
 SCRIPT = REPO / "tests" / "tracker" / "bulk.cjs"

@@ -7,7 +7,7 @@ import gzip
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 from tests.tracker.conftest import Collector
 
 BUILT = REPO / "analytics" / "ingestion" / "static" / "matomo.js"
