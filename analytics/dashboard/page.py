@@ -20,10 +20,11 @@ from starlette.templating import Jinja2Templates
 
 from analytics.stats import parser as stats_parser
 from samtycke.auth import Principal
+from samtycke.days import RANGES
 from samtycke.services import Services
 from samtycke.settings import Site
 from samtycke.web.i18n import language
-from samtycke.web.params import RANGES, local_today
+from samtycke.web.params import local_today
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = (

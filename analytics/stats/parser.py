@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from samtycke.days import RANGES
 from samtycke.web.errors import BadRequest
 
 METRICS = (
@@ -56,7 +57,6 @@ DIMENSIONS: dict[str, str] = {
 GOAL_DIMENSION = "event:goal"
 VISIT_FACTS = ("visit:exit_page", "visit:referrer")
 TIME_DIMENSIONS = ("time", "time:hour", "time:day", "time:week", "time:month")
-RELATIVE_RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
 FILTER_OPERATORS = ("is", "is_not", "contains", "matches")
 LOGICAL_OPERATORS = ("and", "or", "not")
 COMPARISON_MODES = ("previous_period", "year_over_year")
@@ -89,7 +89,7 @@ class InvalidQuery(BadRequest):
 
 @dataclass(frozen=True)
 class DateRange:
-    kind: str  # one of RELATIVE_RANGES, "custom" (dates) or "datetimes"
+    kind: str  # one of RANGES, "custom" (dates) or "datetimes"
     first: date | None = None  # custom only
     last: date | None = None
     start: datetime | None = None  # datetimes only; naive means the site's time zone
@@ -205,9 +205,9 @@ def _metrics(value: Any) -> tuple[str, ...]:
 
 def _date_range(value: Any) -> DateRange:
     if isinstance(value, str):
-        if value not in RELATIVE_RANGES:
+        if value not in RANGES:
             raise InvalidQuery(
-                f"date_range must be one of {', '.join(RELATIVE_RANGES)} or [from, to]", field="date_range"
+                f"date_range must be one of {', '.join(RANGES)} or [from, to]", field="date_range"
             )
         return DateRange(value)
     if isinstance(value, list) and len(value) == 2:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from analytics.stats.parser import DateRange
+from samtycke.days import months_before, range_start
 
 # Longest range shown by hour, and by day, when the query asks for plain "time".
 HOURLY_UP_TO = timedelta(days=2)
@@ -52,26 +53,12 @@ def resolve(date_range: DateRange, zone: ZoneInfo, now: datetime) -> Period:
         assert date_range.first is not None and date_range.last is not None
         first, last = date_range.first, date_range.last
     else:
-        first, last = relative(kind, today), today
+        first, last = range_start(kind, today), today
     return days(first, last, zone)
 
 
 def days(first: date, last: date, zone: ZoneInfo) -> Period:
     return Period(midnight(first, zone), midnight(last + timedelta(days=1), zone), zone)
-
-
-def relative(kind: str, today: date) -> date:
-    month = today.replace(day=1)
-    starts = {
-        "day": today,
-        "7d": today - timedelta(days=6),
-        "30d": today - timedelta(days=29),
-        "month": month,
-        "6mo": months_before(month, 5),
-        "12mo": months_before(month, 11),
-        "year": today.replace(month=1, day=1),
-    }
-    return starts[kind]
 
 
 def comparison(period: Period, mode: str) -> Period:
@@ -135,11 +122,6 @@ def labels(dimension: str, period: Period, limit: int = 10_000) -> list[str]:
             out.append(day.strftime("%Y-%m"))
             day = months_before(day, -1)
     return out
-
-
-def months_before(first_of_month: date, months: int) -> date:
-    index = first_of_month.year * 12 + first_of_month.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def midnight(day: date, zone: ZoneInfo) -> datetime:

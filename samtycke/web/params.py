@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
+from samtycke.days import RANGES, range_start
 from samtycke.numbers import is_whole_number
 from samtycke.settings import Settings, Site
 from samtycke.web.errors import BadRequest
 
-RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Before anything samtycke could have recorded; "all" starts here.
-EPOCH = date(2000, 1, 1)
 
 
 def site_of(request: Request, settings: Settings) -> Site:
@@ -39,26 +37,7 @@ def date_range_of(request: Request, today: date) -> tuple[date, date]:
         return first, last
     if raw not in RANGES:
         raise BadRequest(f"date_range is one of {', '.join(RANGES)} or from,to", field="date_range")
-    return relative(raw, today)
-
-
-def relative(name: str, today: date) -> tuple[date, date]:
-    starts = {
-        "day": today,
-        "7d": today - timedelta(days=6),
-        "30d": today - timedelta(days=29),
-        "month": today.replace(day=1),
-        "6mo": _months_back(today.replace(day=1), 5),
-        "12mo": _months_back(today.replace(day=1), 11),
-        "year": today.replace(month=1, day=1),
-        "all": EPOCH,
-    }
-    return starts[name], today
-
-
-def _months_back(first_of_month: date, months: int) -> date:
-    index = first_of_month.year * 12 + first_of_month.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+    return range_start(raw, today), today
 
 
 def _day(text: str) -> date:
