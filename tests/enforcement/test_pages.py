@@ -9,7 +9,7 @@ from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
 from samtycke.settings import Settings
-from tests.enforcement.apps import create_app
+from samtycke.web.app import create_app
 from tests.enforcement.servers import serve
 from tests.support.live import wait_ready
 from tests.support.paths import ARTIFACTS
