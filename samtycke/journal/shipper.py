@@ -108,29 +108,29 @@ class Shipper:
     def _ship_once(self) -> int:
         assert self.journal.lane is not None
         self.journal.seal()
-        shipped = 0
         unconfirmed: list[Unconfirmed] = []
-        for path in self.journal.sealed():
-            try:
-                shipped += self._ship_segment(self.journal.lane, path)
-            except Unconfirmed as exc:
-                unconfirmed.append(exc)  # kept; the segments after it still ship
-                continue
-            self.journal.discard(path)
+        shipped = self._ship_all(self.journal.lane, self.journal.sealed(), self.journal.discard, unconfirmed)
         for lane in self.journal.orphans():
             try:
-                for path in lane.segments():
-                    try:
-                        shipped += self._ship_segment(lane, path)
-                    except Unconfirmed as exc:
-                        unconfirmed.append(exc)
-                        continue
-                    path.unlink()
-                    path.with_suffix(".plan").unlink(missing_ok=True)
+                shipped += self._ship_all(lane, lane.segments(), _delete_segment, unconfirmed)
             finally:
                 lane.release()
         if unconfirmed:
             raise unconfirmed[0]
+        return shipped
+
+    def _ship_all(
+        self, lane: Lane, paths: list[Path], remove: Callable[[Path], None], unconfirmed: list[Unconfirmed]
+    ) -> int:
+        """Ship and remove each segment; an unconfirmed one is kept, and the ones after it still ship."""
+        shipped = 0
+        for path in paths:
+            try:
+                shipped += self._ship_segment(lane, path)
+            except Unconfirmed as exc:
+                unconfirmed.append(exc)
+                continue
+            remove(path)
         return shipped
 
     def _ship_segment(self, lane: Lane, path: Path) -> int:
@@ -251,3 +251,9 @@ def token(lane: Lane, path: Path, table: str, start: int, body: bytes) -> str:
     """The deduplication token of one chunk: where it comes from, and what it holds."""
     digest = hashlib.blake2b(body, digest_size=16).hexdigest()
     return f"{lane.id}:{path.stem}:{table}:{start}:{digest}"
+
+
+def _delete_segment(path: Path) -> None:
+    """Remove a shipped segment of an orphaned lane, with its plan."""
+    path.unlink()
+    path.with_suffix(".plan").unlink(missing_ok=True)
