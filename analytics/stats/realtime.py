@@ -31,8 +31,11 @@ GROUP BY pathname ORDER BY visitors DESC, pathname LIMIT {TOP_PAGES}
 """
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    async def realtime(request: Request) -> Response:
+class Realtime:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def get(self, request: Request) -> Response:
         """
         summary: Visitors right now
         description: >
@@ -50,6 +53,7 @@ def routes(services: Services) -> list[BaseRoute]:
           401: {description: No credentials.}
           403: {description: The role may not read statistics.}
         """
+        services = self.services
         services.auth.require(request, "marketer")
         site = site_of(request, services.settings)
         now = services.now().astimezone(UTC)
@@ -70,4 +74,6 @@ def routes(services: Services) -> list[BaseRoute]:
             headers={"Cache-Control": "no-store"},
         )
 
-    return [Route("/api/v1/stats/realtime", realtime, methods=["GET"])]
+
+def routes(services: Services) -> list[BaseRoute]:
+    return [Route("/api/v1/stats/realtime", Realtime(services).get, methods=["GET"])]

@@ -55,8 +55,11 @@ GROUP BY category
 )
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    async def consent(request: Request) -> Response:
+class ConsentRates:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def get(self, request: Request) -> Response:
         """
         summary: Consent rates
         description: >
@@ -77,6 +80,7 @@ def routes(services: Services) -> list[BaseRoute]:
           401: {description: No credentials.}
           403: {description: The role may not read statistics.}
         """
+        services = self.services
         services.auth.require(request, "marketer")
         site = site_of(request, services.settings)
         first, last = date_range_of(request, local_today(services.now(), site))
@@ -97,7 +101,9 @@ def routes(services: Services) -> list[BaseRoute]:
             grouped, granted = [], []
         return JSONResponse(_shape(site.id, first, last, categories, grouped, granted))
 
-    return [Route("/api/v1/stats/consent", consent, methods=["GET"])]
+
+def routes(services: Services) -> list[BaseRoute]:
+    return [Route("/api/v1/stats/consent", ConsentRates(services).get, methods=["GET"])]
 
 
 def _shape(
