@@ -12,7 +12,6 @@ domains may read the answers, with credentials; other origins may not (``samtyck
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ from analytics.ingestion.pipeline import Context, Pipeline
 from analytics.ingestion.request import InvalidHit, Params, parse_hit, parse_query
 from consent import cookies as consent_cookies
 from consent.cookies import CONSENT_COOKIE
+from samtycke import jsontext
 from samtycke.journal import Record
 from samtycke.services import Services
 from samtycke.web import assets, cors
@@ -247,8 +247,8 @@ async def _acknowledge(send: Send, cors_headers: list[tuple[bytes, bytes]], send
 
 def _bulk_entries(body: bytes) -> tuple[list[Any], dict[str, str]]:
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = jsontext.parse(body)
+    except jsontext.NotJSON as exc:
         raise BadRequest("the bulk request body is not valid JSON", field="requests") from exc
     if not isinstance(document, dict) or not isinstance(document.get("requests"), list):
         raise BadRequest('a bulk request is {"requests": [...]}', field="requests")

@@ -13,7 +13,6 @@ reads are never stored, and so never need decoding.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
+from samtycke import jsontext
 from samtycke.numbers import is_integer, is_whole_number
 from samtycke.web.errors import BadRequest
 
@@ -302,8 +302,8 @@ def _json_object(name: str, value: str) -> Mapping[str, Any]:
     if value == "":
         return {}
     try:
-        parsed = json.loads(value)
-    except ValueError:
+        parsed = jsontext.parse(value)
+    except jsontext.NotJSON:
         return {}  # client hints are optional; a bad blob means "none"
     return parsed if isinstance(parsed, dict) else {}
 

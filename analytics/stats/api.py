@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from analytics.stats import parser, realtime, runner
+from samtycke import jsontext
 from samtycke.services import Services
 
 
@@ -79,8 +78,8 @@ class StatsAPI:
         services.auth.require(request, "marketer")
         body = await request.body()
         try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            document = jsontext.parse(body)
+        except jsontext.NotJSON as exc:
             raise parser.InvalidQuery("the body is not valid JSON", field="body") from exc
         parsed = parser.parse(document, self.known_sites)
         site = services.settings.site(parsed.site_id)

@@ -23,6 +23,7 @@ from consent.banner import site_config
 from consent.recording.choice import MAX_BODY, Choice, parse_choice
 from consent.recording.dpv import as_dpv
 from consent.recording.service import ConsentService
+from samtycke import jsontext
 from samtycke.clientip import parse as parse_address
 from samtycke.numbers import is_whole_number
 from samtycke.unavailable import Unavailable
@@ -58,8 +59,8 @@ async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
+        return jsontext.parse(body)
+    except jsontext.NotJSON as exc:
         raise BadRequest("the body is not valid JSON") from exc
 
 
