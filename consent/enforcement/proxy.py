@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,8 @@ import httpx
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from consent.enforcement import codings, credentials, injection
+from consent.enforcement.injection import PREFIX, banner_tag
 from consent.enforcement.middleware import ConsentMiddleware
 from samtycke.services import Services
 from samtycke.settings import Settings
@@ -33,7 +34,6 @@ from samtycke.web.i18n import language
 
 logger = logging.getLogger("samtycke.proxy")
 
-PREFIX = "/_samtycke"
 # The banner takes its API from the origin it was loaded from, so it asks for these at
 # the root; the proxy answers them instead of the upstream.
 BANNER_PATHS = re.compile(r"^/api/v1/(sites/[^/]+/consent-config|consent(/[a-z]+)?)$")
@@ -49,9 +49,6 @@ HOP_BY_HOP = {
     b"upgrade",
     b"host",
 }
-# What the proxy can decompress to inject the banner; upstreams are only offered these.
-DECODABLE = ("gzip", "deflate", "identity")
-MAX_INJECT_BYTES = 8 * 1024 * 1024
 TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=60.0, pool=10.0)
 
 
@@ -60,44 +57,7 @@ class BadGateway(HTTPError):
     code = "bad_gateway"
 
 
-def banner_tag(site_id: int, nonce: str = "") -> bytes:
-    extra = f' nonce="{nonce}"' if nonce else ""
-    return f'<script src="{PREFIX}/banner.js" data-site="{site_id}" defer{extra}></script>'.encode()
-
-
-_HEAD_END = re.compile(rb"</head\s*>", re.I)
-_BODY_START = re.compile(rb"<body[^>]*>", re.I)
 _NONCE = re.compile(r"script-src[^;]*'nonce-([A-Za-z0-9+/=_-]+)'")
-
-
-def inject(html: bytes, tag: bytes) -> bytes:
-    """The page with ``tag`` before ``</head>`` (or at the start of ``<body>``); once only."""
-    if f"{PREFIX}/banner.js".encode() in html:
-        return html
-    match = _HEAD_END.search(html)
-    if match:
-        return html[: match.start()] + tag + html[match.start() :]
-    match = _BODY_START.search(html)
-    if match:
-        return html[: match.end()] + tag + html[match.end() :]
-    return html
-
-
-def decode(body: bytes, encoding: str) -> bytes | None:
-    """The decompressed body, or None when it cannot be decoded (left untouched then)."""
-    try:
-        if encoding in ("", "identity"):
-            return body
-        if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)  # raw deflate, as some servers send
-    except zlib.error:
-        return None
-    return None
 
 
 class Proxy:
@@ -173,6 +133,14 @@ class Proxy:
                 host = value
             if key in HOP_BY_HOP or key.startswith(b"x-forwarded-") or key == b"accept-encoding":
                 continue
+            if key == b"cookie":
+                value = credentials.cookie_for_upstream(value.decode("latin-1")).encode("latin-1")
+                if not value:
+                    continue
+            elif key == b"authorization" and credentials.is_samtycke_token(
+                value.decode("latin-1"), self.services.auth
+            ):
+                continue
             headers.append((key, value))
         accepted = _accepted_encodings(scope)
         if accepted:
@@ -241,37 +209,37 @@ class Proxy:
             and response.status_code not in (204, 304)
             and not 100 <= response.status_code < 200
         )
-        if injectable:
-            buffered: list[bytes] = []
-            size = 0
-            stream = response.aiter_raw()
-            async for chunk in stream:
-                buffered.append(chunk)
-                size += len(chunk)
-                if size > MAX_INJECT_BYTES:
-                    break
-            else:
-                encoding = response.headers.get("content-encoding", "").strip().lower()
-                html = decode(b"".join(buffered), encoding)
-                if html is not None:
-                    tag = banner_tag(
-                        self.site_id, _nonce(response.headers.get("content-security-policy", ""))
-                    )
-                    body = inject(html, tag)
-                    headers = self._headers(response, {b"content-length", b"content-encoding"})
-                    headers.append((b"content-length", str(len(body)).encode()))
-                    await send(
-                        {"type": "http.response.start", "status": response.status_code, "headers": headers}
-                    )
-                    await send({"type": "http.response.body", "body": body, "more_body": False})
-                    return
-                logger.warning("HTML left without the banner", extra={"content_encoding": encoding[:20]})
-                await self._send_raw(response, send, buffered, None)
-                return
-            logger.warning("HTML too large for the banner; passed through", extra={"bytes": size})
-            await self._send_raw(response, send, buffered, stream)
+        body = response.aiter_raw()
+        if not injectable:
+            await self._send_raw(response, send, [], body)
             return
-        await self._send_raw(response, send, [], response.aiter_raw())
+        coding = response.headers.get("content-encoding", "").strip().lower()
+        tag = banner_tag(self.site_id, _nonce(response.headers.get("content-security-policy", "")))
+        plan = await injection.scan(coding, body, tag)
+        if not plan.injected:
+            if plan.reason:
+                logger.warning(
+                    "HTML passed through without the banner",
+                    extra={"reason": plan.reason, "content_encoding": coding[:20]},
+                )
+            await self._send_raw(response, send, plan.raw, body)
+            return
+        identity = coding in ("", "identity")
+        # Kept compressed for a visitor who accepts the upstream's coding, else sent decoded.
+        accepts = codings.accepted(header(scope, b"accept-encoding") or "", coding)
+        out = coding if not identity and accepts else ""
+        headers = self._headers(response, {b"content-length", b"content-encoding"})
+        length = response.headers.get("content-length", "")
+        if out:
+            headers.append((b"content-encoding", out.encode()))
+        elif identity and length.isdecimal():
+            headers.append((b"content-length", str(int(length) + len(tag)).encode()))
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+
+        async def body_part(data: bytes, more: bool) -> None:
+            await send({"type": "http.response.body", "body": data, "more_body": more})
+
+        await injection.stream(plan, body, codings.encoder(out), body_part)
 
     async def _send_raw(
         self,
@@ -320,7 +288,7 @@ class Proxy:
 
 def _accepted_encodings(scope: Scope) -> str:
     offered = [part.strip() for part in (header(scope, b"accept-encoding") or "").split(",")]
-    return ", ".join(p for p in offered if p.split(";")[0].strip().lower() in DECODABLE)
+    return ", ".join(p for p in offered if p.split(";")[0].strip().lower() in codings.DECODABLE)
 
 
 def _nonce(csp: str) -> str:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
+import hashlib
+import logging
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from consent.enforcement.proxy import banner_tag, create_proxy, inject
+from consent.enforcement.injection import SCAN_LIMIT, banner_tag, inject
+from consent.enforcement.proxy import create_proxy
 from samtycke.settings import Settings
 from tests.enforcement.servers import serve
 from tests.enforcement.stack import WWW, Stack
 from tests.enforcement.test_middleware import stored
-from tests.enforcement.upstream import BIG_CHUNK, BIG_CHUNKS
+from tests.enforcement.upstream import BIG_CHUNK, BIG_CHUNKS, BOMB_BYTES, HEADLESS_BYTES, upstream_app
 from tests.support.paths import ARTIFACTS
 from tests.support.ports import free_port
 
@@ -29,8 +35,17 @@ def test_html_gets_the_banner_before_head_end(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("path", ["/gzip", "/deflate"])
-def test_compressed_html_is_decoded_injected_and_sent_plain(stack: Stack, path: str) -> None:
+def test_compressed_html_keeps_its_coding_for_a_visitor_who_accepts_it(stack: Stack, path: str) -> None:
     response = httpx.get(stack.proxy + path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert response.headers["content-encoding"] == path.strip("/")
+    assert response.text.startswith("<!doctype html><html><head><title>x</title>" + TAG + "</head>")
+    assert response.text.endswith("<p>hej</p></body></html>")
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/deflate"])
+def test_compressed_html_is_sent_decoded_to_a_visitor_who_does_not_accept_it(stack: Stack, path: str) -> None:
+    # The upstream compresses whatever it is offered, as some do.
+    response = httpx.get(stack.proxy + path, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in response.headers
     assert response.text.startswith("<!doctype html><html><head><title>x</title>" + TAG + "</head>")
 
@@ -108,6 +123,87 @@ def test_unreachable_upstream_gets_a_502_page(make_settings: Callable[..., Setti
 def test_bad_upstream_url_is_refused(make_settings: Callable[..., Settings]) -> None:
     with pytest.raises(ValueError, match="http"):
         create_proxy(make_settings(), "ftp://example.test", 1)
+
+
+# -- compressed pages that inflate a thousandfold --------------------------------------------------------
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def upstream_and_proxy(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, str]]:
+    """The proxy in this process (so tracemalloc sees its allocations) in front of a real upstream."""
+    with (
+        serve(upstream_app("http://127.0.0.2:9")) as upstream,
+        serve(create_proxy(make_settings(), upstream, 1)) as proxy,
+    ):
+        yield upstream, proxy
+
+
+@dataclass
+class Fetched:
+    headers: httpx.Headers
+    size: int  # of the body as it came over the wire
+    digest: bytes
+    head: bytes  # its first decoded bytes
+    peak: int  # of Python memory in this process (the proxy's included) meanwhile
+
+
+def fetch_measured(url: str, accept_encoding: str) -> Fetched:
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    digest = hashlib.sha256()
+    size, head = 0, b""
+    tracemalloc.start()
+    try:
+        with httpx.stream("GET", url, headers={"Accept-Encoding": accept_encoding}, timeout=120) as response:
+            compressed = response.headers.get("content-encoding") == "gzip"
+            for chunk in response.iter_raw():
+                size += len(chunk)
+                digest.update(chunk)
+                if len(head) < 4096:
+                    head += inflate.decompress(chunk, 4096) if compressed else chunk[:4096]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return Fetched(response.headers, size, digest.digest(), head, peak)
+
+
+BOMB_HEAD = b"<!doctype html><html><head><title>bomb</title>"
+
+
+def test_a_gzip_bomb_is_injected_streaming_and_stays_compressed(upstream_and_proxy: tuple[str, str]) -> None:
+    fetched = fetch_measured(upstream_and_proxy[1] + "/bomb", "gzip")
+    assert fetched.headers["content-encoding"] == "gzip"
+    assert fetched.head.startswith(BOMB_HEAD + TAG.encode() + b"</head>")
+    assert fetched.size < 2 * MiB  # it inflates to 64 MiB
+    assert fetched.peak < 8 * MiB
+
+
+def test_a_gzip_bomb_for_a_visitor_without_gzip_streams_decoded_in_bounded_memory(
+    upstream_and_proxy: tuple[str, str],
+) -> None:
+    fetched = fetch_measured(upstream_and_proxy[1] + "/bomb", "identity")
+    assert "content-encoding" not in fetched.headers
+    assert fetched.head.startswith(BOMB_HEAD + TAG.encode() + b"</head>")
+    assert fetched.size == BOMB_BYTES + len(TAG)
+    assert fetched.peak < 8 * MiB
+
+
+def test_html_without_an_injection_point_near_the_start_passes_unchanged(
+    upstream_and_proxy: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream, proxy = upstream_and_proxy
+    with caplog.at_level(logging.WARNING, logger="samtycke.proxy"):
+        fetched = fetch_measured(proxy + "/headless-bomb", "gzip")
+    direct = fetch_measured(upstream + "/headless-bomb", "gzip")
+    assert HEADLESS_BYTES > SCAN_LIMIT
+    assert (fetched.digest, fetched.headers["content-length"]) == (
+        direct.digest,
+        direct.headers["content-length"],
+    )
+    assert fetched.peak < 8 * MiB
+    [record] = [r for r in caplog.records if r.name == "samtycke.proxy"]
+    assert record.getMessage() == "HTML passed through without the banner"
 
 
 def test_inject_only_once() -> None:

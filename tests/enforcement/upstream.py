@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import zlib
 from collections.abc import AsyncIterator
@@ -16,6 +17,20 @@ from tests.enforcement.sample_site import bad_site
 BIG_CHUNK = bytes(range(256)) * 256  # 64 KiB
 BIG_CHUNKS = 80  # 5 MiB
 HTML = b"<!doctype html><html><head><title>x</title></head><body><p>hej</p></body></html>"
+BOMB_BYTES = 64 * 1024 * 1024  # inflated; about 64 KiB as gzip
+HEADLESS_BYTES = 2 * 1024 * 1024  # a page whose first tag comes after this many spaces
+
+
+@functools.cache
+def gzip_of_spaces(head: bytes, size: int) -> bytes:
+    """``head`` padded with spaces to ``size`` bytes, as gzip, compressed a piece at a time."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [deflate.compress(head)]
+    left = size - len(head)
+    while left > 0:
+        parts.append(deflate.compress(b" " * min(left, 1 << 20)))
+        left -= 1 << 20
+    return b"".join([*parts, deflate.flush()])
 
 
 def upstream_app(third_party: str) -> Starlette:
@@ -24,6 +39,14 @@ def upstream_app(third_party: str) -> Starlette:
 
     async def deflated(request: Request) -> Response:
         return Response(zlib.compress(HTML), media_type="text/html", headers={"Content-Encoding": "deflate"})
+
+    async def bomb(request: Request) -> Response:
+        body = gzip_of_spaces(b"<!doctype html><html><head><title>bomb</title></head><body>", BOMB_BYTES)
+        return Response(body, media_type="text/html", headers={"Content-Encoding": "gzip"})
+
+    async def headless_bomb(request: Request) -> Response:
+        body = gzip_of_spaces(b"<!doctype html>", HEADLESS_BYTES)
+        return Response(body, media_type="text/html", headers={"Content-Encoding": "gzip"})
 
     async def no_head(request: Request) -> Response:
         return HTMLResponse("<html><body class='b'><p>utan head</p></body></html>")
@@ -67,6 +90,8 @@ def upstream_app(third_party: str) -> Starlette:
         routes=[
             Route("/gzip", gzipped),
             Route("/deflate", deflated),
+            Route("/bomb", bomb),
+            Route("/headless-bomb", headless_bomb),
             Route("/nohead", no_head),
             Route("/csp", with_csp),
             Route("/big", big),
