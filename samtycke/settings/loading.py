@@ -169,11 +169,16 @@ def _check(settings: Settings) -> None:
                 parts.port  # noqa: B018 - raises ValueError for a malformed port
             except ValueError as exc:
                 raise ConfigError("storage.clickhouse_url", "has an invalid port") from exc
+            if parts.path.strip("/"):
+                _identifier(parts.path.strip("/"), "storage.clickhouse_url", "its database (the path)")
         else:
             raise ConfigError(
                 "storage.clickhouse_url",
                 f"must start with chdb://, http:// or https://, not {parts.scheme or url!r}",
             )
+    _identifier(settings.storage.database, "storage.database")
+    if settings.storage.cluster:
+        _identifier(settings.storage.cluster, "storage.cluster")
     for i, network in enumerate(settings.server.trusted_proxies):
         _network(network, f"server.trusted_proxies[{i}]")
     seen: set[int] = set()
@@ -215,6 +220,18 @@ def _check_site(site: Site, key: str) -> None:
                 re.compile(cookie.name)
             except re.error as exc:
                 raise ConfigError(f"{where}.name", f"is not a valid regular expression: {exc}") from exc
+
+
+# Database and cluster names are written into DDL (``ON CLUSTER `c```, ``Distributed(`c`, `db`, ...)``),
+# where no query parameter can stand in for them, so only plain names get that far.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def _identifier(value: str, key: str, what: str = "it") -> None:
+    if not IDENTIFIER.fullmatch(value):
+        raise ConfigError(
+            key, f"must be a ClickHouse name: {what} may hold letters, digits, _ and -, up to 64 characters"
+        )
 
 
 def _network(value: str, key: str) -> None:
