@@ -1,24 +1,28 @@
 """Browser, operating system and device type, from the User-Agent and client hints.
 
 Parsing is cached: a site sees a few hundred distinct User-Agents a day, so nearly every
-hit is a cache hit.  Only the derived names leave this module, never the UA string.
+hit is a cache hit.  Only User-Agents of a real one's length are remembered, so a client
+sending megabytes of header cannot make the cache hold them.  Only the derived names
+leave this module, never the UA string.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import ua_parser
 
+from samtycke.caching import bounded_cache
 from samtycke.numbers import is_whole_number
 
 DESKTOP = "Desktop"
 MOBILE = "Mobile"
 TABLET = "Tablet"
 BOT = "Bot"
+# Real User-Agents are a few hundred characters; ua-parser reads no further than this anyway.
+MAX_CACHED_USER_AGENT = 1024
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,9 @@ def detect(user_agent: str, hints: Mapping[str, Any] | None = None) -> Device:
     return device
 
 
-@functools.lru_cache(maxsize=8192)
+@bounded_cache(maxsize=8192, longest=MAX_CACHED_USER_AGENT)
 def parse_user_agent(user_agent: str) -> Device:
-    result = ua_parser.parse(user_agent[:1024])
+    result = ua_parser.parse(user_agent[:MAX_CACHED_USER_AGENT])
     lowered = user_agent.lower()
     agent, system, hardware = result.user_agent, result.os, result.device
     browser = agent.family if agent else "Unknown"

@@ -12,7 +12,6 @@ replaces it, and nothing else leaves.
 from __future__ import annotations
 
 import enum
-import functools
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from analytics.ingestion.salts import Salts, identified_hash, visitor_hash
 from analytics.ingestion.visits import Visits
 from analytics.schema import EVENTS
 from samtycke.auth import Auth
+from samtycke.caching import bounded_cache
 from samtycke.clientip import Address, Networks
 from samtycke.journal import Record, record
 from samtycke.metrics import Metrics
@@ -273,13 +273,13 @@ def _kind(hit: Hit) -> str:
     return "pageview"
 
 
-@functools.lru_cache(maxsize=1024)  # a few distinct Accept-Language values serve most visitors
+@bounded_cache(maxsize=1024, longest=256)  # a few distinct Accept-Language values serve most visitors
 def _language(value: str) -> str:
     first = value.split(",", 1)[0].split(";", 1)[0].strip().lower()
     return first[:16] if first.replace("-", "").isalpha() else ""
 
 
-@functools.lru_cache(maxsize=4096)  # a site's pages repeat from hit to hit
+@bounded_cache(maxsize=4096, longest=1024)  # a site's pages repeat from hit to hit
 def _page(url: str) -> tuple[str, str]:
     """A page URL's path ("/" when empty) and lower-case host."""
     parts = _split(url)

@@ -8,9 +8,10 @@ and a visit with neither is Direct.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlsplit
+
+from samtycke.caching import bounded_cache
 
 DIRECT = "Direct"
 ORGANIC_SEARCH = "Organic Search"
@@ -92,7 +93,7 @@ class Source:
         return f"{self.utm_campaign}|{self.utm_source}|{self.utm_medium}"
 
 
-@functools.lru_cache(maxsize=16384)
+@bounded_cache(maxsize=16384, longest=2048)
 def classify(page_url: str, referrer_url: str, own_hosts: frozenset[str]) -> Source:
     """The source of a visit landing on ``page_url`` from ``referrer_url`` (cached: pure)."""
     return _classify(page_url, referrer_url, own_hosts)
@@ -180,7 +181,7 @@ def _match(host: str, table: dict[str, str]) -> str:
     return _lookup(host, _TABLE_NAMES[id(table)])
 
 
-@functools.lru_cache(maxsize=4096)
+@bounded_cache(maxsize=4096, longest=256)
 def _lookup(host: str, table_name: str) -> str:
     labels = host.split(".")
     for fragment, name in _TABLES[table_name].items():

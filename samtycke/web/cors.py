@@ -12,18 +12,18 @@ from other origins with 403) is the endpoint's own rule.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import Scope
 
+from samtycke.caching import bounded_cache
 from samtycke.settings import Site
 from samtycke.web.asgi import header
 
 
-@lru_cache(maxsize=1024)  # browsers send a handful of origins over and over
+@bounded_cache(maxsize=1024, longest=512)  # browsers send a handful of origins over and over
 def origin_host(origin: str) -> str | None:
     try:
         parts = urlsplit(origin)

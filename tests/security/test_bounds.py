@@ -7,14 +7,18 @@ memory.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from analytics.ingestion import devices, sources
 from samtycke.settings import Settings
+from samtycke.web import cors
 from samtycke.web.app import create_app
 from tests.support.live import wait_ready
 from tests.support.tokens import MARKETER, TOKENS
@@ -115,3 +119,60 @@ def test_deep_or_huge_json_is_a_4xx_on_every_endpoint_that_reads_json(
 def test_client_hints_too_deep_or_huge_count_as_none(client: TestClient, uadata: str) -> None:
     response = client.get("/matomo.php", params={**HIT, "uadata": uadata})
     assert response.status_code == 200, response.text
+
+
+# -- caches keyed on what clients send ----------------------------------------------------------------
+
+
+def retained_bytes(action: Callable[[], None]) -> int:
+    """Bytes still allocated after ``action`` and a full collection: what it left behind."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        action()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def long_values(count: int, length: int, prefix: str = "") -> Iterator[str]:
+    """``count`` distinct strings of ``length`` characters, made one at a time."""
+    for n in range(count):
+        yield (f"{prefix}{n}-" + "x" * length)[:length]
+
+
+CACHES: dict[str, Callable[[str], object]] = {
+    "user agent": lambda text: devices.detect("Mozilla/5.0 " + text),
+    "origin": lambda text: cors.origin_host(f"https://{text}.example.se"),
+    "page and referrer": lambda text: sources.classify(
+        f"https://example.se/{text}", f"https://other.se/{text}", frozenset({"example.se"})
+    ),
+    "referrer host": lambda text: sources.classify("https://example.se/", f"https://{text}.se/", frozenset()),
+}
+
+
+@pytest.mark.parametrize("cache", sorted(CACHES))
+def test_caches_keep_no_long_client_values(cache: str) -> None:
+    """2,000 distinct 8 KB values (each within the header limit) leave next to nothing behind.
+
+    The allowance is the standard library's own ``urlsplit`` cache: 128 entries, at most
+    2 MiB of values this long; the header limit is what bounds it.
+    """
+    call = CACHES[cache]
+
+    def send_all() -> None:
+        for value in long_values(2000, 8 * 1024, prefix=cache.replace(" ", "")):
+            call(value)
+
+    assert retained_bytes(send_all) < 4 * 1024 * 1024
+
+
+def test_accept_language_and_user_agent_caches_are_bounded_through_the_collector(client: TestClient) -> None:
+    def send_all() -> None:
+        for n, value in enumerate(long_values(400, 8 * 1024)):
+            header = "accept-language" if n % 2 else "user-agent"
+            client.get("/matomo.php", params=HIT, headers={header: f"sv-{value}"})
+
+    assert retained_bytes(send_all) < 4 * 1024 * 1024
