@@ -3,8 +3,9 @@
 Each package keeps the files it serves in a ``static`` folder beside its modules, so an
 installed wheel serves them as a source checkout does.  Under ``/static/`` the folders of
 every mounted domain are one tree: a domain's folder holds files at the paths it serves them
-at (the dashboard's under ``dashboard/``), and this package's own (the site stylesheet and
-the demo pages) are in ``STATIC``.
+at (the dashboard's under ``dashboard/``), and this package's own (the site stylesheet) are
+in ``STATIC``.  The demo pages are kept apart in ``DEMO``: they are served only at ``/demo``,
+with the nonce of their response and only while ``server.demo`` is on, never as files.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.staticfiles import PathLike, StaticFiles
 from samtycke.web.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
+DEMO = Path(__file__).resolve().parent / "demo"
 
 # Sites embed these by URL, so a short max-age lets a new release reach visitors within
 # minutes, while stale-while-revalidate and the ETag keep page loads from waiting on it.

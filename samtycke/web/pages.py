@@ -115,7 +115,7 @@ def routes(services: Services) -> list[BaseRoute]:
     def _demo_file(request: Request, name: str) -> Response:
         if not services.settings.server.demo:
             raise NotFound("the demo is switched off (server.demo)")
-        path = assets.STATIC / name
+        path = assets.DEMO / name
         if not path.exists():
             raise NotFound("the demo page is not built")
         nonce = secrets.token_urlsafe(16)

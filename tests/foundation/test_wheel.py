@@ -146,7 +146,7 @@ def test_the_wheel_holds_every_template_asset_and_configuration(install: Install
         "analytics/dashboard/static/dashboard/dashboard.js",
         "analytics/dashboard/static/dashboard/vendor/uplot.js",
         "samtycke/web/static/site.css",
-        "samtycke/web/static/demo.html",
+        "samtycke/web/demo/demo.html",
         "samtycke/web/templates/layout.html",
         "consent/web/templates/policy.html",
         "analytics/dashboard/templates/dashboard.html",

@@ -5,10 +5,15 @@ Docker deployment's trusted proxies.
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
+import pytest
+from starlette.testclient import TestClient
+
+from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.settings.loading import ConfigError
+from samtycke.web.app import create_app
 from tests.support.config import demo_raw
 
 # -- names written into DDL -----------------------------------------------------------------------------
@@ -35,3 +40,15 @@ def test_names_in_ddl_must_be_plain_clickhouse_names(overrides: dict[str, object
 def test_plain_cluster_names_load(cluster: str) -> None:
     settings = configfile.from_mapping(demo_raw(storage={"cluster": cluster}))
     assert settings.storage.cluster == cluster
+
+
+# -- /static serves files, never the demo pages --------------------------------------------------------
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_static_never_serves_the_demo_pages(make_settings: Callable[..., Settings], demo: bool) -> None:
+    client = TestClient(create_app(make_settings(server={"demo": demo})))
+    for name in ("demo.html", "demo-embed.html", "tracker-demo.html"):
+        assert client.get(f"/static/{name}").status_code == 404, name
+    assert client.get("/static/site.css").status_code == 200
+    assert client.get("/demo").status_code == (200 if demo else 404)

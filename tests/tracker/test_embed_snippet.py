@@ -1,6 +1,6 @@
 """Matomo's standard `_paq` embed snippet with samtycke's /matomo.js, in headless Chromium.
 
-The page is /demo/tracker (samtycke/web/static/tracker-demo.html): the snippet exactly as
+The page is /demo/tracker (samtycke/web/demo/tracker-demo.html): the snippet exactly as
 Matomo hands it out, pointed at samtycke. What a site would push before the snippet runs (a
 custom URL per test, requireConsent, ...) is pushed from an init script, as the site's own
 code would.
