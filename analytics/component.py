@@ -12,6 +12,7 @@ from analytics.schema import MIGRATIONS
 from analytics.stats import api as stats_api
 from samtycke.component import Component
 from samtycke.services import Services
+from samtycke.web.surface import for_visitors, own_origin_only
 
 
 def build(services: Services) -> Component:
@@ -35,9 +36,8 @@ def build(services: Services) -> Component:
         name="analytics",
         static=collector.STATIC,
         routes=[
-            *collector.routes(collector.Collector(services, pipeline)),
-            *stats_api.routes(services),
-            *visitor_data.routes(services, visits),
+            *for_visitors(collector.routes(collector.Collector(services, pipeline))),
+            *own_origin_only([*stats_api.routes(services), *visitor_data.routes(services, visits)]),
         ],
         migrations=MIGRATIONS,
         on_storage_ready=[salts.run],

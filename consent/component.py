@@ -16,6 +16,7 @@ from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
 from samtycke.web import assets
+from samtycke.web.surface import for_visitors, own_origin_only
 
 # The built banner (static/build.mjs writes it here), served at /banner.js and /static/banner.js.
 STATIC = Path(__file__).resolve().parent / "web" / "static"
@@ -33,11 +34,11 @@ def build(services: Services) -> Component:
         templates=TEMPLATES,
         static=STATIC,
         routes=[
-            *api.routes(service),
-            *logapi.routes(service),
-            *audit.routes(service),
-            *rates.routes(service.services),
-            assets.script("/banner.js", BANNER, "The consent banner (with its CSS)"),
+            *for_visitors(api.routes(service)),
+            *own_origin_only(
+                [*logapi.routes(service), *audit.routes(service), *rates.routes(service.services)]
+            ),
+            *for_visitors([assets.script("/banner.js", BANNER, "The consent banner (with its CSS)")]),
         ],
         migrations=schema.MIGRATIONS,
         on_storage_ready=[service.run],

@@ -28,6 +28,7 @@ from samtycke.storage import Layout, Storage, parse_url
 from samtycke.storage import migrations as migrations_module
 from samtycke.storage.client import DataDirInUse, StorageError, StorageUnavailable
 from samtycke.storage.migrations import Migration
+from samtycke.web import links
 
 logger = logging.getLogger("samtycke.storage")
 
@@ -154,6 +155,7 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR))]),
         autoescape=select_autoescape(default=True),
     )
+    links.install(environment)
     templates = Jinja2Templates(env=environment)
     services = Services(
         settings=settings,

@@ -7,6 +7,7 @@ from pathlib import Path
 from analytics.dashboard import page
 from samtycke.component import Component
 from samtycke.services import Services
+from samtycke.web.surface import own_origin_only
 
 # The dashboard's script, stylesheet and vendored chart library, served at /static/dashboard/.
 STATIC = Path(__file__).resolve().parent / "static"
@@ -16,5 +17,5 @@ def build(services: Services) -> Component:
     return Component(
         name="dashboard",
         static=STATIC,
-        routes=page.routes(services),
+        routes=own_origin_only(page.routes(services)),
     )

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
@@ -23,6 +22,7 @@ from samtycke.auth import Principal
 from samtycke.days import RANGES
 from samtycke.services import Services
 from samtycke.settings import Site
+from samtycke.web import links
 from samtycke.web.i18n import language
 from samtycke.web.params import local_today
 
@@ -41,11 +41,11 @@ class Dashboard:
     async def dashboard(self, request: Request) -> Response:
         services = self.services
         if services.auth.authenticate(request) is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            return links.to_login(request)
         principal = services.auth.require(request, "marketer")
         lang = language(request)
         config = _config(services, principal, lang)
+        config["root"] = links.href(request, "")  # the script's API calls go under the same prefix
         return self.templates.TemplateResponse(
             request,
             "dashboard.html",
@@ -63,6 +63,7 @@ def _templates(services: Services) -> Jinja2Templates:
     base = services.templates.env.loader
     loaders = [FileSystemLoader(str(TEMPLATES)), *([base] if base is not None else [])]
     environment = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
+    links.install(environment)
     return Jinja2Templates(env=environment)
 
 

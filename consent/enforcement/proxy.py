@@ -264,7 +264,8 @@ class Proxy:
 
     async def bad_gateway(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         logger.warning("upstream unreachable", extra={"reason": type(exc).__name__})
-        request = Request(scope, receive)
+        # The page's stylesheet comes from samtycke, under its prefix, not from the upstream that failed.
+        request = Request({**scope, "root_path": PREFIX}, receive)
         lang = language(request)
         message = (
             "Webbplatsen svarar inte just nu. Försök igen om en stund."
@@ -300,6 +301,7 @@ def create_proxy(settings: Settings, upstream: str, site_id: int | None = None, 
     """The whole proxy: enforcement around the router around samtycke and the upstream."""
     from samtycke.services import build
     from samtycke.web.app import create_app
+    from samtycke.web.surface import Surface
 
     site = settings.site(site_id) if site_id is not None else (settings.sites[0] if settings.sites else None)
     if site is None:
@@ -307,6 +309,7 @@ def create_proxy(settings: Settings, upstream: str, site_id: int | None = None, 
             f"there is no site {site_id} in the configuration" if site_id else "no [[sites]] configured"
         )
     services = build(settings)
-    samtycke = create_app(settings, services=services)
+    # Only what the website's visitors need is served on its origin (samtycke.web.surface).
+    samtycke = create_app(settings, services=services, surface=Surface.VISITOR)
     proxy = Proxy(upstream, samtycke, services, site.id, **options)
     return ConsentMiddleware(proxy, settings, site.id, services.signer, metrics=services.metrics)

@@ -8,10 +8,9 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from consent import schema
@@ -21,6 +20,7 @@ from consent.recording.service import ConsentService, HistoryItem
 from consent.web.logapi import entry_json, int_param
 from samtycke.numbers import is_whole_number
 from samtycke.unavailable import Unavailable
+from samtycke.web import links
 from samtycke.web.errors import HTTPError, NotFound, Unauthorized, Unprocessable
 from samtycke.web.i18n import language
 
@@ -213,7 +213,7 @@ class Audit:
         try:
             self.services.auth.require(request, *ROLES)
         except Unauthorized:
-            return RedirectResponse(f"/login?next={quote('/audit?' + request.url.query)}", status_code=303)
+            return links.to_login(request)
         context: dict[str, Any] = {"lang": lang, "problem": "", "results": [], "entries": [], "rates": []}
         context["query"] = dict(request.query_params)
         if not self.log.ready:

@@ -32,6 +32,7 @@ from samtycke.settings import Site
 from samtycke.storage.client import StorageError, StorageUnavailable
 from samtycke.web.errors import BadRequest, NotFound
 from samtycke.web.i18n import language
+from samtycke.web.surface import for_visitors
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -189,8 +190,10 @@ def build(services: Services) -> Component:
     return Component(
         name="pages",
         templates=TEMPLATES,
-        routes=[
-            Route("/sites/{site_id}/cookies", pages.cookies, methods=["GET"]),
-            Route("/sites/{site_id}/policy", pages.policy, methods=["GET"]),
-        ],
+        routes=for_visitors(
+            [
+                Route("/sites/{site_id}/cookies", pages.cookies, methods=["GET"]),
+                Route("/sites/{site_id}/policy", pages.policy, methods=["GET"]),
+            ]
+        ),
     )

@@ -37,6 +37,7 @@ from samtycke.web.asgi import header_values
 from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
 from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
+from samtycke.web.surface import Surface, for_visitors, mounted, own_origin_only
 
 logger = logging.getLogger("samtycke")
 
@@ -56,7 +57,14 @@ def static_folders(parts: list[Component]) -> list[Path]:
     return [assets.STATIC, *(part.static for part in parts if part.static is not None)]
 
 
-def create_app(settings: Settings, *, services: Services | None = None, now: Any = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    now: Any = None,
+    surface: Surface = Surface.OWN_ORIGIN,
+) -> Starlette:
+    """The app for samtycke's own origin, or (``Surface.VISITOR``) what a website's visitors may reach."""
     services = services or build(settings, now=now)
     parts = components(services)
     services.migrations = [m for part in parts for m in part.migrations]
@@ -66,9 +74,10 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
     routes: list[BaseRoute] = [
         *(route for part in parts for route in part.routes),
         *health.routes(services, parts),
-        *pages.routes(services),
-        Mount("/static", app=assets.StaticFolders(static_folders(parts)), name="static"),
+        *own_origin_only(pages.routes(services)),
+        *for_visitors([Mount("/static", app=assets.StaticFolders(static_folders(parts)), name="static")]),
     ]
+    routes = mounted(routes, surface)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,6 +140,7 @@ def create_app(settings: Settings, *, services: Services | None = None, now: Any
         },
     )
     app.state.services = services
+    app.state.surface = surface
     return app
 
 
@@ -146,6 +156,9 @@ class App(Starlette):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        # Starlette answers "/dashboard/" with a redirect to an absolute URL built from the
+        # Host header, which the client chooses; a wrong path is a 404 instead.
+        self.router.redirect_slashes = False
         self._direct = {r.path: r for r in self.router.routes if isinstance(r, DirectRoute)}
         self._direct_stacks: dict[str, ASGIApp] = {}
 

@@ -13,6 +13,7 @@ from starlette.schemas import SchemaGenerator
 from samtycke.component import Component
 from samtycke.metrics import CONTENT_TYPE
 from samtycke.services import Services
+from samtycke.web.surface import for_visitors, own_origin_only
 
 OPENAPI_INFO: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -115,9 +116,15 @@ class Health:
 
 def routes(services: Services, parts: Sequence[Component]) -> list[BaseRoute]:
     health = Health(services, parts)
+    # Probes answer on every origin samtycke is served on, so a load balancer can check the proxy.
     return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", health.readyz, methods=["GET"]),
-        Route("/metrics", health.metrics, methods=["GET"], include_in_schema=False),
-        Route("/openapi.json", health.openapi, methods=["GET"], include_in_schema=False),
+        *for_visitors(
+            [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", health.readyz, methods=["GET"])]
+        ),
+        *own_origin_only(
+            [
+                Route("/metrics", health.metrics, methods=["GET"], include_in_schema=False),
+                Route("/openapi.json", health.openapi, methods=["GET"], include_in_schema=False),
+            ]
+        ),
     ]

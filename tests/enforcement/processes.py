@@ -32,8 +32,8 @@ def write_config(base: Path, **overrides: Any) -> Path:
 
 
 @contextmanager
-def proxy_process(base: Path, upstream: str, site: int = 1) -> Iterator[str]:
-    config = write_config(base)
+def proxy_process(base: Path, upstream: str, site: int = 1, **overrides: Any) -> Iterator[str]:
+    config = write_config(base, **overrides)
     port = free_port()
     log_path = base / "proxy.log"
     env = {k: v for k, v in os.environ.items() if k != "SAMTYCKE_CONFIG"}

@@ -83,6 +83,11 @@ def upstream_app(third_party: str) -> Starlette:
             headers={"X-Upstream": "yes"},
         )
 
+    async def credentials(request: Request) -> Response:
+        return JSONResponse(
+            {"cookie": request.headers.get("cookie"), "authorization": request.headers.get("authorization")}
+        )
+
     async def teapot(request: Request) -> Response:
         return Response("kort och tjock", status_code=418, headers={"X-Teapot": "1"})
 
@@ -99,6 +104,7 @@ def upstream_app(third_party: str) -> Starlette:
             Route("/target", target, name="target"),
             Route("/echo", echo, methods=["GET", "POST", "PUT"]),
             Route("/teapot", teapot),
+            Route("/credentials", credentials),
             Mount("/", bad_site(third_party)),
         ]
     )

@@ -189,7 +189,7 @@
 
   async function query(state, body, range) {
     const filters = state.filters.map(([op, dim, value]) => [op, dim, [value]]);
-    const response = await fetch('/api/v1/stats/query', {
+    const response = await fetch(config.root + '/api/v1/stats/query', {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -202,7 +202,7 @@
   }
 
   async function getJSON(url) {
-    const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    const response = await fetch(config.root + url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     const data = await response.json();
     if (!response.ok) throw new Error((data.error && data.error.message) || response.statusText);
     return data;

@@ -1,0 +1,44 @@
+"""Addresses samtycke writes for the browser: links, form actions and redirects.
+
+samtycke may be served under a path: ``/_samtycke`` behind ``samtycke proxy``, or a
+reverse proxy's prefix given as ``root_path``.  So every address starts with the
+request's ``root_path``, and a redirect is a path, never a URL built from the request's
+``Host`` header, which the client chooses.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from jinja2 import Environment
+from starlette.requests import HTTPConnection
+from starlette.responses import RedirectResponse
+
+from samtycke.web.surface import Surface
+
+
+def root(conn: HTTPConnection) -> str:
+    """What every address samtycke writes starts with: the prefix it is mounted under, if any."""
+    return str(conn.scope.get("root_path", ""))
+
+
+def href(conn: HTTPConnection, path: str) -> str:
+    """``path`` (from samtycke's root) as the browser must ask for it."""
+    return root(conn) + path
+
+
+def on_own_origin(conn: HTTPConnection) -> bool:
+    """Whether the page is served where the dashboard, audit and login are (not through the proxy)."""
+    app = conn.scope.get("app")
+    return getattr(getattr(app, "state", None), "surface", None) is Surface.OWN_ORIGIN
+
+
+def to_login(conn: HTTPConnection) -> RedirectResponse:
+    """To the login form, which comes back to this page afterwards."""
+    here = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+    return RedirectResponse(href(conn, f"/login?next={quote(here, safe='')}"), status_code=303)
+
+
+def install(environment: Environment) -> None:
+    """Let templates write ``{{ root(request) }}/path`` and ask ``on_own_origin(request)``."""
+    environment.globals.update(root=root, on_own_origin=on_own_origin)
