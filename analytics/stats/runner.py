@@ -26,6 +26,7 @@ from analytics.stats.parser import (
     Logical,
     Query,
 )
+from samtycke import csvcells
 from samtycke.settings import Site
 from samtycke.storage import Storage, StorageError
 
@@ -282,22 +283,11 @@ async def csv_lines(answer: Answer) -> AsyncIterator[bytes]:
 def _csv_row(cells: list[Any]) -> bytes:
     out = []
     for cell in cells:
-        text = "" if cell is None else str(cell)
-        # A leading =, +, - or @ would run as a formula in a spreadsheet.
-        if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-            text = "'" + text
+        text = csvcells.text(cell)
         if any(c in text for c in ',"\r\n'):
             text = '"' + text.replace('"', '""') + '"'
         out.append(text)
     return (",".join(out) + "\r\n").encode("utf-8")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _number(value: Any) -> int | float:

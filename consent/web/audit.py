@@ -18,6 +18,7 @@ from consent.ledger.entries import parse_time, rfc3339
 from consent.ledger.merkle import verify_inclusion
 from consent.recording.service import ConsentService, HistoryItem
 from consent.web.logapi import entry_json, int_param
+from samtycke import csvcells
 from samtycke.numbers import is_whole_number
 from samtycke.unavailable import Unavailable
 from samtycke.web import links
@@ -106,9 +107,8 @@ class Audit:
             writer = csv.writer(buffer)
             writer.writerow(["index", "leaf_hash", "kind", "event_time", "entry"])
             async for row in self.log.iter_rows(start, end):
-                writer.writerow(
-                    [row["idx"], row["leaf_hash"], row["kind"], rfc3339(row["event_time"]), row["entry"]]
-                )
+                cells = [row["idx"], row["leaf_hash"], row["kind"], rfc3339(row["event_time"]), row["entry"]]
+                writer.writerow([csvcells.text(cell) for cell in cells])
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue().encode()
                     buffer.seek(0)

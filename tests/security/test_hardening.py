@@ -5,16 +5,28 @@ Docker deployment's trusted proxies.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from starlette.testclient import TestClient
 
+from samtycke import csvcells
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.settings.loading import ConfigError
 from samtycke.web.app import create_app
+from tests.analytics.conftest import shipped
 from tests.support.config import demo_raw
+from tests.support.live import wait_ready
+from tests.support.paths import REPO
+from tests.support.tokens import MARKETER, TOKENS
 
 # -- names written into DDL -----------------------------------------------------------------------------
 
@@ -52,3 +64,77 @@ def test_static_never_serves_the_demo_pages(make_settings: Callable[..., Setting
         assert client.get(f"/static/{name}").status_code == 404, name
     assert client.get("/static/site.css").status_code == 200
     assert client.get("/demo").status_code == (200 if demo else 404)
+
+
+# -- CSV exports: no cell runs as a formula -----------------------------------------------------------
+
+PACKAGES = ("samtycke", "consent", "analytics")
+FORMULAS = ['=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("cell", FORMULAS)
+def test_a_cell_that_starts_a_formula_gets_an_apostrophe(cell: str) -> None:
+    assert csvcells.text(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["-3", "+1.5e3", "-0.25", 42, -7, 1.5, "plain", "a=b"])
+def test_numbers_and_plain_text_stay_as_they_are(cell: object) -> None:
+    assert csvcells.text(cell) == str(cell)
+
+
+def test_every_csv_export_writes_its_cells_through_csvcells() -> None:
+    """Every module that writes CSV (with the csv module or its own row function) escapes its cells."""
+    writer = re.compile(r"^import csv$|^def _?csv_\w+\(", re.M)
+    sources = {
+        path: path.read_text(encoding="utf-8")
+        for package in PACKAGES
+        for path in (REPO / package).rglob("*.py")
+    }
+    writers = sorted(
+        path.relative_to(REPO).as_posix() for path, text in sources.items() if writer.search(text)
+    )
+    assert writers == ["analytics/stats/runner.py", "consent/web/audit.py"]
+    for name in writers:
+        assert "csvcells.text(" in sources[REPO / name], f"{name} writes raw CSV cells"
+
+
+def test_the_stats_csv_export_escapes_visitor_controlled_text(make_settings: Callable[..., Settings]) -> None:
+    now = datetime(2026, 10, 15, 10, 0, tzinfo=UTC)
+    app = create_app(make_settings(tokens=TOKENS), now=lambda: now)
+    with TestClient(app, base_url="http://localhost") as client:
+        wait_ready(client)
+        for category in FORMULAS:
+            tracked = client.get(
+                "/matomo.php",
+                params={"idsite": 1, "rec": 1, "url": "http://localhost/", "e_c": category, "e_a": "x"},
+                headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36"},
+            )
+            assert tracked.status_code == 200
+        shipped(client)
+        answer = client.post(
+            "/api/v1/stats/query",
+            json={
+                "site_id": 1,
+                "metrics": ["events"],
+                "date_range": ["2026-10-15", "2026-10-15"],
+                "dimensions": ["event:name"],
+            },
+            headers={**MARKETER, "Accept": "text/csv"},
+        )
+    assert answer.status_code == 200, answer.text
+    names = {row[0] for row in list(csv.reader(io.StringIO(answer.text)))[1:]}
+    assert names == {f"'{category} / x" for category in FORMULAS}
+
+
+def test_the_dashboard_csv_download_escapes_formulas_as_the_server_does() -> None:
+    script = (REPO / "analytics/dashboard/static/dashboard/dashboard.js").read_text(encoding="utf-8")
+    function = re.search(r"  function csvText\(header, rows\) \{\n.*?\n  \}\n", script, re.S)
+    assert function is not None, "dashboard.js has no csvText function"
+    cells = [*FORMULAS, "-3", "+1.5e3", "plain"]
+    program = function.group(0) + f"process.stdout.write(csvText([], [[{json.dumps(cells)[1:-1]}]]));"
+    node = shutil.which("node")
+    assert node, "this test runs the dashboard's CSV function in node"
+    out = subprocess.run([node, "-e", program], capture_output=True, check=True).stdout.decode()
+    header, written = csv.reader(io.StringIO(out, newline=""))
+    assert header == []
+    assert written == [csvcells.text(cell) for cell in cells]

@@ -273,8 +273,10 @@
   function csvText(header, rows) {
     const cell = (v) => {
       const text = String(v === null || v === undefined ? '' : v);
-      // A leading =, +, - or @ would run as a formula in a spreadsheet.
-      const safe = /^[=+\-@]/.test(text) && isNaN(Number(text)) ? `'${text}` : text;
+      // A leading =, +, - or @ (or a tab or CR before one) would run as a formula in a
+      // spreadsheet: such a cell gets an apostrophe, unless it is a plain number (as samtycke.csvcells).
+      const number = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text);
+      const safe = /^[=+\-@\t\r]/.test(text) && !number ? `'${text}` : text;
       return /[",\n\r;]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
     };
     return [header, ...rows].map((row) => row.map(cell).join(',')).join('\r\n') + '\r\n';
