@@ -100,7 +100,7 @@ class VisitorData:
           403: {description: Not an admin.}
         """
         services = self.services
-        services.auth.require(request, "admin")
+        await services.auth.require(request, "admin")
         site_id = self.site_of(request)
         visitor = check_visitor(request.path_params["visitor_id"])
         await services.shipper.ship()

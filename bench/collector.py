@@ -267,10 +267,12 @@ def pipeline_cost(hits: int = 10_000) -> float:
     from analytics.ingestion.visits import Visits
     from samtycke.auth import Auth
     from samtycke.metrics import Metrics
+    from samtycke.sessions import SessionStore
     from samtycke.settings import Secret
     from samtycke.settings import loading as configfile
     from samtycke.signing import Signer
     from samtycke.storage import Layout, Storage, parse_url
+    from samtycke.web.sameorigin import SameOrigin
 
     raw = configfile.demo_config()
     raw["server"] = {"secret_keys": ["bench"]}
@@ -280,7 +282,13 @@ def pipeline_cost(hits: int = 10_000) -> float:
     salts._current[1] = Salt(1, salts.local_day(1), b"s" * 32)
     pipeline = Pipeline(
         settings,
-        auth=Auth([], [], Signer([Secret("bench")])),
+        auth=Auth(
+            [],
+            [],
+            Signer([Secret("bench")]),
+            SessionStore(unused, lambda: datetime.now(UTC), ready=lambda: False),
+            SameOrigin(""),
+        ),
         geo=GeoIP(""),
         salts=salts,
         visits=Visits(),

@@ -1,29 +1,33 @@
-"""Who is asking: bearer tokens for the API, a signed session cookie for pages.
+"""Who is asking: bearer tokens for the API, a session cookie for pages.
 
-Tokens are configured only as sha256 hashes and compared in constant time.  Roles are
+Tokens are configured only as sha256 hashes and compared in constant time.  Passwords are
+argon2 hashes, checked off the event loop (``samtycke.passwords``).  The session cookie is
+a signed session id; the session itself lives on the server (``samtycke.sessions``), so it
+can be ended.  A request that changes something with the cookie must come from samtycke's
+own pages (``samtycke.web.sameorigin``); a token needs no such check.  Roles are
 ``marketer`` (statistics), ``auditor`` (the consent log) and ``admin`` (everything).
 No credentials: 401.  Credentials with the wrong role: 403.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.requests import HTTPConnection
 
+from samtycke.passwords import Passwords
+from samtycke.sessions import SESSION_SECONDS, SessionStore
 from samtycke.settings import Token, User
 from samtycke.signing import Signer
 from samtycke.web.errors import Forbidden, Unauthorized
+from samtycke.web.sameorigin import SameOrigin
 
 ROLES = ("marketer", "auditor", "admin")
 SESSION_COOKIE = "samtycke_session"
-SESSION_SECONDS = 12 * 3600
+PURPOSE = "session"
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,21 @@ class Principal:
 
 
 class Auth:
-    def __init__(self, tokens: Sequence[Token], users: Sequence[User], signer: Signer) -> None:
+    def __init__(
+        self,
+        tokens: Sequence[Token],
+        users: Sequence[User],
+        signer: Signer,
+        sessions: SessionStore,
+        same_origin: SameOrigin,
+        passwords: Passwords | None = None,
+    ) -> None:
         self._tokens = [(bytes.fromhex(t.sha256), t) for t in tokens]
         self._users = {u.name: u for u in users}
         self._signer = signer
-        self._hasher = PasswordHasher()
+        self.sessions = sessions
+        self.same_origin = same_origin
+        self._passwords = passwords or Passwords()
 
     def check_token(self, token: str) -> Principal | None:
         digest = hashlib.sha256(token.encode()).digest()
@@ -48,35 +62,47 @@ class Auth:
                 found = entry
         return Principal(found.name, found.role) if found else None
 
-    def check_password(self, name: str, password: str) -> Principal | None:
+    async def check_password(self, name: str, password: str) -> Principal | None:
         user = self._users.get(name)
-        if user is None:
-            # Spend the same effort for an unknown name as for a wrong password.
-            with contextlib.suppress(VerificationError, InvalidHashError):
-                self._hasher.verify(_DUMMY_HASH, password)
+        # An unknown name is checked against a stand-in hash: it costs what a wrong password costs.
+        if not await self._passwords.verify(user.password_argon2 if user else None, password):
             return None
-        try:
-            self._hasher.verify(user.password_argon2, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return None
+        assert user is not None
         return Principal(user.name, user.role)
 
-    def session_value(self, principal: Principal) -> str:
-        return self._signer.dumps("session", {"name": principal.name, "role": principal.role})
+    async def start_session(self, principal: Principal) -> str:
+        """A new server-side session; returns the signed cookie value that names it."""
+        session_id = await self.sessions.start(principal.name, principal.role)
+        return self._signer.dumps(PURPOSE, {"sid": session_id})
 
-    def authenticate(self, conn: HTTPConnection) -> Principal | None:
+    async def end_session(self, conn: HTTPConnection) -> None:
+        session_id = self._session_id(conn)
+        if session_id:
+            await self.sessions.end(session_id)
+
+    def _session_id(self, conn: HTTPConnection) -> str | None:
+        data = self._signer.loads(PURPOSE, conn.cookies.get(SESSION_COOKIE), max_age=SESSION_SECONDS)
+        sid = data.get("sid") if isinstance(data, dict) else None
+        return sid if isinstance(sid, str) and sid else None
+
+    async def authenticate(self, conn: HTTPConnection) -> Principal | None:
         header = conn.headers.get("authorization", "")
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return self.check_token(credentials.strip())
-        data = self._signer.loads("session", conn.cookies.get(SESSION_COOKIE), max_age=SESSION_SECONDS)
-        if isinstance(data, dict) and data.get("role") in ROLES and isinstance(data.get("name"), str):
-            return Principal(data["name"], data["role"])
-        return None
+        session_id = self._session_id(conn)
+        if session_id is None:
+            return None
+        # The cookie comes with every request the browser sends, forged ones included.
+        self.same_origin.require(conn)
+        session = await self.sessions.find(session_id)
+        if session is None or session.role not in ROLES:
+            return None
+        return Principal(session.name, session.role)
 
-    def require(self, conn: HTTPConnection, *roles: str) -> Principal:
+    async def require(self, conn: HTTPConnection, *roles: str) -> Principal:
         """The caller, if one of ``roles`` (admin always qualifies); else 401 or 403."""
-        principal = self.authenticate(conn)
+        principal = await self.authenticate(conn)
         if principal is None:
             raise Unauthorized(
                 "authentication required: send `Authorization: Bearer <token>` or log in",
@@ -89,6 +115,3 @@ class Auth:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-_DUMMY_HASH = PasswordHasher().hash("samtycke-timing-equaliser")

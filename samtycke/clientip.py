@@ -4,6 +4,11 @@
 ``server.trusted_proxies``; then the right-most address not itself a trusted proxy wins
 (the left-most is whatever the client claimed).  The result lives in memory only: callers
 derive what they need (location, a keyed hash, a masked form) and drop it.
+
+The same trust decides whether the request reached the proxy over https
+(``X-Forwarded-Proto`` / ``Forwarded: proto=``), and ``network`` tells which addresses
+one holder controls: an IPv4 address alone, but a whole IPv6 /64, which providers hand to
+a single customer.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from starlette.requests import HTTPConnection
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _FORWARDED_FOR = re.compile(r'for="?\[?([^\]";,]+)\]?', re.I)
+_FORWARDED_PROTO = re.compile(r'proto="?([a-z]+)', re.I)
+IPV6_HOLDER_PREFIX = 64
 
 
 def unmapped(address: Address) -> Address:
@@ -64,6 +71,19 @@ class ClientIP:
             conn.headers.get("x-forwarded-for", ""),
         )
 
+    def forwarded_https(self, conn: HTTPConnection) -> bool:
+        """Whether a trusted proxy says the client reached it over https."""
+        peer = parse(conn.client.host if conn.client else "")
+        if peer is None or not self.is_trusted(peer):
+            return False
+        forwarded = conn.headers.get("forwarded", "")
+        if forwarded:
+            # The entry the nearest proxy added is the last one.
+            protos = _FORWARDED_PROTO.findall(forwarded.rsplit(",", 1)[-1])
+            return bool(protos) and protos[-1].lower() == "https"
+        proto = conn.headers.get("x-forwarded-proto", "").rsplit(",", 1)[-1]
+        return proto.strip().lower() == "https"
+
     def resolve(self, peer_host: str, forwarded: str, x_forwarded_for: str) -> Address | None:
         """The client address from the socket peer and, if it is a trusted proxy, its headers."""
         peer = parse(peer_host)
@@ -77,6 +97,14 @@ class ClientIP:
             if not self.is_trusted(address):
                 return address
         return peer
+
+
+def network(address: Address) -> str:
+    """The addresses one holder controls, as text: the IPv4 address, or the IPv6 /64 it is in."""
+    address = unmapped(address)
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    return str(ipaddress.IPv6Network((address, IPV6_HOLDER_PREFIX), strict=False))
 
 
 def forwarded_chain(forwarded: str, x_forwarded_for: str) -> list[str]:

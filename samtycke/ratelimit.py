@@ -1,14 +1,18 @@
-"""A small in-memory sliding-window limiter (login attempts and the like).
+"""Small in-memory sliding-window limiters (login attempts and the like).
 
 Keys are whatever the caller chooses; callers pass a hash, never a raw address, so even
-memory holds no IP beyond the request that carried it.
+memory holds no IP beyond the request that carried it.  ``Throttle`` checks one attempt
+against several limits at once (per network, per account, for everyone): an attempt any
+limit refuses is counted by none, so a refused flood does not prolong its own lock-out.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+MAX_KEYS = 100_000  # bound memory under a flood of distinct keys
 
 
 class RateLimiter:
@@ -19,19 +23,50 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
 
     def allow(self, key: str) -> bool:
-        now = self.clock()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
+        """Count an attempt under ``key`` if the limit allows it."""
+        if not self.allows(key):
             return False
-        hits.append(now)
-        if len(self._hits) > 100_000:  # bound memory under a flood of distinct keys
-            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
+        self.record(key)
         return True
+
+    def allows(self, key: str) -> bool:
+        """Whether an attempt under ``key`` is within the limit now, without counting it."""
+        hits = self._hits.get(key)
+        if not hits:
+            return True
+        cutoff = self.clock() - self.window
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        return len(hits) < self.limit
+
+    def record(self, key: str) -> None:
+        now = self.clock()
+        self._hits.setdefault(key, deque()).append(now)
+        if len(self._hits) > MAX_KEYS:
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
 
     def retry_after(self, key: str) -> int:
         hits = self._hits.get(key)
         if not hits:
             return 0
         return max(1, int(hits[0] + self.window - self.clock()) + 1)
+
+
+class Throttle:
+    """Named limiters checked together; ``allow`` takes each limiter's key for one attempt."""
+
+    def __init__(self, limiters: Mapping[str, RateLimiter]) -> None:
+        self.limiters = dict(limiters)
+
+    def allow(self, keys: Mapping[str, str]) -> int:
+        """0 when every limiter allows the attempt (then each counts it); else seconds to wait."""
+        refusing = [
+            self.limiters[name].retry_after(key)
+            for name, key in keys.items()
+            if not self.limiters[name].allows(key)
+        ]
+        if refusing:
+            return max(refusing)
+        for name, key in keys.items():
+            self.limiters[name].record(key)
+        return 0

@@ -22,6 +22,7 @@ from samtycke.auth import Auth
 from samtycke.clientip import ClientIP
 from samtycke.journal import Journal, Record, Shipper
 from samtycke.metrics import Metrics
+from samtycke.sessions import SessionStore
 from samtycke.settings import Settings
 from samtycke.signing import Signer, load_or_create_keys
 from samtycke.storage import Layout, Storage, parse_url
@@ -29,6 +30,7 @@ from samtycke.storage import migrations as migrations_module
 from samtycke.storage.client import DataDirInUse, StorageError, StorageUnavailable
 from samtycke.storage.migrations import Migration
 from samtycke.web import links
+from samtycke.web.sameorigin import SameOrigin
 
 logger = logging.getLogger("samtycke.storage")
 
@@ -157,6 +159,9 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
     )
     links.install(environment)
     templates = Jinja2Templates(env=environment)
+    state = StorageState()
+    clock = now or (lambda: datetime.now(UTC))
+    sessions = SessionStore(storage, clock, ready=lambda: state.migrated)
     services = Services(
         settings=settings,
         data_dir=data_dir,
@@ -166,10 +171,11 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         shipper=shipper,
         metrics=metrics,
         signer=signer,
-        auth=Auth(settings.tokens, settings.users, signer),
+        auth=Auth(settings.tokens, settings.users, signer, sessions, SameOrigin(settings.server.public_url)),
         client_ip=ClientIP(settings.server.trusted_proxies),
         templates=templates,
-        now=now or (lambda: datetime.now(UTC)),
+        now=clock,
+        state=state,
     )
     metrics.gauge(
         "samtycke_journal_backlog_records",

@@ -40,9 +40,9 @@ class Dashboard:
 
     async def dashboard(self, request: Request) -> Response:
         services = self.services
-        if services.auth.authenticate(request) is None:
+        if await services.auth.authenticate(request) is None:
             return links.to_login(request)
-        principal = services.auth.require(request, "marketer")
+        principal = await services.auth.require(request, "marketer")
         lang = language(request)
         config = _config(services, principal, lang)
         config["root"] = links.href(request, "")  # the script's API calls go under the same prefix

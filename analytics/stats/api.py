@@ -75,7 +75,7 @@ class StatsAPI:
           403: {description: The token's role may not read statistics.}
         """
         services = self.services
-        services.auth.require(request, "marketer")
+        await services.auth.require(request, "marketer")
         body = await request.body()
         try:
             document = jsontext.parse(body)

@@ -54,7 +54,7 @@ class Realtime:
           403: {description: The role may not read statistics.}
         """
         services = self.services
-        services.auth.require(request, "marketer")
+        await services.auth.require(request, "marketer")
         site = site_of(request, services.settings)
         now = services.now().astimezone(UTC)
         parameters = {"site": site.id, "since": now - WINDOW, "now": now}

@@ -85,7 +85,7 @@ class Audit:
           401: {description: No credentials.}
           403: {description: Not an auditor.}
         """
-        self.services.auth.require(request, *ROLES)
+        await self.services.auth.require(request, *ROLES)
         fmt = request.query_params.get("format", "jsonl")
         if fmt not in ("jsonl", "csv"):
             raise Unprocessable("format must be jsonl or csv", field="format")
@@ -175,7 +175,7 @@ class Audit:
           200: {description: The receipt in force, its inclusion proof and a checkpoint.}
           404: {description: Unknown or erased consent id, or no receipt by then.}
         """
-        self.services.auth.require(request, *ROLES)
+        await self.services.auth.require(request, *ROLES)
         consent_id = request.query_params.get("consent_id", "").strip()
         if not consent_id or len(consent_id) > 200:
             raise Unprocessable("consent_id is required", field="consent_id")
@@ -190,7 +190,7 @@ class Audit:
         responses:
           200: {description: How many payloads were purged.}
         """
-        self.services.auth.require(request, "admin")
+        await self.services.auth.require(request, "admin")
         days = self.services.settings.consent.receipt_retention_days
         before = moment(request, "before") or self.services.now() - timedelta(days=days)
         return JSONResponse({"purged": await self.service.purge(before), "before": rfc3339(before)})
@@ -211,7 +211,7 @@ class Audit:
     async def page(self, request: Request) -> Response:
         lang = language(request)
         try:
-            self.services.auth.require(request, *ROLES)
+            await self.services.auth.require(request, *ROLES)
         except Unauthorized:
             return links.to_login(request)
         context: dict[str, Any] = {"lang": lang, "problem": "", "results": [], "entries": [], "rates": []}

@@ -81,7 +81,7 @@ class ConsentRates:
           403: {description: The role may not read statistics.}
         """
         services = self.services
-        services.auth.require(request, "marketer")
+        await services.auth.require(request, "marketer")
         site = site_of(request, services.settings)
         first, last = date_range_of(request, local_today(services.now(), site))
         zone = ZoneInfo(site.timezone)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from argon2 import PasswordHasher
@@ -16,6 +16,7 @@ from samtycke.auth import SESSION_COOKIE
 from samtycke.settings import Settings
 from samtycke.signing import Signer
 from samtycke.web.app import create_app
+from tests.support.live import wait_ready
 from tests.support.tokens import ADMIN_TOKEN, TOKENS, bearer
 
 
@@ -34,16 +35,19 @@ def auth_settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def guarded(auth_settings: Settings) -> TestClient:
+def guarded(auth_settings: Settings) -> Iterator[TestClient]:
+    """The app with a route for marketers, running, with its sessions table migrated."""
     app = create_app(auth_settings)
     services = app.state.services
 
     async def stats_only(request: Request) -> JSONResponse:
-        principal = services.auth.require(request, "marketer")
+        principal = await services.auth.require(request, "marketer")
         return JSONResponse({"name": principal.name, "role": principal.role})
 
-    app.router.routes.append(Route("/api/v1/guarded", stats_only))
-    return TestClient(app, base_url="http://localhost")
+    app.router.routes.append(Route("/api/v1/guarded", stats_only, methods=["GET", "POST"]))
+    with TestClient(app, base_url="http://localhost") as client:
+        wait_ready(client)
+        yield client
 
 
 def test_no_credentials_is_401_json_for_the_api(guarded: TestClient) -> None:

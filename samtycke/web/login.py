@@ -1,0 +1,163 @@
+"""Logging in and out, and ending an account's sessions.
+
+A login is throttled three ways before its password is checked: per client network (an
+IPv4 address, or the IPv6 /64 one holder controls), per account name, and for everyone
+together, so neither rotating addresses nor rotating names makes guessing cheap.  The
+throttle's keys are keyed hashes that live only in this process.  The login form is
+checked like every cookie-authenticated write (``samtycke.web.sameorigin``), so another
+site cannot log a browser into an account of its choosing.  The session cookie is
+``HttpOnly``, ``SameSite=Lax``, and ``Secure`` whenever samtycke is reached over https:
+directly, through a trusted proxy, or by its configured public URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from samtycke import sessions
+from samtycke.auth import SESSION_COOKIE, Principal
+from samtycke.clientip import network
+from samtycke.component import Component
+from samtycke.ratelimit import RateLimiter, Throttle
+from samtycke.services import Services
+from samtycke.web.errors import BadRequest, TooManyRequests, Unprocessable
+from samtycke.web.i18n import language
+from samtycke.web.surface import own_origin_only
+
+# (attempts, seconds) per client network, per account name, and for all logins together.
+PER_NETWORK = (10, 300.0)
+PER_ACCOUNT = (10, 300.0)
+EVERYONE = (100, 60.0)
+MAX_NAME = 200
+
+
+def safe_next(target: str) -> str:
+    """Only same-site paths: a login form must not become an open redirect."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+class Login:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.auth = services.auth
+        self.throttle = Throttle(
+            {
+                "network": RateLimiter(*PER_NETWORK),
+                "account": RateLimiter(*PER_ACCOUNT),
+                "everyone": RateLimiter(*EVERYONE),
+            }
+        )
+        # Throttle keys are keyed with a secret of this process, so even memory holds no
+        # hash of an address that could be reversed by trying every address.
+        self._key = secrets.token_bytes(16)
+
+    def _hashed(self, kind: str, value: str) -> str:
+        return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+    def secure(self, request: Request) -> bool:
+        return (
+            request.url.scheme == "https"
+            or self.services.settings.server.public_url.lower().startswith("https:")
+            or self.services.client_ip.forwarded_https(request)
+        )
+
+    async def form(self, request: Request) -> Response:
+        return self._page(request, safe_next(request.query_params.get("next", "/")), failed=False)
+
+    def _page(self, request: Request, target: str, *, failed: bool) -> Response:
+        return self.services.templates.TemplateResponse(
+            request,
+            "login.html",
+            {"lang": language(request), "next": target, "failed": failed},
+            status_code=401 if failed else 200,
+        )
+
+    async def login(self, request: Request) -> Response:
+        self.auth.same_origin.require(request)
+        form = await request.form()
+        name, password, token = (str(form.get(k) or "") for k in ("name", "password", "token"))
+        target = safe_next(str(form.get("next") or "/"))
+        if not token and not (name and password):
+            raise BadRequest("enter a user name and password, or a token", field="name")
+        address = self.services.client_ip.of(request)
+        keys = {
+            "network": self._hashed("network", network(address) if address else "unknown"),
+            "everyone": "everyone",
+        }
+        if not token:
+            keys["account"] = self._hashed("account", name)
+        wait = self.throttle.allow(keys)
+        if wait:
+            raise TooManyRequests(
+                "too many login attempts; wait a few minutes and try again",
+                headers={"Retry-After": str(wait)},
+            )
+        principal = self.auth.check_token(token) if token else await self.auth.check_password(name, password)
+        if principal is None:
+            return self._page(request, target, failed=True)
+        return await self._logged_in(request, principal, target)
+
+    async def _logged_in(self, request: Request, principal: Principal, target: str) -> Response:
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            await self.auth.start_session(principal),
+            max_age=sessions.SESSION_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure(request),
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        self.auth.same_origin.require(request)
+        await self.auth.end_session(request)
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=self.secure(request))
+        return response
+
+    async def end_sessions(self, request: Request) -> Response:
+        """
+        summary: End every session of an account (admin)
+        description: >-
+          Everyone logged in as this user name, or through a token of this name, is logged
+          out: at once on this instance, within seconds on the others.
+        security: [{bearer: []}]
+        parameters:
+          - {name: name, in: path, required: true, schema: {type: string, maxLength: 200}}
+        responses:
+          200: {description: How many sessions were ended.}
+          401: {description: No credentials.}
+          403: {description: Not an admin, or a cookie-authenticated call from another origin.}
+        """
+        await self.auth.require(request, "admin")
+        name = str(request.path_params["name"])
+        if len(name) > MAX_NAME:
+            raise Unprocessable(f"a user name has at most {MAX_NAME} characters", field="name")
+        return JSONResponse({"name": name, "ended": await self.auth.sessions.end_all(name)})
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    login = Login(services)
+    return own_origin_only(
+        [
+            Route("/login", login.form, methods=["GET"], include_in_schema=False),
+            Route("/login", login.login, methods=["POST"], include_in_schema=False),
+            Route("/logout", login.logout, methods=["POST"], include_in_schema=False),
+            Route("/api/v1/users/{name}/sessions", login.end_sessions, methods=["DELETE"]),
+        ]
+    )
+
+
+def build(services: Services) -> Component:
+    return Component(name="login", routes=routes(services), migrations=sessions.MIGRATIONS)

@@ -1,0 +1,214 @@
+"""Cookie-authenticated changes come only from samtycke's own pages; sessions end on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from samtycke.auth import SESSION_COOKIE
+from samtycke.sessions import SESSION_SECONDS
+from samtycke.settings import Settings
+from samtycke.web.app import create_app
+from tests.support.live import wait_ready
+from tests.support.tokens import ADMIN, ADMIN_TOKEN, TOKENS
+
+PASSWORD = "correct horse battery"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+# Routes that change something but never act on the login cookie: what a visitor's browser
+# calls from the sites, with their own CORS rules.
+VISITOR_ROUTES = {
+    ("POST", "/matomo.php"),
+    ("POST", "/piwik.php"),
+    ("POST", "/api/v1/consent"),
+    ("DELETE", "/api/v1/consent"),
+    ("POST", "/api/v1/consent/withdraw"),
+}
+# Every route that changes something with the login cookie, called with valid input.
+COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/audit/purge"): {},
+    ("POST", "/api/v1/stats/query"): {"json": {"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}},
+    ("DELETE", "/api/v1/visitors/{visitor_id}"): {"params": {"site_id": 1}},
+    ("DELETE", "/api/v1/users/{name}/sessions"): {},
+    ("POST", "/login"): {"data": {"token": ADMIN_TOKEN}},
+    ("POST", "/logout"): {},
+}
+PATHS = {
+    "/api/v1/visitors/{visitor_id}": "/api/v1/visitors/0123456789abcdef",
+    "/api/v1/users/{name}/sessions": "/api/v1/users/maria/sessions",
+}
+
+# What browsers send with a request from another origin: a sibling subdomain (same site, so a
+# SameSite=Lax cookie comes along), another site, and an older browser without Sec-Fetch-Site.
+FOREIGN = [
+    {"sec-fetch-site": "same-site", "origin": "http://www.demo.localhost"},
+    {"sec-fetch-site": "cross-site", "origin": "https://evil.example"},
+    {"origin": "http://www.demo.localhost"},
+    {"origin": "null"},
+]
+# ... and from samtycke's own pages, or from no browser at all.
+OWN = [
+    {"sec-fetch-site": "same-origin", "origin": "http://localhost"},
+    {"origin": "http://localhost"},
+    {"sec-fetch-site": "none"},
+    {},
+]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def auth_settings(make_settings: Callable[..., Settings]) -> Settings:
+    hashed = PasswordHasher().hash(PASSWORD)
+    return make_settings(tokens=TOKENS, users=[{"name": "anna", "role": "admin", "password_argon2": hashed}])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(auth_settings: Settings, clock: Clock) -> Starlette:
+    return create_app(auth_settings, now=clock)
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://localhost") as test_client:
+        wait_ready(test_client)
+        yield test_client
+
+
+def log_in(client: TestClient, **fields: str) -> str:
+    client.cookies.clear()
+    response = client.post(
+        "/login", data=fields or {"name": "anna", "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    return str(client.cookies[SESSION_COOKIE])
+
+
+def authorised(client: TestClient, cookie: str) -> int:
+    """The status of a cookie-authenticated read with this session cookie."""
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, cookie)
+    return client.get("/api/v1/stats/realtime", params={"site_id": 1}).status_code
+
+
+def test_every_state_changing_route_is_covered(app: Starlette) -> None:
+    found = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in (route.methods or set()) & UNSAFE
+    }
+    assert found == VISITOR_ROUTES | set(COOKIE_ROUTES)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(COOKIE_ROUTES))
+def test_cookie_authenticated_changes_from_another_origin_are_refused(
+    client: TestClient, method: str, path: str
+) -> None:
+    log_in(client, token=ADMIN_TOKEN)
+    url = PATHS.get(path, path)
+    for headers in FOREIGN:
+        response = client.request(
+            method, url, headers=headers, follow_redirects=False, **COOKIE_ROUTES[(method, path)]
+        )
+        assert response.status_code == 403, (headers, response.text)
+        assert "set-cookie" not in response.headers, "no session is started or ended"
+    for headers in OWN:
+        response = client.request(
+            method, url, headers=headers, follow_redirects=False, **COOKIE_ROUTES[(method, path)]
+        )
+        assert response.status_code in (200, 303), (headers, response.text)
+
+
+def test_bearer_token_calls_need_no_origin_check(client: TestClient) -> None:
+    for headers in FOREIGN:
+        response = client.post("/api/v1/audit/purge", headers={**ADMIN, **headers})
+        assert response.status_code == 200, response.text
+
+
+def test_the_configured_public_origin_is_samtyckes_own(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(tokens=TOKENS, server={"public_url": "https://consent.example.se"})
+    with TestClient(create_app(settings), base_url="https://internal:8000") as client:
+        wait_ready(client)
+        log_in(client, token=ADMIN_TOKEN)
+        own = client.post("/api/v1/audit/purge", headers={"origin": "https://consent.example.se"})
+        foreign = client.post("/api/v1/audit/purge", headers={"origin": "https://www.example.se"})
+    assert (own.status_code, foreign.status_code) == (200, 403)
+
+
+def secure_flag(
+    app: Starlette, peer: str, headers: dict[str, str], base_url: str = "http://localhost"
+) -> bool:
+    """Whether login's cookie is Secure, for a request from ``peer`` (the app is running)."""
+    response = TestClient(app, base_url=base_url, client=(peer, 50000)).post(
+        "/login", data={"token": ADMIN_TOKEN}, headers=headers, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    return "secure" in cookie.lower()
+
+
+def test_the_session_cookie_is_secure_over_https(
+    app: Starlette, client: TestClient, make_settings: Callable[..., Settings]
+) -> None:
+    assert not secure_flag(app, "127.0.0.1", {})
+    assert secure_flag(app, "127.0.0.1", {"x-forwarded-proto": "https"}), "a trusted proxy says https"
+    assert secure_flag(app, "127.0.0.1", {"forwarded": "for=192.0.2.1;proto=https"})
+    assert not secure_flag(app, "203.0.113.9", {"x-forwarded-proto": "https"}), "anyone else may not"
+    assert secure_flag(app, "203.0.113.9", {}, base_url="https://localhost")
+    public = create_app(make_settings(tokens=TOKENS, server={"public_url": "https://consent.example.se"}))
+    with TestClient(public, base_url="http://localhost") as running:
+        wait_ready(running)
+        assert secure_flag(public, "203.0.113.9", {}), "the public URL is https"
+
+
+def test_logging_out_ends_the_session_on_the_server(client: TestClient) -> None:
+    cookie = log_in(client)
+    assert authorised(client, cookie) == 200
+    assert client.post("/logout", follow_redirects=False).status_code == 303
+    assert authorised(client, cookie) == 401, "a copy of the cookie no longer logs in"
+
+
+def test_an_admin_ends_every_session_of_an_account(client: TestClient) -> None:
+    first, second = log_in(client), log_in(client)
+    other = log_in(client, token=ADMIN_TOKEN)
+    client.cookies.clear()
+    response = client.delete("/api/v1/users/anna/sessions", headers=ADMIN)
+    assert response.json() == {"name": "anna", "ended": 2}
+    assert (authorised(client, first), authorised(client, second)) == (401, 401)
+    assert authorised(client, other) == 200, "other accounts stay logged in"
+    client.cookies.clear()
+    assert client.delete("/api/v1/users/anna/sessions").status_code == 401
+
+
+def test_sessions_expire_after_their_lifetime(client: TestClient, clock: Clock) -> None:
+    cookie = log_in(client)
+    clock.now += timedelta(seconds=SESSION_SECONDS - 60)
+    assert authorised(client, cookie) == 200
+    clock.now += timedelta(seconds=61)
+    assert authorised(client, cookie) == 401
+
+
+def test_a_signed_cookie_naming_a_user_is_no_session(app: Starlette, client: TestClient) -> None:
+    # What the cookie held before sessions were kept on the server: it cannot be ended, so it is not accepted.
+    forged = app.state.services.signer.dumps("session", {"name": "anna", "role": "admin"})
+    assert authorised(client, forged) == 401
