@@ -9,6 +9,7 @@ package within the ranges pyproject.toml declares.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
@@ -123,3 +124,25 @@ def test_the_lock_pins_every_requirement_within_the_declared_ranges() -> None:
         assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"the lock pins {requirement.name}=={pins[name]}, outside {text!r}: run requirements/refresh-lock"
         )
+
+
+def test_only_the_hosts_reverse_proxy_may_forward_addresses() -> None:
+    """The port is published on loopback, and the one trusted proxy is the network's gateway.
+
+    Docker hands every published connection to the container from the network's gateway,
+    so trusting a Docker range while the port is open to all lets anyone forge
+    X-Forwarded-For; on loopback only the host's own reverse proxy arrives that way.
+    """
+    data = compose()
+    app = data["services"]["samtycke"]
+    assert app["ports"] and all(str(port).startswith("127.0.0.1:") for port in app["ports"]), app["ports"]
+    (network,) = data["networks"]["default"]["ipam"]["config"]
+    gateway = ipaddress.ip_address(network["gateway"])
+    assert gateway in ipaddress.ip_network(network["subnet"])
+    env = {
+        "SAMTYCKE_CLICKHOUSE_URL": "http://samtycke:pw@clickhouse:8123/samtycke",
+        "SAMTYCKE_SECRET_KEYS": "k",
+    }
+    settings = configfile.load(REPO / "deploy" / "samtycke.toml", env)
+    for trusted in map(ipaddress.ip_network, settings.server.trusted_proxies):
+        assert trusted.is_loopback or list(trusted) == [gateway], f"{trusted} trusts more than the gateway"
