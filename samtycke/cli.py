@@ -197,7 +197,7 @@ def run_serve(args: argparse.Namespace) -> int:
             return 2
         with storage_failures("The embedded ClickHouse could not start", 2):
             services.storage.ensure_database()
-    options = server_options(host, port)
+    options = server_options(host, port, settings.server.max_header_bytes)
     print(
         f"samtycke: {services.storage.target.describe()}; open http://{_display(host)}:{port}/",
         file=sys.stderr,
@@ -213,9 +213,15 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def server_options(host: str, port: int) -> dict[str, Any]:
+def server_options(host: str, port: int, max_header_bytes: int) -> dict[str, Any]:
     """How samtycke runs uvicorn: no access log and no proxy-header rewriting, because both
-    would put client addresses in logs; samtycke logs requests itself, without them."""
+    would put client addresses in logs; samtycke logs requests itself, without them.  A
+    request head over ``max_header_bytes`` is refused before it is buffered whole."""
+    http: Any = "h11"  # h11 stops at its incomplete-event size by itself
+    if _available("httptools"):
+        from samtycke.web.server import head_limited_protocol
+
+        http = head_limited_protocol(max_header_bytes)
     return {
         "host": host,
         "port": port,
@@ -225,7 +231,8 @@ def server_options(host: str, port: int) -> dict[str, Any]:
         "server_header": False,
         "timeout_graceful_shutdown": 15,
         "loop": "uvloop" if _available("uvloop") else "asyncio",
-        "http": "httptools" if _available("httptools") else "h11",
+        "http": http,
+        "h11_max_incomplete_event_size": max_header_bytes,
     }
 
 

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     print(f"samtycke proxy: http://{host}:{port}/ -> {args.upstream}", file=sys.stderr, flush=True)
-    uvicorn.run(app, **server_options(host, port))
+    uvicorn.run(app, **server_options(host, port, settings.server.max_header_bytes))
     return 0
 
 

@@ -113,6 +113,16 @@ class ServerSettings:
         "info", "Log level: debug, info, warning or error.", choices=("debug", "info", "warning", "error")
     )
     max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted by any endpoint.")
+    max_header_bytes: int = setting(
+        16 * 1024,
+        "Largest request line and headers together; a request over it is refused with 431.",
+        minimum=1024,
+    )
+    max_header_field_bytes: int = setting(
+        8 * 1024,
+        "Largest single request header line; a request with one over it is refused with 431.",
+        minimum=256,
+    )
     demo: bool = setting(False, "Serve the built-in demo pages at `/demo`.")
 
 

@@ -35,6 +35,7 @@ from samtycke.unavailable import Unavailable
 from samtycke.web import assets, health, login, pages
 from samtycke.web.asgi import header_values
 from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
+from samtycke.web.headerlimit import HeaderLimit
 from samtycke.web.i18n import language
 from samtycke.web.routing import DirectRoute
 from samtycke.web.surface import Surface, for_visitors, mounted, own_origin_only
@@ -130,6 +131,12 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            # Outermost: an oversized request is refused, and logged once, before any parsing.
+            Middleware(
+                HeaderLimit,
+                max_bytes=settings.server.max_header_bytes,
+                max_field_bytes=settings.server.max_header_field_bytes,
+            ),
             Middleware(AccessLog, metrics=services.metrics),
             Middleware(BodyLimit, max_bytes=settings.server.max_body_bytes),
         ],

@@ -15,6 +15,7 @@ called the foreign code, with ``raise ... from exc``.
      ├── PayloadTooLarge       413
      ├── Unprocessable         422
      ├── TooManyRequests       429
+     ├── HeadersTooLarge       431
      └── ServiceUnavailable    503
 
 Infrastructure errors (``samtycke.unavailable.Unavailable``: storage, journal, the consent
@@ -94,6 +95,11 @@ class Unprocessable(HTTPError):
     code = "unprocessable"
 
 
+class HeadersTooLarge(HTTPError):
+    status = 431
+    code = "headers_too_large"
+
+
 class TooManyRequests(HTTPError):
     status = 429
     code = "too_many_requests"
@@ -115,6 +121,7 @@ STATUS_CLASSES: dict[int, type[HTTPError]] = {
         PayloadTooLarge,
         Unprocessable,
         TooManyRequests,
+        HeadersTooLarge,
         ServiceUnavailable,
     )
 }

@@ -7,8 +7,10 @@ memory.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import socket
 import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +22,7 @@ from analytics.ingestion import devices, sources
 from samtycke.settings import Settings
 from samtycke.web import cors
 from samtycke.web.app import create_app
-from tests.support.live import wait_ready
+from tests.support.live import LiveServer, wait_ready
 from tests.support.tokens import MARKETER, TOKENS
 
 CHOICE = {
@@ -176,3 +178,66 @@ def test_accept_language_and_user_agent_caches_are_bounded_through_the_collector
             client.get("/matomo.php", params=HIT, headers={header: f"sv-{value}"})
 
     assert retained_bytes(send_all) < 4 * 1024 * 1024
+
+
+# -- request headers ------------------------------------------------------------------------------------
+
+
+def test_a_multi_megabyte_header_is_refused_with_431_and_one_log_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = client.get(
+            "/matomo.php", params=HIT, headers={"user-agent": "Mozilla/5.0 " + "x" * 4_000_000}
+        )
+    assert response.status_code == 431
+    assert response.json()["error"]["code"] == "headers_too_large"
+    assert response.json()["error"]["field"] == "user-agent"
+    lines = [r for r in caplog.records if r.name.startswith("samtycke")]
+    assert [r.getMessage() for r in lines] == ["request headers too large"]
+    assert "x" * 100 not in caplog.text and "testclient" not in caplog.text
+
+
+def test_many_headers_within_the_line_limit_are_refused_past_the_block_limit(client: TestClient) -> None:
+    headers = {f"x-pad-{n}": "y" * 4000 for n in range(5)}
+    assert client.get("/healthz", headers=headers).status_code == 431
+
+
+def test_headers_of_a_real_browser_size_are_served(client: TestClient) -> None:
+    cookies = "; ".join(f"cookie{n}={'v' * 60}" for n in range(80))  # about 5.8 KB
+    response = client.get("/api/v1/consent", headers={"cookie": cookies, "accept-language": "sv-SE,sv;q=0.9"})
+    assert response.status_code == 200
+
+
+def test_header_memory_stays_bounded_for_multi_megabyte_headers(client: TestClient) -> None:
+    """30 requests with distinct 4 MB User-Agent, Accept-Language and Origin headers."""
+
+    def send_all() -> None:
+        for n, value in enumerate(long_values(30, 4 * 1024 * 1024)):
+            if n % 3 == 0:
+                client.get("/matomo.php", params=HIT, headers={"user-agent": value})
+            elif n % 3 == 1:
+                client.get("/matomo.php", params=HIT, headers={"accept-language": "sv-" + value})
+            else:
+                client.get("/api/v1/sites/1/consent-config", headers={"origin": f"https://{value}.se"})
+
+    assert retained_bytes(send_all) < 4 * 1024 * 1024
+
+
+def test_samtycke_serve_refuses_a_huge_header_block_before_buffering_it(live_server: LiveServer) -> None:
+    """Against the real server: the head is cut off at the limit, not read to its end."""
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=30) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ")
+        sent = 0
+        try:
+            while sent < 64 * 1024 * 1024:
+                conn.sendall(b"a" * 65536)
+                sent += 65536
+        except OSError:
+            pass  # the server closed the connection: what this test wants
+        answer = b""
+        with contextlib.suppress(OSError):
+            while chunk := conn.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert sent < 8 * 1024 * 1024
