@@ -304,7 +304,7 @@ def pipeline_cost(hits: int = 10_000) -> float:
     async def run(count: int) -> None:
         for number in range(count):
             address = ipaddress.ip_address(f"10.{number % 250}.{(number // 250) % 250}.1")
-            context = Context(address, agent, "sv", False, False, False, datetime.now(UTC))
+            context = Context(address, agent, "sv", False, False, None, datetime.now(UTC))
             await pipeline.process(parse_hit(parse_query(query)), context)
 
     asyncio.run(run(1000))

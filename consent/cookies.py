@@ -7,7 +7,8 @@
     {"v": notice version, "exp": unix seconds, "g": [granted optional categories], "m": method}
 
 A consent cookie that is forged, signed with an unknown key, malformed or past ``exp``
-reads as no consent at all.
+reads as no consent at all, and one given for another site is no consent on this one
+(``for_site``): sites that share samtycke's host share the cookie too.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def read(conn: HTTPConnection, signer: Signer, now: float) -> ConsentCookie | No
     except (KeyError, TypeError, ValueError):
         return None
     return cookie if cookie.exp > now else None
+
+
+def for_site(cookie: ConsentCookie | None, site_id: int) -> ConsentCookie | None:
+    """``cookie`` when it was given for site ``site_id``, else None.
+
+    A consent holds only for the site it was given for.  Everything that acts on a
+    consent cookie (enforcement, the collector, the next receipt) asks through here.
+    """
+    return cookie if cookie is not None and cookie.site_id == site_id else None
 
 
 def is_secure(conn: HTTPConnection, trusted_proxy: Callable[[], bool]) -> bool:

@@ -6,7 +6,10 @@ even on a site that forgot to declare them: without them no choice could be kept
 
 Expiring a cookie only works with the same domain and path it was set with, and the
 browser does not say which those were; ``domain_variants`` and ``path_variants`` list
-every combination a cookie for this request could have been stored under.
+the combinations a cookie for this request could have been stored under.  Both lists
+are bounded by the configuration, not by the request: the domains come from the site's
+configured domains, never from the labels of the ``Host`` a client chose, and paths stop
+at ``MAX_PATH_DEPTH``, since every variant costs one ``Set-Cookie`` header per cookie.
 """
 
 from __future__ import annotations
@@ -92,26 +95,31 @@ def registrable_domain(host: str) -> str:
     return ".".join(labels[-2:]) if len(labels) >= 2 else host
 
 
-def domain_variants(host: str, declared: str = "") -> list[str]:
-    """ "" (host-only) and every ``Domain=`` a cookie seen on ``host`` could carry.
+def domain_variants(host: str, site_domains: Iterable[str], declared: str = "") -> list[str]:
+    """ "" (host-only) and each configured ``Domain=`` a cookie seen on ``host`` could carry.
 
+    The candidates are the site's domains (``*.example.se`` as ``example.se``), the
+    registrable domain of each, and the cookie's declared domain.  One counts when
+    ``host`` is it or lies under it (the browser sends no other cookie) and it has two
+    labels at least (browsers refuse ``Domain=`` on a top-level name).  ``host`` only
+    filters: a client choosing a long ``Host`` cannot lengthen the list.
     ``Domain=.example.se`` and ``Domain=example.se`` name the same cookie (RFC 6265 drops
     the leading dot), so only the dotless form is listed.
     """
-    host = host.lower().rstrip(".").split(":")[0]
+    host = host.lower().rstrip(".")
     out = [""]
     if not host or is_ip(host):
         return out
-    top = registrable_domain(host)
-    labels = host.split(".")
-    for start in range(len(labels)):
-        candidate = ".".join(labels[start:])
-        out.append(candidate)
-        if candidate == top:
-            break
-    wanted = declared.lower().lstrip(".")
-    if wanted and wanted not in out and (host == wanted or host.endswith("." + wanted)):
-        out.append(wanted)
+    for domain in [*site_domains, declared]:
+        base = domain.strip().lower().removeprefix("*.").strip(".")
+        for candidate in (base, registrable_domain(base)):
+            if (
+                "." in candidate
+                and candidate not in out
+                and not is_ip(candidate)
+                and (host == candidate or host.endswith("." + candidate))
+            ):
+                out.append(candidate)
     return out
 
 

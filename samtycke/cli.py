@@ -42,7 +42,13 @@ EXAMPLES = {
 APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
 
 # Modules that add commands with a `register(subparsers)` function.
-DOMAIN_COMMANDS = ("consent.ledger.cli", "consent.enforcement.cli", "consent.scan.cli", "analytics.cli")
+DOMAIN_COMMANDS = (
+    "samtycke.sessions_cli",
+    "consent.ledger.cli",
+    "consent.enforcement.cli",
+    "consent.scan.cli",
+    "analytics.cli",
+)
 
 
 class CommandFailed(Exception):

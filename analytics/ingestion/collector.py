@@ -51,7 +51,6 @@ MATOMO_NOTE = (
     "Send tracking requests with idsite and rec=1."
 )
 MAX_BULK = 1000
-STATISTICS = "statistics"  # the consent category that lets a tracker's own visitor id be used
 TRACKING_PATHS = ("/matomo.php", "/piwik.php")
 TRACKING_DOC = """
 summary: Matomo tracking request
@@ -89,10 +88,9 @@ class Collector:
         self.origins = cors.Origins(services.settings.sites)
 
     def context(self, scope: Scope, headers: Mapping[bytes, str]) -> Context:
-        consent = False
+        consent = None
         if CONSENT_COOKIE in headers.get(b"cookie", ""):  # parse cookies only when ours is there
-            cookie = consent_cookies.read(HTTPConnection(scope), self.services.signer, time.time())
-            consent = cookie is not None and STATISTICS in cookie.granted
+            consent = consent_cookies.read(HTTPConnection(scope), self.services.signer, time.time())
         client = scope.get("client")
         return Context(
             address=self.services.client_ip.resolve(
@@ -104,7 +102,7 @@ class Collector:
             accept_language=headers.get(b"accept-language", ""),
             dnt=headers.get(b"dnt", "").strip() == "1",
             gpc=headers.get(b"sec-gpc", "").strip() == "1",
-            statistics_consent=consent,
+            consent=consent,
             received=self.services.now(),
         )
 

@@ -26,12 +26,14 @@ from analytics.ingestion.request import Hit, InvalidHit
 from analytics.ingestion.salts import Salts, identified_hash, visitor_hash
 from analytics.ingestion.visits import Visits
 from analytics.schema import EVENTS
+from consent.cookies import ConsentCookie, for_site
 from samtycke.auth import Auth
 from samtycke.caching import bounded_cache
 from samtycke.clientip import Address, Networks
 from samtycke.journal import Record, record
 from samtycke.metrics import Metrics
 from samtycke.settings import Settings, Site
+from samtycke.settings.hosts import Hosts
 
 
 class DropReason(enum.Enum):
@@ -43,6 +45,9 @@ class DropReason(enum.Enum):
     NO_URL = "no_url"
     FOREIGN_DOMAIN = "foreign_domain"
     PING_WITHOUT_VISIT = "ping_without_visit"
+
+
+STATISTICS = "statistics"  # the consent category that lets a tracker's own visitor id be used
 
 
 class Dropped(Exception):
@@ -60,7 +65,7 @@ class Context:
     accept_language: str
     dnt: bool
     gpc: bool
-    statistics_consent: bool  # from the samtycke consent cookie
+    consent: ConsentCookie | None  # the samtycke consent cookie; it counts only for its own site
     received: datetime
 
 
@@ -69,26 +74,26 @@ class SitePolicy:
     """A site's settings, pre-digested for the hot path."""
 
     site: Site
-    hosts: frozenset[str]
-    wildcard_hosts: tuple[str, ...]
+    hosts: frozenset[str]  # the names listed exactly: a referrer from one of them is internal
+    served_on: Hosts
     excluded: Networks
     spam: tuple[str, ...]
     zone: ZoneInfo
 
     @classmethod
     def of(cls, site: Site) -> SitePolicy:
-        domains = [d.strip().lower() for d in site.domains if d.strip()]
+        served_on = Hosts(site.domains)
         return cls(
             site=site,
-            hosts=frozenset(d for d in domains if not d.startswith("*.")),
-            wildcard_hosts=tuple(d[1:] for d in domains if d.startswith("*.")),
+            hosts=served_on.exact,
+            served_on=served_on,
             excluded=Networks(site.excluded_ips),
             spam=tuple(h.strip().lower().removeprefix("www.") for h in site.referrer_spam if h.strip()),
             zone=ZoneInfo(site.timezone),
         )
 
     def owns(self, host: str) -> bool:
-        return host in self.hosts or any(host.endswith(suffix) for suffix in self.wildcard_hosts)
+        return host in self.served_on
 
     def is_excluded(self, address: Address | None) -> bool:
         return address is not None and address in self.excluded
@@ -249,7 +254,9 @@ class Pipeline:
     async def _identity(
         self, hit: Hit, context: Context, site: Site, address: Address | None, user_agent: str
     ) -> tuple[int, bool]:
-        consented = (context.statistics_consent or hit.consent) and not (context.gpc and site.honour_gpc)
+        cookie = for_site(context.consent, site.id)
+        granted = cookie is not None and STATISTICS in cookie.granted
+        consented = (granted or hit.consent) and not (context.gpc and site.honour_gpc)
         tracker_id = hit.cid or hit.uid or hit.visitor_id
         if consented and tracker_id:
             return identified_hash(site.id, tracker_id), True

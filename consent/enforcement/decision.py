@@ -42,8 +42,8 @@ class Decision:
 
 def decide(conn: HTTPConnection, site: Site, signer: Signer, now: float) -> Decision:
     gpc = site.honour_gpc and conn.headers.get("sec-gpc", "").strip() == "1"
-    cookie = cookies.read(conn, signer, now)
-    if cookie is None or cookie.site_id != site.id:
+    cookie = cookies.for_site(cookies.read(conn, signer, now), site.id)
+    if cookie is None:
         return Decision(site.id, frozenset({NECESSARY}), decided=False, gpc=gpc)
     granted = {NECESSARY, *cookie.granted}
     if gpc:

@@ -3,15 +3,18 @@
     app = ConsentMiddleware(app, settings=settings, site_id=1, signer=signer)
     app = ConsentMiddleware.from_config(app, "samtycke.toml", site_id=1)
 
-Per request, before the application sees it, the visitor's decision is read from the
-signed consent cookie (and ``Sec-GPC``) and put on ``scope["state"]["samtycke"]``.  On
-the way out the response is corrected:
+A request for a host name no configured site is served on is refused with 421
+(``consent.enforcement.hosts``).  Per request, before the application sees it, the
+visitor's decision is read from the signed consent cookie (and ``Sec-GPC``) and put on
+``scope["state"]["samtycke"]``.  On the way out the response is corrected:
 
 - a ``Set-Cookie`` for a category without consent is removed; one missing from the
   registry is removed or let through as the site's ``unknown_cookies`` says, and reported
-  either way (a log line naming the cookie, never its value, and a counter);
+  either way (counted, and named in the response's one log line, never with its value);
 - every cookie the browser sent for a category without consent is expired, under every
-  domain and path it could have been stored with;
+  configured domain and path it could have been stored with; a response expires a
+  bounded share of them, and a cookie expired lately is not expired again at once
+  (``consent.enforcement.expiry``);
 - the response to an erasure carries ``Clear-Site-Data: "cookies", "storage"``; one to
   a withdrawal of every optional category ``Clear-Site-Data: "storage"`` (its cookies
   are expired one by one, so the cookie recording the withdrawal survives);
@@ -25,48 +28,33 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
-from prometheus_client import CollectorRegistry, Counter
 from starlette.requests import HTTPConnection, cookie_parser
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import cookies
 from consent.categories import NECESSARY
-from consent.enforcement import decision, setcookie
+from consent.enforcement import decision, expiry, setcookie, summary
 from consent.enforcement.decision import Decision
-from consent.registry import OWN_COOKIES, Registry, domain_variants, path_variants
+from consent.enforcement.hosts import SiteHosts, request_host
+from consent.registry import OWN_COOKIES, Registry, domain_variants, is_ip, path_variants
 from samtycke.metrics import Metrics
 from samtycke.settings import Settings, Site
 from samtycke.signing import Signer, load_or_create_keys
+from samtycke.web.asgi import header
+from samtycke.web.errors import MisdirectedRequest
 
 logger = logging.getLogger("samtycke.enforcement")
 
 CLEAR_ALL = '"cookies", "storage"'
 CLEAR_STORAGE = '"storage"'
-MAX_NAME_IN_LOGS = 64
-
-_counters: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
-
-
-def _counter(metrics: Metrics | None) -> Counter | None:
-    if metrics is None:
-        return None
-    counter = _counters.get(metrics.registry)
-    if counter is None:
-        counter = Counter(
-            "samtycke_enforced_cookies",
-            "Cookies server-side enforcement acted on, by site, action and category.",
-            ["site", "action", "category"],
-            registry=metrics.registry,
-        )
-        _counters[metrics.registry] = counter
-    return counter
+MAX_HOST_IN_LOGS = 64
 
 
 class ConsentMiddleware:
@@ -91,8 +79,11 @@ class ConsentMiddleware:
             load_or_create_keys(settings.server.secret_keys, Path(settings.storage.data_dir))
         )
         self.clock = clock
-        self.counter = _counter(metrics)
+        self.counter = summary.counter(metrics)
         self.registries = {site.id: Registry.for_site(site) for site in settings.sites}
+        served = settings.sites if site_id is None else [s for s in settings.sites if s.id == site_id]
+        self.hosts = SiteHosts(served)
+        self.expired = expiry.Memory()
 
     @classmethod
     def from_config(
@@ -103,24 +94,20 @@ class ConsentMiddleware:
 
         return cls(app, loading.load(Path(path), {}), site_id, **options)
 
-    def site_for(self, host: str) -> Site:
-        """The configured site, else the one serving this host name, else the first."""
-        if self.site_id is not None:
-            found = self.settings.site(self.site_id)
-            assert found is not None
-            return found
-        host = host.lower().split(":")[0]
-        for site in self.settings.sites:
-            if host in (d.lower() for d in site.domains):
-                return site
-        return self.settings.sites[0]
+    def site_for(self, host: str) -> Site | None:
+        """The site served on this ``Host`` (the configured one when there is one), or None."""
+        return self.hosts.site_for(request_host(host))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        host = header(scope, b"host") or ""
+        site = self.site_for(host)
+        if site is None:
+            await _misdirected(scope, receive, send, request_host(host))
+            return
         conn = HTTPConnection(scope)
-        site = self.site_for(conn.headers.get("host", ""))
         registry = self.registries[site.id]
         now = self.clock()
         verdict = decision.decide(conn, site, self.signer, now)
@@ -130,23 +117,20 @@ class ConsentMiddleware:
         async def enforced(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = enforcer.headers(list(message.get("headers", [])))
+                enforcer.summary.log()
             await send(message)
 
         await self.app(scope, receive, enforced)
 
-    def report(self, site: Site, action: str, category: str, name: str, unknown: bool) -> None:
-        if self.counter is not None:
-            self.counter.labels(str(site.id), action, category).inc()
-        if unknown:
-            logger.warning(
-                "cookie not in the registry",
-                extra={"site_id": site.id, "cookie": name[:MAX_NAME_IN_LOGS], "action": action},
-            )
-        else:
-            logger.debug(
-                "cookie without consent",
-                extra={"site_id": site.id, "cookie": name[:MAX_NAME_IN_LOGS], "action": action},
-            )
+
+async def _misdirected(scope: Scope, receive: Receive, send: Send, host: str) -> None:
+    """421 in the error shape of samtycke's API, and one log line naming the host (an address never)."""
+    logger.warning(
+        "request for a host no site is served on",
+        extra={"host": "(address)" if is_ip(host) else host[:MAX_HOST_IN_LOGS], "status": 421},
+    )
+    error = MisdirectedRequest("this host name is not one of the configured sites' domains", field="host")
+    await JSONResponse(error.as_json(), status_code=error.status)(scope, receive, send)
 
 
 class _Response:
@@ -168,6 +152,7 @@ class _Response:
         self.now = now
         self.secure = conn.url.scheme == "https"
         self.sent = cookie_parser(conn.headers.get("cookie", ""))
+        self.summary = summary.Summary(self.site.id, middleware.counter)
 
     def permitted(self, name: str) -> tuple[bool, str, bool]:
         """(may exist, category or "unknown", unknown?) for a cookie name."""
@@ -194,10 +179,10 @@ class _Response:
             allowed, category, unknown = self.permitted(parsed.name)
             if allowed or parsed.deletes:
                 if unknown and not parsed.deletes:
-                    self.middleware.report(self.site, "allowed", category, parsed.name, unknown)
+                    self.summary.add("allowed", category, parsed.name, unknown)
                 kept.append((key, value))
             else:
-                self.middleware.report(self.site, "removed", category, parsed.name, unknown)
+                self.summary.add("removed", category, parsed.name, unknown)
         expiring = self.expiries()
         kept.extend((b"set-cookie", header.encode("latin-1")) for header in expiring)
         clear = self.withdrawn(new_consent, bool(expiring))
@@ -207,22 +192,43 @@ class _Response:
         return kept
 
     def expiries(self) -> list[str]:
+        """Expiries for the cookies sent without consent, as far as this response's budget goes."""
         out: list[str] = []
+        budget = expiry.Budget()
+        memory = self.middleware.expired
         host = self.conn.url.hostname or ""
-        for name in self.sent:
+        for name, value in self.sent.items():
             allowed, category, unknown = self.permitted(name)
             if allowed:
                 continue
-            entry = self.registry.match(name)
-            domains = domain_variants(host, entry.domain if entry else "")
-            paths = path_variants(self.conn.url.path, [entry.path] if entry else [])
-            out.extend(
-                setcookie.expire(name, path, domain, secure=self.secure)
-                for domain in domains
-                for path in paths
-            )
-            self.middleware.report(self.site, "expired", category, name, unknown)
+            key = memory.key(self.site.id, name, value)
+            tier = memory.next_tier(key, self.now)
+            if tier is None:
+                self.summary.add("recent", category, name, unknown)
+                continue
+            if budget.exhausted:
+                self.summary.add("deferred", category, name, unknown)
+                continue
+            headers = self.expire(name, host, tier)
+            if not budget.take(headers):
+                self.summary.add("deferred", category, name, unknown)
+                continue
+            out.extend(headers)
+            memory.sent(key, tier, self.now)
+            if headers:
+                self.summary.add("expired", category, name, unknown)
         return out
+
+    def expire(self, name: str, host: str, tier: int) -> list[str]:
+        """The headers that expire ``name`` under each configured domain, at the paths of ``tier``.
+
+        Step 0 is ``/`` and the declared path; step 1 the other ancestors of the request's path.
+        """
+        entry = self.registry.match(name)
+        domains = domain_variants(host, self.site.domains, entry.domain if entry else "")
+        first = path_variants("/", [entry.path] if entry else [])
+        paths = first if tier == 0 else [p for p in path_variants(self.conn.url.path) if p not in first]
+        return [setcookie.expire(name, p, d, secure=self.secure) for d in domains for p in paths]
 
     def withdrawn(self, new_consent: str | None, leftovers: bool) -> str | None:
         """What to clear for a full withdrawal, or None when this response is not one.

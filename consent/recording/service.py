@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from consent import schema
-from consent.cookies import ConsentCookie
+from consent.cookies import ConsentCookie, for_site
 from consent.ledger.entries import ch_time, ranges, rfc3339
 from consent.ledger.log import ConsentLog, SignedCheckpoint
 from consent.ledger.sequencer import Appended, Entry
@@ -78,8 +78,9 @@ class ConsentService:
                 field="notice_version",
             )
         now = self.services.now()
-        consent_id = previous.consent_id if previous and previous.site_id == choice.site.id else None
-        previous_receipt = previous.receipt_id if consent_id and previous else None
+        same_site = for_site(previous, choice.site.id)
+        consent_id = same_site.consent_id if same_site else None
+        previous_receipt = same_site.receipt_id if same_site and consent_id else None
         if consent_id is not None and await self.subjects.find(consent_id) is None:
             consent_id, previous_receipt = None, None  # erased or unknown: never revive an id
         if consent_id is None:

@@ -1,12 +1,14 @@
 """CORS: which web pages may call samtycke with the visitor's cookies.
 
 One policy for every endpoint that pages on the sites call: the consent API and the
-tracking endpoints.  An origin is allowed when its host is one of the configured sites'
-host names, with any scheme and port (``http://localhost:3000`` for ``localhost``), or
-samtycke's own host.  An allowed origin is echoed with credentials, so the consent
-cookie comes along; any other origin gets no CORS headers, and the browser keeps the
-answer from the page.  What an endpoint does beyond that (the consent API refuses writes
-from other origins with 403) is the endpoint's own rule.
+tracking endpoints.  An origin is allowed when its host is one a configured site is served
+on, by the rule the collector applies to the pages of hits (``samtycke.settings.hosts``:
+exact names and ``*.example.se`` entries), with any scheme and port
+(``http://localhost:3000`` for ``localhost``), or samtycke's own host.  An allowed origin
+is echoed with credentials, so the consent cookie comes along; any other origin gets no
+CORS headers, and the browser keeps the answer from the page.  What an endpoint does
+beyond that (the consent API refuses writes from other origins with 403) is the
+endpoint's own rule.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.types import Scope
 
 from samtycke.caching import bounded_cache
 from samtycke.settings import Site
+from samtycke.settings.hosts import Hosts
 from samtycke.web.asgi import header
 
 
@@ -38,7 +41,7 @@ class Origins:
     """The origins that may call with credentials: pages on ``sites``, and samtycke's own."""
 
     def __init__(self, sites: Iterable[Site]) -> None:
-        self.hosts = frozenset(domain.lower() for site in sites for domain in site.domains)
+        self.hosts = Hosts(domain for site in sites for domain in site.domains)
 
     def allows(self, origin: str, scope: Scope) -> bool:
         host = origin_host(origin)

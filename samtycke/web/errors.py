@@ -13,6 +13,7 @@ called the foreign code, with ``raise ... from exc``.
      ├── NotFound              404
      ├── MethodNotAllowed      405
      ├── PayloadTooLarge       413
+     ├── MisdirectedRequest    421
      ├── Unprocessable         422
      ├── TooManyRequests       429
      ├── HeadersTooLarge       431
@@ -90,6 +91,13 @@ class PayloadTooLarge(HTTPError):
     code = "payload_too_large"
 
 
+class MisdirectedRequest(HTTPError):
+    """A request for a host name no configured site is served on."""
+
+    status = 421
+    code = "misdirected_request"
+
+
 class Unprocessable(HTTPError):
     status = 422
     code = "unprocessable"
@@ -119,6 +127,7 @@ STATUS_CLASSES: dict[int, type[HTTPError]] = {
         NotFound,
         MethodNotAllowed,
         PayloadTooLarge,
+        MisdirectedRequest,
         Unprocessable,
         TooManyRequests,
         HeadersTooLarge,

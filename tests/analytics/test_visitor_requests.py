@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from starlette.testclient import TestClient
 
 from consent.cookies import PURPOSE, ConsentCookie
-from tests.analytics.conftest import CHROME, AppFactory, hit, rows, services_of
+from tests.analytics.conftest import CHROME, AppFactory, hit, rows, services_of, site
 from tests.support.tokens import ADMIN_TOKEN, MARKETER_TOKEN
 
 VISITOR = "0123456789abcdef"
 
 
-def consent_cookie(test_client: TestClient, granted: list[str], expires_in: float = 3600) -> str:
+def consent_cookie(
+    test_client: TestClient, granted: list[str], expires_in: float = 3600, site_id: int = 1
+) -> str:
     """The HttpOnly cookie the consent API sets after a choice."""
     cookie = ConsentCookie(
         consent_id="c1",
-        site_id=1,
+        site_id=site_id,
         granted=granted,
         decisions={category: True for category in granted},
         version="1",
@@ -43,6 +46,24 @@ def test_consent_cookie_decides_whether_the_tracker_id_is_used(make_client: AppF
     test_client.cookies.clear()
     found = dict(rows(test_client, "SELECT title, identified FROM events"))
     assert found == {"granted": 1, "marketing only": 0, "expired": 0, "forged": 0}
+
+
+def test_a_consent_counts_only_for_the_site_it_was_given_for(make_client: AppFactory) -> None:
+    """Sites served by one samtycke share its consent cookie; site 2's consent is not site 1's."""
+    other = site(id=2, name="Andra", domains=["andra.localhost"])
+    test_client = make_client(sites=[site(), other])
+    test_client.cookies.set("samtycke_consent", consent_cookie(test_client, ["statistics"], site_id=2))
+    agent = {"user-agent": CHROME}
+    test_client.get(
+        "/matomo.php", params=hit(_id=VISITOR, url="http://localhost/a", action_name="one"), headers=agent
+    )
+    andra = hit(idsite=2, _id=VISITOR, url="http://andra.localhost/a", action_name="two")
+    test_client.get("/matomo.php", params=andra, headers=agent)
+    bulk = {"requests": ["?" + urlencode(hit(_id=VISITOR, url="http://localhost/b", action_name="bulk"))]}
+    test_client.post("/matomo.php", json=bulk, headers=agent)
+    test_client.cookies.clear()
+    found = dict(rows(test_client, "SELECT title, identified FROM events"))
+    assert found == {"one": 0, "two": 1, "bulk": 0}
 
 
 def test_export_and_delete(make_client: AppFactory) -> None:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from samtycke.auth import SESSION_COOKIE
+from samtycke.cli import main
 from samtycke.sessions import SESSION_SECONDS
 from samtycke.settings import Settings
 from samtycke.web.app import create_app
+from tests.support.config import demo_raw
 from tests.support.live import wait_ready
 from tests.support.tokens import ADMIN, ADMIN_TOKEN, TOKENS
 
@@ -212,3 +216,23 @@ def test_a_signed_cookie_naming_a_user_is_no_session(app: Starlette, client: Tes
     # What the cookie held before sessions were kept on the server: it cannot be ended, so it is not accepted.
     forged = app.state.services.signer.dumps("session", {"name": "anna", "role": "admin"})
     assert authorised(client, forged) == 401
+
+
+def test_the_command_line_ends_every_session_of_an_account(auth_settings: Settings, tmp_path: Path) -> None:
+    storage = auth_settings.storage
+    raw = demo_raw(
+        storage={
+            "clickhouse_url": storage.clickhouse_url,
+            "database": storage.database,
+            "data_dir": storage.data_dir,
+        },
+        server={"secret_keys": ["test-key-1"]},
+    )
+    config = tmp_path / "samtycke.toml"
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    # The service's own clock, as the command's: sessions still live by both.
+    with TestClient(create_app(auth_settings), base_url="http://localhost") as client:
+        wait_ready(client)
+        first, second = log_in(client), log_in(client)
+        assert main(["sessions", "revoke", "anna", "--config", str(config)]) == 0
+        assert (authorised(client, first), authorised(client, second)) == (401, 401)

@@ -13,10 +13,12 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
 
+from analytics.ingestion.pipeline import SitePolicy
 from samtycke import csvcells
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
@@ -138,3 +140,34 @@ def test_the_dashboard_csv_download_escapes_formulas_as_the_server_does() -> Non
     header, written = csv.reader(io.StringIO(out, newline=""))
     assert header == []
     assert written == [csvcells.text(cell) for cell in cells]
+
+
+# -- CORS: the sites' own pages, by the collector's rule for their domains -----------------------------
+
+
+def test_cors_answers_pages_on_the_sites_domains_by_the_collectors_rule(
+    make_settings: Callable[..., Settings],
+) -> None:
+    sites = demo_raw()["sites"]
+    sites[0]["domains"] = ["exempel.se", "*.exempel.se"]
+    settings = make_settings(sites=sites)
+    client = TestClient(create_app(settings), base_url="http://consent.samtycke.test")
+    allowed = ["https://exempel.se", "https://shop.exempel.se", "http://www.shop.exempel.se:8080"]
+    refused = ["https://exempel.se.evil.test", "https://evilexempel.se", "https://localhost"]
+
+    def answers(origin: str) -> list[str | None]:
+        headers = {"origin": origin, "access-control-request-method": "POST"}
+        preflights = [client.options(path, headers=headers) for path in ("/matomo.php", "/api/v1/consent")]
+        note = client.get("/matomo.php", headers={"origin": origin})  # an actual request's answer
+        return [r.headers.get("access-control-allow-origin") for r in (*preflights, note)]
+
+    collector = SitePolicy.of(settings.sites[0])
+    for origin in allowed:
+        assert answers(origin) == [origin] * 3, origin
+        assert collector.owns(urlsplit(origin).hostname or ""), "hits from the same page are counted"
+    for origin in [*refused, "null"]:
+        assert answers(origin) == [None] * 3, origin
+    for origin in refused:
+        assert not collector.owns(urlsplit(origin).hostname or "")
+    own = client.get("/matomo.php", headers={"origin": "https://consent.samtycke.test"})
+    assert own.headers["access-control-allow-credentials"] == "true"
