@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent.categories import CONSENT_MODE, GPC_DENIES, NECESSARY, category_ids
-from consent.texts import CATEGORIES, COOKIE_TABLE, UI, lifetime_text
+from consent.declaration import declared
+from consent.texts import CATEGORIES, COOKIE_TABLE, UI
 from samtycke.settings import Category, CookieEntry, Site
 
 NOTICE_ID = "banner"
@@ -54,15 +55,59 @@ def banner_title(site: Site, lang: str) -> str:
     return own or UI[lang]["title"]
 
 
+def controller_name(site: Site) -> str:
+    """Who the first layer names: the organisation responsible, else the site."""
+    return site.controller.name.strip() or site.name
+
+
+def third_parties(site: Site, lang: str) -> list[str]:
+    """The providers of the site's third-party cookies, each once, in registry order."""
+    names: list[str] = []
+    for entry in site.cookies:
+        provider = declared(entry, lang).provider
+        if entry.party == "third" and provider and provider not in names:
+            names.append(provider)
+    return names
+
+
 def banner_description(site: Site, lang: str) -> str:
+    """The first layer's text: the site's own or the built-in one naming the controller, then
+    the third parties, whatever the site wrote (the banner links them to the full list)."""
     own = site.notice.text_sv if lang == "sv" else site.notice.text_en
-    return own or UI[lang]["description"].format(site=site.name)
+    text = own or UI[lang]["description"].format(controller=controller_name(site))
+    providers = third_parties(site, lang)
+    if providers:
+        text += " " + UI[lang]["third_parties"].format(providers=", ".join(providers))
+    return text
 
 
 def notice_text(site: Site, lang: str) -> str:
-    """The rendered notice, byte for byte what its sha256 covers."""
+    """The rendered notice, byte for byte what its sha256 covers.
+
+    That is everything the visitor is shown before choosing: the first layer, the
+    categories and the declaration of every cookie and storage key in them, so a new
+    cookie, provider, recipient or lifetime is a new text.
+    """
+    table = COOKIE_TABLE[lang]
     lines = [banner_title(site, lang), "", banner_description(site, lang), ""]
-    lines.extend(f"{c.name}: {c.description}" for c in category_texts(site, lang))
+    for category in category_texts(site, lang):
+        lines.append(f"{category.name}: {category.description}")
+        for entry in site.cookies:
+            if entry.category != category.id:
+                continue
+            cookie = declared(entry, lang)
+            facts = [
+                cookie.label,
+                cookie.provider,
+                cookie.purpose,
+                cookie.lifetime,
+                table["session"] if cookie.session else table["persistent"],
+                table["third"] if entry.party == "third" else table["first"],
+            ]
+            if entry.category == NECESSARY:
+                facts.append(cookie.justification)
+            facts.extend([", ".join(cookie.recipients), cookie.transfer, ", ".join(entry.storage_keys)])
+            lines.append("- " + " | ".join(facts))
     return "\n".join(lines) + "\n"
 
 
@@ -74,26 +119,44 @@ def policy_url(site: Site, lang: str) -> str:
     return site.policy_url or f"/sites/{site.id}/policy?lang={lang}"
 
 
+def cookies_url(site: Site, lang: str) -> str:
+    return f"/sites/{site.id}/cookies?lang={lang}"
+
+
+def cookie_paths(site: Site) -> list[str]:
+    """Every path the site is known to set cookies on: its configured paths and the registry's."""
+    paths: list[str] = []
+    for path in [*site.cookie_paths, *(entry.path for entry in site.cookies)]:
+        if path.startswith("/") and path not in paths:
+            paths.append(path)
+    return paths
+
+
 def _cookie(entry: CookieEntry, lang: str) -> dict[str, Any]:
+    """One cookie for the banner, its texts already in the visitor's language."""
+    text = declared(entry, lang)
     cookie: dict[str, Any] = {
         "name": entry.name,
+        "label": text.label,
         "regex": entry.regex,
         "domain": entry.domain,
         "path": entry.path,
-        "provider": entry.provider,
-        "purpose": entry.purpose,
-        "lifetime": lifetime_text(entry.lifetime, lang),
-        "session": entry.lifetime.strip().lower() == "session",
+        "provider": text.provider,
+        "purpose": text.purpose,
+        "lifetime": text.lifetime,
+        "session": text.session,
         "party": entry.party,
+        "storage_keys": list(entry.storage_keys),
     }
     if entry.category == NECESSARY:
-        cookie["justification"] = entry.justification
+        cookie["justification"] = text.justification
     return cookie
 
 
 def site_config(
-    site: Site, lang: str, deployed_at: str, consent_days: int, refusal_days: int
+    site: Site, lang: str, deployed_at: str, consent_days: int, refusal_days: int, gpc: bool = False
 ) -> dict[str, Any]:
+    """The banner's configuration; ``gpc`` when the request carried ``Sec-GPC: 1``."""
     categories = []
     for text in category_texts(site, lang):
         entries = [c for c in site.cookies if c.category == text.id]
@@ -125,11 +188,13 @@ def site_config(
             "version": site.notice.version,
             "sha256": notice_sha256(site, lang),
             "policy_url": policy_url(site, lang),
+            "cookies_url": cookies_url(site, lang),
             "deployed_at": deployed_at,
         },
         "texts": texts,
         "categories": categories,
-        "gpc": {"honoured": site.honour_gpc, "denies": list(GPC_DENIES)},
+        "gpc": {"honoured": site.honour_gpc, "active": gpc and site.honour_gpc, "denies": list(GPC_DENIES)},
+        "paths": cookie_paths(site),
         "consent_mode": dict(CONSENT_MODE),
         "lifetimes": {"consent_days": consent_days, "refusal_days": refusal_days},
         "endpoints": {"consent": "/api/v1/consent"},

@@ -13,38 +13,63 @@ UI: dict[str, dict[str, str]] = {
     "sv": {
         "title": "Vi använder cookies",
         "description": (
-            "{site} använder cookies och liknande tekniker. Nödvändiga cookies behövs för att "
+            "{controller} använder cookies och liknande tekniker. Nödvändiga cookies behövs för att "
             "webbplatsen ska fungera. Med ditt samtycke använder vi även cookies för "
             "inställningar, statistik och marknadsföring. Du väljer själv vilka du godkänner och "
             "kan när som helst ändra eller återkalla ditt samtycke under Cookieinställningar."
         ),
+        "third_parties": "Vissa cookies sätts av tredje parter: {providers}.",
         "accept_all": "Acceptera alla",
+        "accept_gpc": "Acceptera alla utom {categories}",
         "reject_all": "Avvisa alla",
-        "settings": "Inställningar",
+        "settings": "Anpassa",
         "save": "Spara val",
         "always_on": "Alltid på",
         "reopen": "Cookieinställningar",
         "allow": "Tillåt",
         "placeholder": "Innehållet kräver samtycke till {category}.",
         "close": "Stäng",
+        "policy": "Integritetspolicy",
+        "cookie_list": "Alla cookies och tredje parter",
+        "gpc": (
+            "Din webbläsare skickar Global Privacy Control. Cookies för marknadsföring används "
+            "därför inte, om du inte själv väljer dem under Anpassa."
+        ),
+        "unsaved_retry": (
+            "Ditt val kunde inte sparas. Vi försöker igen strax. Till dess används bara nödvändiga cookies."
+        ),
+        "unsaved": "Ditt val kunde inte sparas. Bara nödvändiga cookies används. Försök igen senare.",
     },
     "en": {
         "title": "We use cookies",
         "description": (
-            "{site} uses cookies and similar technologies. Necessary cookies are needed for the "
+            "{controller} uses cookies and similar technologies. Necessary cookies are needed for the "
             "website to work. With your consent we also use cookies for preferences, statistics "
             "and marketing. You choose which ones you accept, and you can change or withdraw "
             "your consent at any time under Cookie settings."
         ),
+        "third_parties": "Some cookies are set by third parties: {providers}.",
         "accept_all": "Accept all",
+        "accept_gpc": "Accept all except {categories}",
         "reject_all": "Reject all",
-        "settings": "Settings",
+        "settings": "Customise",
         "save": "Save choices",
         "always_on": "Always on",
         "reopen": "Cookie settings",
         "allow": "Allow",
         "placeholder": "This content needs consent to {category}.",
         "close": "Close",
+        "policy": "Privacy policy",
+        "cookie_list": "All cookies and third parties",
+        "gpc": (
+            "Your browser sends Global Privacy Control, so marketing cookies are not used unless "
+            "you choose them yourself under Customise."
+        ),
+        "unsaved_retry": (
+            "Your choice could not be saved. We will try again shortly; until then only necessary "
+            "cookies are used."
+        ),
+        "unsaved": "Your choice could not be saved. Only necessary cookies are used. Please try again later.",
     },
 }
 
@@ -58,8 +83,9 @@ COOKIE_TABLE: dict[str, dict[str, str]] = {
         "party": "Part",
         "session": "Sessionscookie",
         "persistent": "Permanent cookie",
-        "first": "Förstapart",
-        "third": "Tredjepart",
+        "first": "Förstapartscookie",
+        "third": "Tredjepartscookie",
+        "storage": "Lagring i webbläsaren",
     },
     "en": {
         "name": "Name",
@@ -70,8 +96,9 @@ COOKIE_TABLE: dict[str, dict[str, str]] = {
         "party": "Party",
         "session": "Session cookie",
         "persistent": "Persistent cookie",
-        "first": "First party",
-        "third": "Third party",
+        "first": "First-party cookie",
+        "third": "Third-party cookie",
+        "storage": "Browser storage",
     },
 }
 
@@ -89,7 +116,9 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "statistics": (
             "Statistik",
             "Statistikcookies hjälper oss att förstå hur webbplatsen används, så att vi kan "
-            "förbättra den. Uppgifterna är anonyma.",
+            "förbättra den. Cookien ger din webbläsare ett slumpmässigt id som följer med varje "
+            "sidvisning. Uppgifterna är pseudonyma: de visar inte vem du är, men de är "
+            "personuppgifter och lämnas inte till någon annan.",
         ),
         "marketing": (
             "Marknadsföring",
@@ -110,13 +139,29 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "statistics": (
             "Statistics",
             "Statistics cookies help us understand how the website is used so that we can "
-            "improve it. The data is anonymous.",
+            "improve it. The cookie gives your browser a random id that is sent with every page "
+            "view. The data is pseudonymous: it does not show who you are, but it is personal "
+            "data, and it is not passed to anyone else.",
         ),
         "marketing": (
             "Marketing",
             "Marketing cookies are used to show relevant offers, also on other websites, and to "
             "measure the results of our campaigns.",
         ),
+    },
+}
+
+# The legal ground of a transfer outside the EU/EEA (GDPR Articles 45 to 47), after the country.
+TRANSFER_SAFEGUARDS: dict[str, dict[str, str]] = {
+    "sv": {
+        "adequacy": "med stöd av EU-kommissionens beslut om adekvat skyddsnivå (artikel 45)",
+        "scc": "med stöd av EU-kommissionens standardavtalsklausuler (artikel 46)",
+        "bcr": "med stöd av bindande företagsbestämmelser (artikel 47)",
+    },
+    "en": {
+        "adequacy": "under the European Commission's adequacy decision (Article 45)",
+        "scc": "under the European Commission's standard contractual clauses (Article 46)",
+        "bcr": "under binding corporate rules (Article 47)",
     },
 }
 
@@ -134,7 +179,7 @@ _UNITS_SV = {
 def lifetime_text(lifetime: str, lang: str) -> str:
     """ "13 months" in the visitor's language; text that is not "<n> <unit>" stays as written."""
     if is_session(lifetime):
-        return "Sessionen" if lang == "sv" else "Session"
+        return "Tills du stänger webbläsaren" if lang == "sv" else "Until you close the browser"
     parsed = parse_lifetime(lifetime)
     if lang != "sv" or parsed is None:
         return lifetime

@@ -4,6 +4,12 @@ Every notice a visitor can be shown is published as a log entry before any recei
 point to it: at start-up, the current notice of every site in both languages is
 published unless the log already holds that exact text.  Receipts may name any version
 the log has published for the site; any other version is refused.
+
+Each published notice keeps the declaration's material facts (``consent.declaration``).
+A configuration that changes them materially (a new cookie, category, provider, recipient
+or third party, a longer lifetime) under a version the log already published is refused:
+the consent log does not open until the operator bumps ``notice.version``, so consent
+given to the old declaration is never taken for consent to the new one.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from consent import schema
 from consent.banner import LANGS, NOTICE_ID, notice_text, policy_url
+from consent.declaration import material_changes, material_facts
 from consent.ledger.entries import parse_time, rfc3339, rfc3339_seconds
 from consent.ledger.sequencer import Entry
 from samtycke.settings import Settings
@@ -30,6 +38,7 @@ class Notice:
     deployed_at: str
     policy_url: str
     index: int
+    declaration: dict[str, Any] | None  # None in notices published before declarations were kept
 
 
 class Notices:
@@ -45,6 +54,7 @@ class Notices:
             str(entry["deployed_at"]),
             str(entry.get("policy_url", "")),
             int(str(entry["index"])),
+            _facts(entry.get("declaration")),
         )
         self.known[(notice.site_id, notice.version, notice.lang)] = notice
 
@@ -58,6 +68,25 @@ class Notices:
         for (text,) in rows:
             if text:
                 self.add(json.loads(text))
+
+    def unbumped_changes(self, settings: Settings) -> list[str]:
+        """Material changes to a declaration the log already published under the same version."""
+        out = []
+        for i, site in enumerate(settings.sites):
+            for lang in LANGS:
+                known = self.get(site.id, site.notice.version, lang)
+                if known is None or known.declaration is None:
+                    continue
+                changes = material_changes(known.declaration, material_facts(site))
+                if changes:
+                    out.append(
+                        f"site {site.id} changed its cookie declaration materially "
+                        f"({'; '.join(changes)}) but still calls it notice version "
+                        f"{site.notice.version!r}: set sites[{i}].notice.version to a new value, "
+                        "so that every visitor is asked again"
+                    )
+                    break
+        return out
 
     def missing(self, settings: Settings, now: datetime) -> list[Entry]:
         """Entries publishing each site's current notice texts the log does not hold yet."""
@@ -82,6 +111,11 @@ class Notices:
                     "published_at": rfc3339(now),
                     "policy_url": policy_url(site, lang),
                     "text": text,
+                    "declaration": material_facts(site),
                 }
                 out.append(Entry("notice", body, now, site_id=site.id))
         return out
+
+
+def _facts(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None

@@ -22,9 +22,9 @@ from starlette.routing import Route
 
 from consent.banner import category_texts, notice_sha256
 from consent.categories import NECESSARY
+from consent.declaration import declared
 from consent.recording.notices import Notices
-from consent.registry import is_session
-from consent.texts import COOKIE_TABLE, lifetime_text
+from consent.texts import COOKIE_TABLE, UI
 from samtycke.component import Component
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
@@ -50,7 +50,7 @@ class NoticeFacts:
 
 
 def cookie_rows(site: Site, lang: str) -> list[dict[str, Any]]:
-    """The declaration: one group per category, every registry entry in it."""
+    """The declaration: one group per category, every registry entry in it, in ``lang``."""
     table = COOKIE_TABLE[lang]
     groups = []
     for text in category_texts(site, lang):
@@ -58,20 +58,23 @@ def cookie_rows(site: Site, lang: str) -> list[dict[str, Any]]:
         for entry in site.cookies:
             if entry.category != text.id:
                 continue
-            session = is_session(entry.lifetime)
+            cookie = declared(entry, lang)
             entries.append(
                 {
-                    "name": entry.name,
-                    "regex": entry.regex,
-                    "provider": entry.provider,
-                    "purpose": entry.purpose,
-                    "lifetime": lifetime_text(entry.lifetime, lang),
-                    "session": session,
-                    "type": table["session"] if session else table["persistent"],
+                    "name": cookie.label,
+                    "pattern": entry.name if entry.regex else "",
+                    "provider": cookie.provider,
+                    "purpose": cookie.purpose,
+                    "lifetime": cookie.lifetime,
+                    "session": cookie.session,
+                    "type": table["session"] if cookie.session else table["persistent"],
                     "party": entry.party,
                     "party_text": table["third"] if entry.party == "third" else table["first"],
                     "domain": entry.domain,
-                    "justification": entry.justification if entry.category == NECESSARY else "",
+                    "justification": cookie.justification if entry.category == NECESSARY else "",
+                    "storage_keys": list(entry.storage_keys),
+                    "recipients": list(cookie.recipients),
+                    "transfer": cookie.transfer,
                 }
             )
         groups.append({"id": text.id, "name": text.name, "description": text.description, "cookies": entries})
@@ -127,6 +130,8 @@ class Pages:
             "cookies_url": f"/sites/{site.id}/cookies?lang={lang}",
             "policy_url": f"/sites/{site.id}/policy?lang={lang}",
             "other_lang": "en" if lang == "sv" else "sv",
+            "reopen": UI[lang]["reopen"],
+            "statistics_mode": site.statistics_mode,
         }
 
     async def cookies(self, request: Request) -> Response:

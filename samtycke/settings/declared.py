@@ -166,14 +166,36 @@ class CookieEntry:
     name: str = required("Exact cookie name, or a regular expression when `regex` is true.")
     category: str = required("necessary, preferences, statistics, marketing or a custom category.")
     regex: bool = setting(False, "Treat `name` as a regular expression matched against the whole name.")
-    provider: str = setting("", "Who sets the cookie.")
-    purpose: str = setting("", "Why the cookie is set.")
+    provider: str = setting("", "Who sets the cookie, in any language; `provider_sv`/`provider_en` win.")
+    provider_sv: str = setting("", "Who sets the cookie, in Swedish.")
+    provider_en: str = setting("", "Who sets the cookie, in English.")
+    purpose: str = setting("", "Why the cookie is set, in any language; `purpose_sv`/`purpose_en` win.")
+    purpose_sv: str = setting("", "Why the cookie is set, in Swedish.")
+    purpose_en: str = setting("", "Why the cookie is set, in English.")
     lifetime: str = setting("session", 'How long it lives, e.g. "13 months"; "session" for session cookies.')
     party: str = setting("first", "first or third party.", choices=("first", "third"))
     domain: str = setting("", "Domain the cookie is set on; empty means the site's host.")
     path: str = setting("/", "Path the cookie is set on.")
-    justification: str = setting("", "Why a necessary cookie is necessary; required for that category.")
+    justification: str = setting(
+        "",
+        "Why a necessary cookie is necessary, in any language; a necessary cookie needs this or "
+        "both `justification_sv` and `justification_en`.",
+    )
+    justification_sv: str = setting("", "Why a necessary cookie is necessary, in Swedish.")
+    justification_en: str = setting("", "Why a necessary cookie is necessary, in English.")
     storage_keys: list[str] = setting([], "localStorage / sessionStorage keys that belong with this cookie.")
+    recipients: list[str] = setting(
+        [], "Who else receives the data the cookie carries (e.g. an ad network); shown in the policy."
+    )
+    transfer_country: str = setting(
+        "", "Country outside the EU/EEA the data is transferred to; empty: it stays within the EU/EEA."
+    )
+    transfer_safeguard: str = setting(
+        "",
+        "The legal ground for that transfer: adequacy (an adequacy decision, e.g. the EU-US Data "
+        "Privacy Framework), scc (standard contractual clauses) or bcr (binding corporate rules).",
+        choices=("", "adequacy", "scc", "bcr"),
+    )
 
 
 @dataclass(frozen=True)
@@ -223,6 +245,14 @@ class Site:
     retention_months: int = setting(13, "Raw events are deleted after this many months; rollups remain.")
     honour_dnt: bool = setting(True, "Drop hits that carry `DNT: 1`.")
     honour_gpc: bool = setting(True, "Treat `Sec-GPC: 1` as an opt-out of marketing and of tracking ids.")
+    statistics_mode: str = setting(
+        "cookieless",
+        "cookieless: visits are counted without cookies when the visitor has not consented to "
+        "statistics (a daily-salted hash), and with the tracker's visitor id when they have. "
+        "consent: hits are counted only with consent to statistics. The policy states the "
+        "legal basis of the chosen mode; docs/statistics-modes.md explains both.",
+        choices=("cookieless", "consent"),
+    )
     geo_detail: str = setting(
         "country",
         "Location detail kept: none, country, region or city.",
@@ -234,6 +264,12 @@ class Site:
         "block",
         "What server-side enforcement does with cookies missing from the registry.",
         choices=("block", "allow"),
+    )
+    cookie_paths: list[str] = setting(
+        [],
+        "Paths besides `/` that the site's pages or embeds set cookies on, e.g. `/shop`. On "
+        "withdrawal the banner expires cookies without consent on each, since a browser tells "
+        "scripts no cookie's path.",
     )
     policy_url: str = setting("", "The site's own privacy policy; empty: samtycke's generated page.")
     controller: Controller = setting(Controller(), "Controller details for the generated policy.")

@@ -29,6 +29,10 @@ name = "Exempelenergi"
 domains = ["exempelenergi.se", "www.exempelenergi.se", "minasidor.exempelenergi.se"]
 timezone = "Europe/Stockholm"
 retention_months = 13
+# cookieless: without consent to statistics, visits are counted under a daily-salted hash
+# (legitimate interest); consent: statistics only from visitors who consented.
+# docs/statistics-modes.md explains the legal reading of each.
+statistics_mode = "cookieless"
 
 [sites.controller]
 name = "Exempelenergi AB"
@@ -40,29 +44,43 @@ dpo_email = "dataskyddsombud@exempelenergi.se"
 [sites.notice]
 version = "1"                        # bump to ask every visitor again
 
+# Each cookie's texts in Swedish and English (`purpose`, `provider` and `justification`
+# without a language suffix serve both). A material change to this list (a new cookie,
+# category, provider, recipient or third party, a longer lifetime) needs a new
+# notice.version: until it has one, the consent log does not start.
 [[sites.cookies]]
 name = "samtycke_consent"
 category = "necessary"
 provider = "Exempelenergi (samtycke)"
-purpose = "Remembers your cookie choices."
+purpose_sv = "Kommer ihåg dina cookieval och vilket kvitto de har."
+purpose_en = "Remembers your cookie choices and their receipt."
 lifetime = "13 months"
-justification = "Needed to respect the visitor's choice."
+justification_sv = "Behövs för att vi ska kunna respektera det val du har gjort."
+justification_en = "Needed to respect the choice you made."
 
 [[sites.cookies]]
 name = "samtycke_state"
 category = "necessary"
 provider = "Exempelenergi (samtycke)"
-purpose = "Lets the banner read your choice."
+purpose_sv = "Låter bannern läsa ditt val utan att fråga igen."
+purpose_en = "Lets the banner read your choice without asking again."
 lifetime = "13 months"
-justification = "Needed to respect the visitor's choice."
+justification_sv = "Behövs för att vi ska kunna respektera det val du har gjort."
+justification_en = "Needed to respect the choice you made."
 
 [[sites.cookies]]
 name = "_pk_id\\\\..*"
 regex = true
 category = "statistics"
-provider = "Matomo (first party)"
-purpose = "Distinguishes visits for anonymous statistics"
+provider_sv = "Exempelenergi (statistik i egen drift)"
+provider_en = "Exempelenergi (statistics run in-house)"
+purpose_sv = "Ger webbläsaren ett slumpmässigt id som knyter ihop dina besök (pseudonyma uppgifter)."
+purpose_en = "Gives your browser a random id that links your visits (pseudonymous data)."
 lifetime = "13 months"
+# A third party's cookie names who receives the data and any transfer outside the EU/EEA:
+# recipients = ["Annonsnätverket AB"]
+# transfer_country = "USA"
+# transfer_safeguard = "scc"           # adequacy, scc or bcr
 
 # Bearer tokens: run `samtycke token --name NAME --role marketer|auditor|admin`
 # and paste the lines it prints. Only the sha256 of a token goes in this file.

@@ -205,6 +205,10 @@ def _check_site(site: Site, key: str) -> None:
         raise ConfigError(f"{key}.timezone", f"is not a known time zone: {site.timezone!r}") from exc
     for i, network in enumerate(site.excluded_ips):
         _network(network, f"{key}.excluded_ips[{i}]")
+    for i, path in enumerate(site.cookie_paths):
+        # Written into the Path attribute of expiring cookies: a path, and nothing that ends it.
+        if not re.fullmatch(r"/[^\s;,]*", path):
+            raise ConfigError(f"{key}.cookie_paths[{i}]", f"must be a path starting with /, not {path!r}")
     categories = set(BUILTIN_CATEGORIES) | {c.id for c in site.categories}
     for i, category in enumerate(site.categories):
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", category.id):
@@ -213,8 +217,19 @@ def _check_site(site: Site, key: str) -> None:
         where = f"{key}.cookies[{i}]"
         if cookie.category not in categories:
             raise ConfigError(f"{where}.category", f"names an unknown category {cookie.category!r}")
-        if cookie.category == NECESSARY and not cookie.justification.strip():
-            raise ConfigError(f"{where}.justification", "is required for a necessary cookie")
+        justified = cookie.justification.strip() or (
+            cookie.justification_sv.strip() and cookie.justification_en.strip()
+        )
+        if cookie.category == NECESSARY and not justified:
+            raise ConfigError(
+                f"{where}.justification",
+                "is required for a necessary cookie (or both justification_sv and justification_en)",
+            )
+        if cookie.transfer_country.strip() and not cookie.transfer_safeguard:
+            raise ConfigError(
+                f"{where}.transfer_safeguard",
+                "must name the legal ground (adequacy, scc or bcr) for a transfer outside the EU/EEA",
+            )
         if cookie.regex:
             try:
                 re.compile(cookie.name)

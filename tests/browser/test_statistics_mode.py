@@ -1,0 +1,91 @@
+"""A site's statistics mode, as its visitors meet it: what the collector counts and what the policy says.
+
+``cookieless`` counts a visitor without consent under a daily-salted hash, on the basis of
+legitimate interest, which the policy names; ``consent`` counts nobody without consent to
+statistics, and its policy names consent as the only basis.  Either way the texts call the
+``_pk_id`` visitor id pseudonymous, never anonymous.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import tomli_w
+from playwright.sync_api import Page
+
+from tests.browser.conftest import Site, click_action, open_demo, rewrite_demo
+from tests.support.config import demo_raw
+from tests.support.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+SEND_HIT = """async () => (await fetch('/matomo.php?idsite=1&rec=1&send_image=0&url='
+    + encodeURIComponent(location.href), { credentials: 'include' })).status"""
+
+
+@pytest.fixture(scope="module")
+def consent_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    base: Path = tmp_path_factory.mktemp("statistics-consent-only")
+    raw = demo_raw(storage={"data_dir": str(base / "data")}, server={"secret_keys": ["statistics-key"]})
+    raw["sites"][0]["statistics_mode"] = "consent"
+    config = base / "samtycke.toml"
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    live = LiveServer(data_dir=base / "data", config_path=config).start()
+    yield Site(live)
+    live.stop()
+
+
+def dropped_without_consent(site: Site) -> float:
+    metrics = httpx.get(site.server.url + "/metrics").text
+    found = re.search(r'^samtycke_dropped_events_total\{reason="no_consent"\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_consent_mode_counts_only_visitors_who_consented(consent_only: Site, page: Page) -> None:
+    open_demo(page, consent_only.url("/sites/1/policy?lang=sv"))
+    before = dropped_without_consent(consent_only)
+    assert page.evaluate(SEND_HIT) == 204
+    assert dropped_without_consent(consent_only) == before + 1, "a hit without consent is not counted"
+    click_action(page, "accept-all")
+    assert page.evaluate(SEND_HIT) == 204
+    assert dropped_without_consent(consent_only) == before + 1, "with consent the hit is counted"
+
+
+def test_consent_mode_policy_names_consent_as_the_only_basis(consent_only: Site, page: Page) -> None:
+    page.goto(consent_only.url("/sites/1/policy?lang=sv"))
+    basis = page.locator("#basis-consent-only").inner_text()
+    assert "Ditt samtycke" in basis and "6.1 a" in basis
+    statistics = page.locator("#statistics + p").inner_text()
+    assert "bara in om du har samtyckt" in statistics and "pseudonyma personuppgifter" in statistics
+    assert page.locator("#basis-cookieless").count() == 0
+    assert "6.1 f" not in page.locator("main").inner_text()
+
+
+@pytest.mark.parametrize(
+    ("lang", "basis", "pseudonymous"),
+    [
+        ("sv", "berättigade intresse av att veta hur webbplatsen används", "pseudonyma personuppgifter"),
+        ("en", "legitimate interest in knowing how the website is used", "pseudonymous personal data"),
+    ],
+)
+def test_cookieless_mode_policy_names_its_basis_and_calls_the_id_pseudonymous(
+    site: Site, page: Page, lang: str, basis: str, pseudonymous: str
+) -> None:
+    page.goto(site.url(f"/sites/1/policy?lang={lang}"))
+    row = page.locator("#basis-cookieless").inner_text()
+    assert basis in row and ("6.1 f" in row or "6(1)(f)" in row)
+    statistics = page.locator("#statistics + p").inner_text()
+    assert pseudonymous in statistics and "_pk_id" in statistics
+    assert not re.search(r"\banonym", page.locator("main").inner_text(), re.I)
+    if lang == "en":  # the demo page is Swedish; an English site would say so in <html lang>
+        rewrite_demo(page, site, '<html lang="sv">', '<html lang="en">')
+    open_demo(page, site.url("/demo"))
+    page.click("[data-samtycke-action=settings]")
+    category = page.locator(".stk-c", has=page.locator("[data-cat=statistics]")).inner_text()
+    assert ("pseudonyma" if lang == "sv" else "pseudonymous") in category
+    assert not re.search(r"\banonym", category, re.I)
+    assert page.evaluate(SEND_HIT) == 204
