@@ -1,12 +1,14 @@
 """Where a hit goes: named steps from a validated ``Hit`` to a journal record.
 
-    exclusion -> client IP -> GeoIP -> IP masking -> visitor identity -> device
+    exclusion -> consent -> client IP -> GeoIP -> IP masking -> visitor identity -> device
               -> source -> visit -> row for the journal
 
-Any step may drop the hit with a ``DropReason``; drops are counted in ``/metrics`` and
-the tracker still gets its normal answer.  The full client address exists only inside
-``process``: GeoIP and the visitor hash read it, the masked form (if stored at all)
-replaces it, and nothing else leaves.
+The consent step drops every hit without consent to statistics on a site whose
+``statistics_mode`` is "consent"; in "cookieless" mode such hits are counted under a
+daily-salted hash instead.  Any step may drop the hit with a ``DropReason``; drops are
+counted in ``/metrics`` and the tracker still gets its normal answer.  The full client
+address exists only inside ``process``: GeoIP and the visitor hash read it, the masked
+form (if stored at all) replaces it, and nothing else leaves.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class DropReason(enum.Enum):
     NO_URL = "no_url"
     FOREIGN_DOMAIN = "foreign_domain"
     PING_WITHOUT_VISIT = "ping_without_visit"
+    NO_CONSENT = "no_consent"  # the site counts only visitors who consented to statistics
 
 
 STATISTICS = "statistics"  # the consent category that lets a tracker's own visitor id be used
@@ -137,6 +140,8 @@ class Pipeline:
         user_agent = hit.ua or context.user_agent
         device = devices.detect(user_agent, hit.uadata)
         path, host = self._exclusion(hit, context, policy, device)
+        if site.statistics_mode == "consent" and not self._consented(hit, context, site):
+            raise Dropped(DropReason.NO_CONSENT)
         admin = self._is_admin(hit)
         address = self._client_address(hit, context, admin)
         at = hit.cdt if (admin and hit.cdt is not None) else context.received
@@ -251,14 +256,17 @@ class Pipeline:
         # Level 0 would store the address itself; stored addresses are always masked.
         return mask_ip(str(address), max(1, self.settings.analytics.ip_mask_level))
 
+    def _consented(self, hit: Hit, context: Context, site: Site) -> bool:
+        """The visitor consented to statistics, and no honoured GPC signal says otherwise."""
+        cookie = for_site(context.consent, site.id)
+        granted = cookie is not None and STATISTICS in cookie.granted
+        return (granted or hit.consent) and not (context.gpc and site.honour_gpc)
+
     async def _identity(
         self, hit: Hit, context: Context, site: Site, address: Address | None, user_agent: str
     ) -> tuple[int, bool]:
-        cookie = for_site(context.consent, site.id)
-        granted = cookie is not None and STATISTICS in cookie.granted
-        consented = (granted or hit.consent) and not (context.gpc and site.honour_gpc)
         tracker_id = hit.cid or hit.uid or hit.visitor_id
-        if consented and tracker_id:
+        if tracker_id and self._consented(hit, context, site):
             return identified_hash(site.id, tracker_id), True
         salt = self.salts.cached(site.id) or await self.salts.current(site.id)
         return visitor_hash(salt, site.id, str(address or ""), user_agent), False

@@ -62,6 +62,11 @@ class ConsentService:
         if not self.log.loaded:
             return
         await self.notices.load(self.services.storage)
+        unbumped = self.notices.unbumped_changes(self.settings)
+        if unbumped:
+            self.log.problem = " ".join(unbumped)
+            logger.error("consent log: the cookie declaration changed without a new notice version")
+            return
         for entry in self.notices.missing(self.settings, self.services.now()):
             await self.log.sequencer.append(entry)
         await self.subjects.shred_tombstoned()
