@@ -27,10 +27,6 @@ from samtycke.web.i18n import language
 from samtycke.web.params import local_today
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'"
-)
 
 
 class Dashboard:
@@ -50,7 +46,7 @@ class Dashboard:
             request,
             "dashboard.html",
             {"lang": lang, "config": json.dumps(config, ensure_ascii=False).replace("</", "<\\/")},
-            headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store"},  # its policy is every page's (samtycke.web.pageheaders)
         )
 
 

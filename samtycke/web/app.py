@@ -37,6 +37,7 @@ from samtycke.web.asgi import header_values
 from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
 from samtycke.web.headerlimit import HeaderLimit
 from samtycke.web.i18n import language
+from samtycke.web.pageheaders import PageHeaders
 from samtycke.web.routing import DirectRoute
 from samtycke.web.surface import Surface, for_visitors, mounted, own_origin_only
 
@@ -138,6 +139,7 @@ def create_app(
                 max_field_bytes=settings.server.max_header_field_bytes,
             ),
             Middleware(AccessLog, metrics=services.metrics),
+            Middleware(PageHeaders),
             Middleware(BodyLimit, max_bytes=settings.server.max_body_bytes),
         ],
         exception_handlers={

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from samtycke.services import Services
-from samtycke.web import assets
+from samtycke.web import assets, pageheaders
 from samtycke.web.errors import NotFound
 from samtycke.web.i18n import language
 
@@ -38,28 +36,23 @@ class Pages:
         )
 
     async def demo(self, request: Request) -> Response:
-        return self._demo_file("demo.html")
+        return self._demo_file(request, "demo.html")
 
     async def demo_embed(self, request: Request) -> Response:
-        return self._demo_file("demo-embed.html")
+        return self._demo_file(request, "demo-embed.html")
 
     async def demo_tracker(self, request: Request) -> Response:
-        return self._demo_file("tracker-demo.html")
+        return self._demo_file(request, "tracker-demo.html")
 
-    def _demo_file(self, name: str) -> Response:
+    def _demo_file(self, request: Request, name: str) -> Response:
         if not self.services.settings.server.demo:
             raise NotFound("the demo is switched off (server.demo)")
         path = assets.DEMO / name
         if not path.exists():
             raise NotFound("the demo page is not built")
-        nonce = secrets.token_urlsafe(16)
-        html = path.read_text(encoding="utf-8").replace("{{nonce}}", nonce)
-        csp = (
-            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
-            "img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; "
-            "object-src 'none'; frame-ancestors 'self'"
-        )
-        return HTMLResponse(html, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
+        # The page's inline scripts and styles carry the nonce its Content-Security-Policy names.
+        html = path.read_text(encoding="utf-8").replace("{{nonce}}", pageheaders.nonce(request.scope))
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 def routes(services: Services) -> list[BaseRoute]:

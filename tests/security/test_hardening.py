@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from analytics.ingestion.pipeline import SitePolicy
@@ -171,3 +173,40 @@ def test_cors_answers_pages_on_the_sites_domains_by_the_collectors_rule(
         assert not collector.owns(urlsplit(origin).hostname or "")
     own = client.get("/matomo.php", headers={"origin": "https://consent.samtycke.test"})
     assert own.headers["access-control-allow-credentials"] == "true"
+
+
+# -- security headers on every page -------------------------------------------------------------------
+
+
+def page_paths(app: Starlette) -> list[str]:
+    """Every GET route of the app, with its path parameters filled in for site 1."""
+    paths = []
+    for route in app.routes:
+        if isinstance(route, Route) and route.methods and "GET" in route.methods:
+            paths.append(route.path.replace("{site_id}", "1").replace("{visitor_id}", "v"))
+    return [path for path in paths if "{" not in path]
+
+
+def test_every_html_page_has_a_strict_policy_with_a_fresh_nonce(client: TestClient) -> None:
+    browser = {"accept": "text/html", **MARKETER}
+    pages = {}
+    for path in [*page_paths(client.app), "/no-such-page"]:  # type: ignore[arg-type]
+        response = client.get(path, headers=browser, follow_redirects=False)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        if response.headers.get("content-type", "").startswith("text/html"):
+            pages[path] = response
+    assert {"/", "/login", "/sites/1/cookies", "/sites/1/policy", "/demo", "/no-such-page"} <= set(pages)
+    for path, response in pages.items():
+        csp = response.headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+        nonce = re.search(r"'nonce-([^']+)'", directives["script-src"])
+        assert nonce and directives["script-src"] == f"'self' 'nonce-{nonce[1]}'", path
+        assert directives["style-src"] == f"'self' 'nonce-{nonce[1]}'", path
+        assert "unsafe" not in csp, path
+        assert directives["frame-ancestors"] == "'self'" and directives["object-src"] == "'none'", path
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+        again = client.get(path, headers=browser, follow_redirects=False)
+        assert again.headers["content-security-policy"] != csp, f"{path}: a nonce is used once"
+    demo = pages["/demo"]
+    nonce = re.search(r"'nonce-([^']+)'", demo.headers["content-security-policy"])
+    assert nonce and f'<script nonce="{nonce[1]}">' in demo.text, "the demo's inline scripts carry its nonce"
