@@ -1,5 +1,8 @@
 """The banner's ``<script>`` put into an HTML page as it streams from the upstream.
 
+With it goes a ``first`` tag (the Consent Mode default) right after ``<head …>``, before
+anything of the page's own, or just before the banner in a page without a ``<head>``.
+
 A page is never held whole.  Its first bytes are decoded, in bounded pieces, only until
 the injection point (before ``</head>``, or just after ``<body …>``) turns up within
 ``SCAN_LIMIT`` bytes of HTML; the tag goes in there and the rest streams on, decoded and
@@ -32,6 +35,7 @@ SCAN_LIMIT = 512 * 1024
 
 _HEAD_END = re.compile(rb"</head\s*>", re.I)
 _BODY_START = re.compile(rb"<body[^>]*>", re.I)
+_HEAD_START = re.compile(rb"<head(?:\s[^>]*)?>", re.I)
 
 Send = Callable[[bytes, bool], Awaitable[None]]
 
@@ -54,12 +58,20 @@ def injection_point(html: bytes | bytearray, start: int = 0) -> int | None:
     return match.end() if match else None
 
 
-def inject(html: bytes, tag: bytes) -> bytes:
-    """A whole page with ``tag`` at its injection point; once only."""
+def place(html: bytes, at: int, tag: bytes, first: bytes) -> bytes:
+    """``html`` with ``tag`` at ``at`` and ``first`` after ``<head>`` (else just before ``tag``)."""
+    head = _HEAD_START.search(html, 0, at)
+    if head is None:
+        return html[:at] + first + tag + html[at:]
+    return html[: head.end()] + first + html[head.end() : at] + tag + html[at:]
+
+
+def inject(html: bytes, tag: bytes, first: bytes = b"") -> bytes:
+    """A whole page with ``tag`` at its injection point and ``first`` ahead; once only."""
     at = injection_point(html)
     if at is None or BANNER_SRC in html[:at]:
         return html
-    return html[:at] + tag + html[at:]
+    return place(html, at, tag, first)
 
 
 @dataclass
@@ -73,7 +85,7 @@ class Plan:
     reason: str = ""  # why the page goes without the banner
 
 
-async def scan(coding: str, body: AsyncIterator[bytes], tag: bytes) -> Plan:
+async def scan(coding: str, body: AsyncIterator[bytes], tag: bytes, first: bytes = b"") -> Plan:
     """Read ``body`` until the injection point, the scan limit or its end, whichever comes first."""
     decoder = codings.decoder(coding)
     if decoder is None:
@@ -103,7 +115,7 @@ async def scan(coding: str, body: AsyncIterator[bytes], tag: bytes) -> Plan:
         return Plan(raw, b"", False, None, "no </head> or <body> near the start")
     if BANNER_SRC in html[:at]:
         return Plan(raw, b"", False, None, "")
-    return Plan(raw, bytes(html[:at]) + tag + bytes(html[at:]), True, decoder)
+    return Plan(raw, place(bytes(html), at, tag, first), True, decoder)
 
 
 async def stream(plan: Plan, rest: AsyncIterator[bytes], encoder: Encoder, send: Send) -> None:

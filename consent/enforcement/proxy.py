@@ -23,6 +23,7 @@ import httpx
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from consent import consent_default
 from consent.enforcement import codings, credentials, injection
 from consent.enforcement.injection import PREFIX, banner_tag
 from consent.enforcement.middleware import ConsentMiddleware
@@ -214,8 +215,11 @@ class Proxy:
             await self._send_raw(response, send, [], body)
             return
         coding = response.headers.get("content-encoding", "").strip().lower()
-        tag = banner_tag(self.site_id, _nonce(response.headers.get("content-security-policy", "")))
-        plan = await injection.scan(coding, body, tag)
+        nonce = _nonce(response.headers.get("content-security-policy", ""))
+        tag = banner_tag(self.site_id, nonce)
+        # The Consent Mode default goes before the page's own tags, whatever they are.
+        first = consent_default.tag(nonce).encode()
+        plan = await injection.scan(coding, body, tag, first)
         if not plan.injected:
             if plan.reason:
                 logger.warning(
@@ -233,7 +237,7 @@ class Proxy:
         if out:
             headers.append((b"content-encoding", out.encode()))
         elif identity and length.isdecimal():
-            headers.append((b"content-length", str(int(length) + len(tag)).encode()))
+            headers.append((b"content-length", str(int(length) + len(tag) + len(first)).encode()))
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
 
         async def body_part(data: bytes, more: bool) -> None:

@@ -1,4 +1,11 @@
-"""A consent request, parsed and validated into a ``Choice`` before anything is recorded."""
+"""A consent request, parsed and validated into a ``Choice`` before anything is recorded.
+
+Global Privacy Control reaches the server as a ``Sec-GPC: 1`` header, or, when only the
+page's script sees it (``navigator.globalPrivacyControl``), as ``"gpc": true`` in the body.
+Either one opts out of the categories in ``GPC_DENIES`` unless the visitor explicitly
+chose them just now.  The receipt keeps both facts: ``gpc`` (the signal decided something)
+and ``gpc_signal`` (it was present, also when an explicit choice overrode it).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,8 @@ class Choice:
     method: str
     notice_version: str
     lang: str
-    gpc: bool  # Sec-GPC applied to this choice
+    gpc: bool  # the GPC signal applied to this choice
+    gpc_signal: bool = False  # the GPC signal was present, applied or overridden by an explicit choice
 
     @property
     def granted(self) -> list[str]:
@@ -49,6 +57,10 @@ def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: 
     version = body.get("notice_version")
     if not isinstance(version, str) or not version or len(version) > 100:
         raise Unprocessable("notice_version must name the notice the visitor saw", field="notice_version")
+    signalled = body.get("gpc", False)
+    if not isinstance(signalled, bool):
+        raise Unprocessable("gpc must be true or false", field="gpc")
+    signalled = signalled or gpc_header
     raw = body.get("decisions", {})
     if not isinstance(raw, dict):
         raise Unprocessable("decisions must be an object of category: true|false", field="decisions")
@@ -75,9 +87,9 @@ def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: 
     else:
         decisions = {c: bool(explicit.get(c, False)) for c in optional}
     gpc = method == "gpc"
-    if gpc_header and site.honour_gpc:
+    if signalled and site.honour_gpc:
         for category in GPC_DENIES:
-            # Sec-GPC is an opt-out unless the visitor explicitly chose otherwise just now.
+            # GPC is an opt-out unless the visitor explicitly chose otherwise just now.
             if decisions.get(category) and explicit.get(category) is not True:
                 decisions[category] = False
                 gpc = True
@@ -87,4 +99,4 @@ def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: 
                 decisions[category] = False
     if gpc and method not in ("withdraw", "reject_all"):
         method = "gpc"
-    return Choice(site, decisions, method, version, lang, gpc)
+    return Choice(site, decisions, method, version, lang, gpc, signalled)

@@ -84,6 +84,11 @@ def default_language(body: Any, request: Request) -> str:
     return language(request)
 
 
+def sec_gpc(request: Request) -> bool:
+    """The request carries the Global Privacy Control signal (``Sec-GPC: 1``)."""
+    return (header(request.scope, b"sec-gpc") or "").strip() == "1"
+
+
 class ConsentAPI:
     def __init__(self, service: ConsentService) -> None:
         self.service = service
@@ -91,7 +96,7 @@ class ConsentAPI:
         self.settings = service.services.settings
         self.origins = cors.Origins(self.settings.sites)
         self.site_origins = {site.id: cors.Origins([site]) for site in self.settings.sites}
-        self.config_cache: dict[tuple[int, str, str], tuple[bytes, str]] = {}
+        self.config_cache: dict[tuple[int, str, str, bool], tuple[bytes, str]] = {}
 
     def with_cors(self, handler: Handler, writes: bool) -> Handler:
         async def wrapped(request: Request) -> Response:
@@ -152,17 +157,25 @@ class ConsentAPI:
         if site is None:
             raise NotFound(f"there is no site {site_id}")
         lang = language(request)
+        gpc = sec_gpc(request)
         known = self.service.notices.get(site.id, site.notice.version, lang)
         deployed = known.deployed_at if known else site.notice.deployed_at
-        key = (site.id, lang, deployed)
+        key = (site.id, lang, deployed, gpc)
         if key not in self.config_cache:
             body = site_config(
-                site, lang, deployed, self.settings.consent.consent_days, self.settings.consent.refusal_days
+                site,
+                lang,
+                deployed,
+                self.settings.consent.consent_days,
+                self.settings.consent.refusal_days,
+                gpc,
             )
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
             self.config_cache[key] = (data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
         data, etag = self.config_cache[key]
-        headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Vary": "Origin, Accept-Language"}
+        # Revalidated on every load (a 304 costs a few bytes), so a new notice version or
+        # cookie list reaches the next page view instead of waiting out a cache lifetime.
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Origin, Accept-Language, Sec-GPC"}
         wanted = request.headers.get("if-none-match", "")
         if etag in [t.strip().removeprefix("W/") for t in wanted.split(",")]:
             return Response(status_code=304, headers=headers)
@@ -184,8 +197,7 @@ class ConsentAPI:
           503: {description: The log is not ready or the journal is full.}
         """
         body = await read_json(request)
-        gpc = (header(request.scope, b"sec-gpc") or "").strip() == "1"
-        choice = parse_choice(self.settings, body, gpc, default_language(body, request))
+        choice = parse_choice(self.settings, body, sec_gpc(request), default_language(body, request))
         origin = header(request.scope, b"origin")
         if origin and not self.site_origins[choice.site.id].allows(origin, request.scope):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
@@ -215,6 +227,7 @@ class ConsentAPI:
             notice_version=previous.version,
             lang=lang if lang in ("sv", "en") else language(request),
             gpc=False,
+            gpc_signal=sec_gpc(request),
         )
         return self.respond(await self.service.issue(choice, previous), request)
 

@@ -1,6 +1,6 @@
 /*! samtycke banner | AGPL-3.0-or-later */
-// Embed: <script src="https://consent.example.se/banner.js" data-site="1" nonce="…"></script>
-// Load it before any gtag/Matomo snippet so Consent Mode defaults come first.
+// Embed: first in <head> the Consent Mode default stub (README), then anywhere
+//   <script src="https://consent.example.se/banner.js" data-site="1" defer nonce="…"></script>
 (function (w, d) {
   'use strict';
   const me = d.currentScript;
@@ -15,44 +15,26 @@
   const url = (p) => new URL(/^https?:/.test(p) ? p : api + p, location.href).href;
   const CSS = /*CSS*/ '';
   const STATE = 'samtycke_state';
+  // Retries of a choice the server did not acknowledge: after 1, 2, 4, 8 and 16 seconds, then no more.
+  const RETRIES = 5;
 
-  // Fallback texts; the site's configuration overrides any of them.
-  const CT = (a) => {
-    const k = 'name provider purpose lifetime type party session persistent first third'.split(' ');
-    return Object.fromEntries(k.map((x, i) => [x, a[i]]));
-  };
-  const TEXTS = {
-    sv: {
-      title: 'Vi använder cookies',
-      description: 'Nödvändiga cookies behövs för att webbplatsen ska fungera. Med ditt samtycke använder vi även cookies för inställningar, statistik och marknadsföring. Du kan när som helst ändra eller återkalla ditt samtycke.',
-      accept_all: 'Acceptera alla', reject_all: 'Avvisa alla', settings: 'Inställningar', save: 'Spara val',
-      always_on: 'Alltid på', reopen: 'Cookieinställningar', allow: 'Tillåt', close: 'Stäng',
-      placeholder: 'Innehållet kräver samtycke till {category}.', policy: 'Integritetspolicy',
-      gpc: 'Din webbläsare skickar Global Privacy Control. Cookies för marknadsföring används därför inte.',
-      cookie_table: CT(['Namn', 'Leverantör', 'Syfte', 'Lagringstid', 'Typ', 'Part', 'Sessionscookie', 'Permanent cookie', 'Förstapart', 'Tredjepart'])
-    },
-    en: {
-      title: 'We use cookies',
-      description: 'Necessary cookies make the website work. With your consent we also use cookies for preferences, statistics and marketing. You can change or withdraw your consent at any time.',
-      accept_all: 'Accept all', reject_all: 'Reject all', settings: 'Settings', save: 'Save choices',
-      always_on: 'Always on', reopen: 'Cookie settings', allow: 'Allow', close: 'Close',
-      placeholder: 'This content needs consent to {category}.', policy: 'Privacy policy',
-      gpc: 'Your browser sends Global Privacy Control, so marketing cookies are not used.',
-      cookie_table: CT(['Name', 'Provider', 'Purpose', 'Lifetime', 'Type', 'Party', 'Session cookie', 'Persistent cookie', 'First party', 'Third party'])
-    }
-  };
-
-  // Google Consent Mode v2: denied defaults go out synchronously, before any gtag call the page makes.
+  // Google Consent Mode v2. The stub that pages put first in <head> has already set the default
+  // (denied, except security_storage: it serves the necessary category). Without the stub the
+  // banner sets the same default, which is in time only when it runs before any tag.
   function gtag() { (w.dataLayer = w.dataLayer || []).push(arguments); }
-  const CM = 'ad_storage ad_user_data ad_personalization analytics_storage functionality_storage personalization_storage security_storage'.split(' ');
-  gtag('consent', 'default', Object.assign(Object.fromEntries(CM.map((k) => [k, 'denied'])), { wait_for_update: 500 }));
+  if (!(w.dataLayer || []).some((a) => a[0] === 'consent' && a[1] === 'default')) {
+    gtag('consent', 'default', { ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied', analytics_storage: 'denied',
+      functionality_storage: 'denied', personalization_storage: 'denied', security_storage: 'granted', wait_for_update: 500 });
+  }
 
   const pick = (s) => (/^sv\b/i.test(s) ? 'sv' : /^en\b/i.test(s) ? 'en' : '');
   const lang = pick(me.getAttribute('data-lang') || '') || pick(d.documentElement.lang) || pick(navigator.language || '') || 'en';
 
-  let cfg, t, cats = [], opt = [], state = null, granted = { necessary: true }, gpc = [], busy, ui, back;
+  let cfg, t, cats = [], opt = [], state = null, granted = { necessary: true }, gpc = [], busy, ui, back, pending, timer;
   const $ = (s, r) => (r || d).querySelectorAll(s);
   const now = () => Date.now() / 1000;
+  // Category names inside a sentence are written in lower case ("samtycke till marknadsföring").
+  const low = (c) => (cats.find((x) => x.id === c) || { name: c }).name.toLocaleLowerCase(cfg.lang);
   const fire = (type) => d.dispatchEvent(new CustomEvent('samtycke:' + type, { detail: api_.get() }));
 
   // Tiny element builder: attributes via setAttribute, children as nodes or text (never HTML).
@@ -78,13 +60,13 @@
     for (const c of cats) granted[c.id] = !!(c.required || (state && state.g.includes(c.id)));
     gate();
     clear();
-    if (state) {
+    if (state || changed) {
       const u = {};
       for (const k in cfg.consent_mode) u[k] = granted[cfg.consent_mode[k]] ? 'granted' : 'denied';
       gtag('consent', 'update', u);
       // Matomo (samtycke's /matomo.js or any _paq): tell it about statistics consent.
       if (w._paq && w._paq.push) w._paq.push([granted.statistics ? 'setConsentGiven' : 'forgetConsentGiven']);
-      fire('consent');
+      if (state) fire('consent');
       if (changed) fire('change');
     }
   }
@@ -105,8 +87,7 @@
       } else {
         if (el.hasAttribute('src')) el.removeAttribute('src'), el.tagName === 'IFRAME' && el.replaceWith(el = el.cloneNode());
         if (!el.stk && cfg) {
-          const name = (cats.find((x) => x.id === c) || { name: c }).name;
-          el.stk = h('div', { class: 'stk-p' }, h('p', {}, t.placeholder.replace('{category}', name)),
+          el.stk = h('div', { class: 'stk-p' }, h('p', {}, t.placeholder.replace('{category}', low(c))),
             h('button', { type: 'button', class: 'stk-btn', 'data-samtycke-allow': c }, t.allow));
           // Same box as the blocked element, so swapping them moves nothing on the page. (Set through
           // CSSOM, which a nonce-only CSP allows; inline style attributes in markup it would not.)
@@ -133,10 +114,12 @@
   }
 
   // Delete registry cookies and storage keys of every category without consent. A cookie can only
-  // be deleted with the domain and path it was set with, so try every plausible variant.
+  // be deleted with the domain and path it was set with, and the browser tells scripts neither, so
+  // try every plausible variant: the paths the site configures and declares, and this page's own.
+  // A cookie under a path this page cannot see is found by its exact name only, not by a pattern.
   function clear() {
     const names = d.cookie.split(/;\s*/).map((s) => s.split('=')[0]).filter(Boolean);
-    const host = location.hostname, doms = [''], paths = new Set(['/']);
+    const host = location.hostname, doms = [''], paths = new Set(['/', ...(cfg.paths || [])]);
     if (!/^[\d.]+$|:/.test(host)) { // IP literals have no parent domains
       // host, .host and each parent up to the registrable domain (taken as the last two labels).
       const l = host.split('.');
@@ -157,9 +140,11 @@
   }
 
   // ---- Recording a choice (only ever from a click) ------------------------------------------
-  async function choose(dec, method) {
+  // A choice counts only once the server has acknowledged it with a receipt (GDPR Art. 7(1): the
+  // controller must be able to show the consent). Until then nothing beyond necessary is granted,
+  // nothing is stored, and the choice is sent again a few times; the page stays usable meanwhile.
+  function choose(dec, method) {
     if (busy) return;
-    busy = 1;
     const had = state && state.g.length;
     if (gpc.length && method !== 'reject_all' && gpc.every((id) => !dec[id])) method = 'gpc';
     if (had && opt.every((c) => !dec[c.id])) method = 'withdraw';
@@ -169,25 +154,46 @@
     if (method === 'accept_all' && cfg.gpc && cfg.gpc.honoured) for (const id of cfg.gpc.denies || []) delete decisions[id];
     const any = opt.some((c) => dec[c.id]);
     const days = any ? cfg.lifetimes.consent_days : cfg.lifetimes.refusal_days;
-    const mine = { v: cfg.notice.version, exp: Math.floor(now() + days * 86400), g: opt.filter((c) => dec[c.id]).map((c) => c.id), m: method };
+    const body = { site_id: +site, decisions, method, notice_version: cfg.notice.version, lang: cfg.lang || lang };
+    // The browser's GPC signal, which reaches the server as a header only when the browser sends one.
+    if (navigator.globalPrivacyControl) body.gpc = true;
+    clearTimeout(timer);
+    pending = { body: JSON.stringify(body), days, tries: 0,
+      mine: { v: cfg.notice.version, exp: Math.floor(now() + days * 86400), g: opt.filter((c) => dec[c.id]).map((c) => c.id), m: method } };
+    return send(pending);
+  }
+
+  async function send(p) {
+    busy = 1;
     const cookie = () => d.cookie.match(/(?:^|;\s*)samtycke_state=[^;]*/);
     const before = String(cookie());
     let ok;
     try {
-      const r = await fetch(url(cfg.endpoints.consent), {
-        method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ site_id: +site, decisions, method, notice_version: cfg.notice.version, lang: cfg.lang || lang })
-      });
-      ok = r.ok;
-    } catch (e) { /* offline: the choice still holds for this page */ }
-    // The cookie the server just set is the truth (it may deny marketing for Sec-GPC). When the API
-    // is on another site that cookie is not readable here, so keep our own copy of the state; if the
-    // request failed, the choice still holds for this page, but nothing is stored.
-    const fresh = ok && String(cookie()) !== before && readState();
-    state = fresh || mine;
-    if (ok && !fresh) d.cookie = STATE + '=' + encodeURIComponent(JSON.stringify(mine)) + ';max-age=' + days * 86400 + ';path=/;samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
+      ok = (await fetch(url(cfg.endpoints.consent), { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: p.body })).ok;
+    } catch (e) { /* unreachable: handled like a refusal to acknowledge */ }
     busy = 0;
+    if (!ok) return unsaved(p);
+    pending = null;
+    note('');
+    // The cookie the server just set is the truth (it may deny marketing for Sec-GPC). When the API
+    // is on another site that cookie is not readable here, so keep our own copy of the state.
+    const fresh = String(cookie()) !== before && readState();
+    state = fresh || p.mine;
+    if (!fresh) d.cookie = STATE + '=' + encodeURIComponent(JSON.stringify(p.mine)) + ';max-age=' + p.days * 86400 + ';path=/;samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
     close();
+    apply(true);
+  }
+
+  // Not acknowledged: back to necessary only, on this page and the next (which then asks again).
+  // The dialog stays as the visitor left it and shows why; it never reopens by itself.
+  function unsaved(p) {
+    const more = p.tries < RETRIES;
+    note(more ? t.unsaved_retry : t.unsaved);
+    if (more) timer = setTimeout(() => send(p), 1000 * 2 ** p.tries++);
+    if (p.lost) return;
+    p.lost = 1;
+    state = null;
+    d.cookie = STATE + '=;max-age=0;path=/';
     apply(true);
   }
 
@@ -197,9 +203,11 @@
     const btn = (a, txt, hidden) => h('button', { type: 'button', class: 'stk-btn', 'data-samtycke-action': a, hidden }, txt);
     const cat = (c) => {
       const id = 'stk-c-' + c.id;
-      const rows = (c.cookies || []).map((k) => h('tr', {},
-        ...[k.regex ? k.name.replace(/\\\./g, '.').replace(/\.\*/g, '*') : k.name, k.provider, k.purpose, k.lifetime,
-          k.session ? ct.session : ct.persistent, k.party === 'third' ? ct.third : ct.first].map((x) => h('td', {}, x || ''))));
+      // One row per cookie, and one per storage key kept with it (similar technologies, same rules).
+      const row = (name, k, type) => h('tr', {}, ...[name, k.provider, k.purpose, k.lifetime, type, k.party === 'third' ? ct.third : ct.first]
+        .map((x) => h('td', {}, x || '')));
+      const rows = (c.cookies || []).flatMap((k) => [row(k.label || k.name, k, k.session ? ct.session : ct.persistent),
+        ...(k.storage_keys || []).map((key) => row(key, k, ct.storage))]);
       return h('div', { class: 'stk-c' },
         h('div', { class: 'stk-ch' },
           h('input', { type: 'checkbox', role: 'switch', class: 'stk-sw', id, 'data-cat': c.id, checked: c.required, disabled: c.required, 'aria-describedby': id + '-d' }),
@@ -214,14 +222,23 @@
       h('div', { class: 'stk-d', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'stk-t', 'aria-describedby': 'stk-desc', lang: cfg.lang || lang, tabindex: -1 },
         h('h2', { id: 'stk-t' }, t.title),
         h('button', { type: 'button', class: 'stk-x', 'data-samtycke-close': '', 'aria-label': t.close, title: t.close }, '×'),
-        h('p', { id: 'stk-desc' }, t.description, ' ', cfg.notice.policy_url ? h('a', { href: url(cfg.notice.policy_url) }, t.policy) : null),
+        h('p', { id: 'stk-desc' }, t.description, ' ', cfg.notice.policy_url ? h('a', { href: url(cfg.notice.policy_url) }, t.policy) : null,
+          ' ', cfg.notice.cookies_url ? h('a', { href: url(cfg.notice.cookies_url) }, t.cookie_list) : null),
         gpc.length ? h('p', { class: 'stk-g' }, t.gpc) : null,
+        h('p', { class: 'stk-e', role: 'alert', hidden: true }),
         h('div', { class: 'stk-l2', hidden: true }, ...cats.map(cat)),
-        h('div', { class: 'stk-b' }, btn('accept-all', t.accept_all), btn('reject-all', t.reject_all),
+        // Under GPC "accept all" leaves out what the signal refuses, and says so.
+        h('div', { class: 'stk-b' }, btn('accept-all', gpc.length ? t.accept_gpc.replace('{categories}', gpc.map(low).join(', ')) : t.accept_all),
+          btn('reject-all', t.reject_all),
           btn('settings', t.settings), btn('save', t.save, true))));
     ui.reopen = h('button', { type: 'button', class: 'stk-r', 'data-samtycke-open': '', 'aria-label': t.reopen, title: t.reopen, hidden: true });
     ui.addEventListener('keydown', keys);
     d.body.append(ui, ui.reopen);
+  }
+
+  function note(text) {
+    const e = ui && $('.stk-e', ui)[0];
+    if (e) e.textContent = text, e.hidden = !text;
   }
 
   function layer(two) {
@@ -296,8 +313,7 @@
     .then((r) => { if (!r.ok) throw new Error('consent-config ' + r.status); return r.json(); })
     .then(async (c) => {
       cfg = c;
-      t = Object.assign({}, TEXTS[c.lang] || TEXTS[lang], c.texts);
-      t.cookie_table = Object.assign({}, (TEXTS[c.lang] || TEXTS[lang]).cookie_table, c.texts && c.texts.cookie_table);
+      t = c.texts; // every text comes in the visitor's language with the site's configuration
       cats = c.categories || [];
       opt = cats.filter((x) => !x.required);
       // GPC from the browser (or reported by the server from Sec-GPC) denies the configured categories.

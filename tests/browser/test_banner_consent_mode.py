@@ -43,7 +43,11 @@ def test_denied_defaults_come_before_any_gtag_call_and_no_update_before_a_choice
     assert len(calls) == 1
     index, kind, params = calls[0]
     assert kind == "default" and index == 0
-    assert params == {**dict.fromkeys(SIGNALS, "denied"), "wait_for_update": params["wait_for_update"]}
+    assert params == {
+        **dict.fromkeys(SIGNALS, "denied"),
+        "security_storage": "granted",  # it serves the necessary category
+        "wait_for_update": params["wait_for_update"],
+    }
     assert params["wait_for_update"] > 0
     assert first_index(page, "js") > index and first_index(page, "config") > index
 

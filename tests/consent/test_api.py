@@ -19,7 +19,9 @@ from tests.consent.helpers import VERSION, choice
 def test_consent_config_matches_the_banner_contract(consent_client: TestClient) -> None:
     response = consent_client.get("/api/v1/sites/1/consent-config?lang=sv")
     assert response.status_code == 200
-    assert "public" in response.headers["cache-control"]
+    # Revalidated on every load, so a new notice version is seen on the next page view.
+    assert response.headers["cache-control"] == "no-cache"
+    assert "Sec-GPC" in response.headers["vary"]
     config = response.json()
     assert config["site_id"] == 1 and config["site_name"] == "Demo Energi" and config["lang"] == "sv"
     notice = config["notice"]
@@ -45,7 +47,7 @@ def test_consent_config_matches_the_banner_contract(consent_client: TestClient) 
     assert any(c["regex"] and c["name"] == "_pk_id\\..*" for c in statistics["cookies"])
     marketing = config["categories"][3]
     assert any(c["session"] for c in marketing["cookies"])
-    assert config["gpc"] == {"honoured": True, "denies": ["marketing"]}
+    assert config["gpc"] == {"honoured": True, "active": False, "denies": ["marketing"]}
     assert config["consent_mode"]["analytics_storage"] == "statistics"
     assert config["lifetimes"] == {"consent_days": 395, "refusal_days": 180}
     assert config["endpoints"] == {"consent": "/api/v1/consent"}

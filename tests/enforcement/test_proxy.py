@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from consent import consent_default
 from consent.enforcement.injection import SCAN_LIMIT, banner_tag, inject
 from consent.enforcement.proxy import create_proxy
 from samtycke.settings import Settings
@@ -25,6 +26,7 @@ from tests.support.paths import ARTIFACTS
 from tests.support.ports import free_port
 
 TAG = '<script src="/_samtycke/banner.js" data-site="1" defer></script>'
+STUB = consent_default.tag()  # the Consent Mode default, first in <head>
 
 
 def test_html_gets_the_banner_before_head_end(stack: Stack) -> None:
@@ -38,7 +40,9 @@ def test_html_gets_the_banner_before_head_end(stack: Stack) -> None:
 def test_compressed_html_keeps_its_coding_for_a_visitor_who_accepts_it(stack: Stack, path: str) -> None:
     response = httpx.get(stack.proxy + path, headers={"Accept-Encoding": "gzip, deflate, br"})
     assert response.headers["content-encoding"] == path.strip("/")
-    assert response.text.startswith("<!doctype html><html><head><title>x</title>" + TAG + "</head>")
+    assert response.text.startswith(
+        "<!doctype html><html><head>" + STUB + "<title>x</title>" + TAG + "</head>"
+    )
     assert response.text.endswith("<p>hej</p></body></html>")
 
 
@@ -47,13 +51,16 @@ def test_compressed_html_is_sent_decoded_to_a_visitor_who_does_not_accept_it(sta
     # The upstream compresses whatever it is offered, as some do.
     response = httpx.get(stack.proxy + path, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in response.headers
-    assert response.text.startswith("<!doctype html><html><head><title>x</title>" + TAG + "</head>")
+    assert response.text.startswith(
+        "<!doctype html><html><head>" + STUB + "<title>x</title>" + TAG + "</head>"
+    )
 
 
 def test_pages_without_head_and_with_csp_nonces(stack: Stack) -> None:
-    assert "<body class='b'>" + TAG in httpx.get(stack.proxy + "/nohead").text
+    assert "<body class='b'>" + STUB + TAG in httpx.get(stack.proxy + "/nohead").text
     csp = httpx.get(stack.proxy + "/csp")
     assert TAG.replace(" defer>", ' defer nonce="abc123">') in csp.text
+    assert consent_default.tag("abc123") in csp.text
     assert csp.headers["content-security-policy"] == "script-src 'self' 'nonce-abc123'"
 
 
@@ -168,7 +175,7 @@ def fetch_measured(url: str, accept_encoding: str) -> Fetched:
     return Fetched(response.headers, size, digest.digest(), head, peak)
 
 
-BOMB_HEAD = b"<!doctype html><html><head><title>bomb</title>"
+BOMB_HEAD = b"<!doctype html><html><head>" + STUB.encode() + b"<title>bomb</title>"
 
 
 def test_a_gzip_bomb_is_injected_streaming_and_stays_compressed(upstream_and_proxy: tuple[str, str]) -> None:
@@ -185,7 +192,7 @@ def test_a_gzip_bomb_for_a_visitor_without_gzip_streams_decoded_in_bounded_memor
     fetched = fetch_measured(upstream_and_proxy[1] + "/bomb", "identity")
     assert "content-encoding" not in fetched.headers
     assert fetched.head.startswith(BOMB_HEAD + TAG.encode() + b"</head>")
-    assert fetched.size == BOMB_BYTES + len(TAG)
+    assert fetched.size == BOMB_BYTES + len(STUB) + len(TAG)
     assert fetched.peak < 8 * MiB
 
 
