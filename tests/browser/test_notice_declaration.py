@@ -31,7 +31,6 @@ PIXEL = {
     "purpose": "Följer dig mellan webbplatser för att visa annonser.",
     "lifetime": "13 months",
     "party": "third",
-    "recipients": ["Annonsnätverket AB"],
 }
 
 
