@@ -105,7 +105,8 @@ def _direct(args: argparse.Namespace, settings: Settings) -> int:
                 _print(visitor_data.export(storage, args.site, visitor))
             else:
                 layout = Layout(target.database, settings.storage.cluster)
-                count = visitor_data.delete(storage, layout, args.site, visitor)
+                journal = _data_dir(settings) / "journal"  # its quarantined segments are erased too
+                count = visitor_data.delete(storage, layout, args.site, visitor, journal)
                 _print({"site_id": args.site, "visitor_id": args.visitor_id, "deleted": count})
     finally:
         storage.close()

@@ -10,8 +10,11 @@ The same functions serve the HTTP API and ``samtycke visitor`` with a ClickHouse
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from analytics.ingestion.salts import identified_hash
 from analytics.ingestion.visits import Visits
 from analytics.schema import EVENTS
+from samtycke.journal import quarantine
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.storage import Layout, Storage
@@ -42,7 +46,8 @@ def export(storage: Storage, site_id: int, visitor: str) -> dict[str, Any]:
     return {"site_id": site_id, "visitor_id": visitor, "events": [_plain(row) for row in rows]}
 
 
-def delete(storage: Storage, layout: Layout, site_id: int, visitor: str) -> int:
+def delete(storage: Storage, layout: Layout, site_id: int, visitor: str, journal_root: Path) -> int:
+    """Delete the visitor's events from ClickHouse and from quarantined journal segments; how many."""
     parameters = {"site": site_id, "visitor": identified_hash(site_id, visitor)}
     found = storage.query(f"SELECT count() FROM {EVENTS} WHERE {_WHERE}", parameters)
     count = int(found[0][0]) if found else 0
@@ -51,7 +56,23 @@ def delete(storage: Storage, layout: Layout, site_id: int, visitor: str) -> int:
         storage.command(
             f"ALTER TABLE {table} DELETE WHERE {_WHERE}", parameters, settings={"mutations_sync": 2}
         )
-    return count
+    return count + quarantine.purge(journal_root, _events_of(site_id, parameters["visitor"]))
+
+
+def _events_of(site_id: int, visitor_hash: int) -> Callable[[str, bytes], bool]:
+    """Whether a journalled record is one of this identified visitor's events (``_WHERE``)."""
+
+    def matches(table: str, row: bytes) -> bool:
+        if table != EVENTS:
+            return False
+        event = json.loads(row)
+        return bool(
+            event.get("site_id") == site_id
+            and event.get("visitor_id") == visitor_hash
+            and event.get("identified")
+        )
+
+    return matches
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +127,9 @@ class VisitorData:
         await services.shipper.ship()
         if request.method == "DELETE":
             self.visits.forget(site_id, identified_hash(site_id, visitor))
-            count = await run_in_threadpool(delete, services.storage, services.layout, site_id, visitor)
+            count = await run_in_threadpool(
+                delete, services.storage, services.layout, site_id, visitor, services.journal.root
+            )
             return JSONResponse({"site_id": site_id, "visitor_id": visitor, "deleted": count})
         return JSONResponse(await run_in_threadpool(export, services.storage, site_id, visitor))
 

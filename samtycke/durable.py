@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from samtycke import datadir
+
 
 def fsync_dir(path: Path) -> None:
     """Make a directory's entries (a new, renamed or deleted file) durable."""
@@ -16,9 +18,12 @@ def fsync_dir(path: Path) -> None:
 
 
 def write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: after a crash it holds either the old or the new bytes."""
+    """Replace ``path`` with ``data``: after a crash it holds either the old or the new bytes.
+
+    The file is private to the service's user (``samtycke.datadir``) from its first byte.
+    """
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as handle:
+    with open(datadir.create(tmp), "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())

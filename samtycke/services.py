@@ -18,6 +18,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
+from samtycke import datadir
 from samtycke.auth import Auth
 from samtycke.clientip import ClientIP
 from samtycke.journal import Journal, Record, Shipper
@@ -132,7 +133,9 @@ class Services:
 
 def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> Services:
     data_dir = Path(settings.storage.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    datadir.folder(data_dir)
+    if changed := datadir.tighten(data_dir):
+        logger.info("data directory: files and folders made private to this user", extra={"changed": changed})
     target = parse_url(clickhouse_url(settings, data_dir), settings.storage.database)
     storage = Storage(target)
     layout = Layout(target.database, settings.storage.cluster)

@@ -15,6 +15,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 from itsdangerous.serializer import Serializer
 
+from samtycke import datadir, durable
 from samtycke.settings import Secret
 
 
@@ -65,9 +66,6 @@ def load_or_create_keys(configured: list[str], data_dir: Path) -> list[Secret]:
         return [Secret(k) for k in configured]
     path = data_dir / "secret-keys"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        datadir.folder(data_dir)
+        durable.write(path, (secrets.token_urlsafe(48) + "\n").encode())
     return [Secret(line.strip()) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

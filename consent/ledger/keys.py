@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +21,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from samtycke import datadir, durable
 
 KEY_DIR = "consent-keys"
 
@@ -95,7 +96,7 @@ class KeyRing:
     @classmethod
     def load_or_create(cls, data_dir: Path) -> KeyRing:
         ring = cls(data_dir / KEY_DIR)
-        ring.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        datadir.folder(ring.directory)
         ring._load()
         if not ring.keys:
             ring.rotate()
@@ -119,8 +120,8 @@ class KeyRing:
         pem = key.private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _write_private(self.directory / f"{key.kid}.pem", pem)
-        _write_private(self.directory / "active", key.kid.encode())
+        durable.write(self.directory / f"{key.kid}.pem", pem)
+        durable.write(self.directory / "active", key.kid.encode())
         self.keys[key.kid] = key
         self.active_kid = key.kid
         return key
@@ -139,17 +140,6 @@ class KeyRing:
                 for key in self.public_keys()
             ]
         }
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.*?-----END \1-----", re.S)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +32,7 @@ from consent.ledger.entries import ch_time
 from consent.ledger.keys import KeyRing
 from consent.ledger.merkle import MerkleTree
 from consent.ledger.sequencer import Appended, Entry, Sequencer
-from samtycke import durable
+from samtycke import datadir, durable
 from samtycke.journal import Record, record
 from samtycke.services import Services
 from samtycke.storage import StorageUnavailable
@@ -82,7 +83,8 @@ class ConsentLog:
     def claim_writer(self) -> bool:
         """Only one process may append: take the data directory's log lock."""
         path = Path(self.services.data_dir) / "consent-log.lock"
-        handle = open(path, "a+b")  # noqa: SIM115 - held while the process runs
+        lock = datadir.create(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        handle = open(lock, "a+b")  # noqa: SIM115 - held while the process runs
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from samtycke import durable
+from samtycke import datadir, durable
 from samtycke.journal import segment
 from samtycke.journal.segment import Record
 from samtycke.unavailable import Unavailable
@@ -111,8 +111,9 @@ class Lane:
 
     @classmethod
     def try_claim(cls, path: Path) -> Lane | None:
-        path.mkdir(parents=True, exist_ok=True)
-        handle = open(path / "LOCK", "a+b")  # noqa: SIM115 - held for the lane's lifetime
+        datadir.folder(path)
+        lock = datadir.create(path / "LOCK", os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        handle = open(lock, "a+b")  # noqa: SIM115 - held for the lane's lifetime
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -177,7 +178,7 @@ class Journal:
     # -- life cycle ------------------------------------------------------------------------------
 
     def open(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        datadir.folder(self.root)
         for n in range(1024):
             lane = Lane.try_claim(self.root / f"lane-{n}")
             if lane is not None:
@@ -370,7 +371,7 @@ class Journal:
         if self._seq > self._leased:
             self._leased = self._seq + SEQ_LEASE - 1
             self.lane.lease(self._leased)
-        self._fd = os.open(self._active_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd = datadir.create(self._active_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         durable.fsync_dir(self._active_path().parent)
         self._active_bytes = 0
         self._active_records = 0

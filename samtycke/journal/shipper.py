@@ -32,7 +32,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 
 from samtycke import durable
-from samtycke.journal import receipts, segment
+from samtycke.journal import quarantine, receipts, segment
 from samtycke.journal.journal import Journal, Lane
 from samtycke.storage.client import Storage, StorageError, StorageUnavailable
 
@@ -172,11 +172,8 @@ class Shipper:
         self.state.unconfirmed_segments.discard(name)
 
     def _quarantine(self, lane: Lane, path: Path, exc: StorageError) -> None:
-        target = lane.path.parent / "quarantine"
-        target.mkdir(exist_ok=True)
-        kept = target / f"{lane.id}-{path.name}"
         # A copy, so that discard() below sees and deletes the original as usual.
-        kept.write_bytes(path.read_bytes())
+        kept = quarantine.keep(lane.path.parent, f"{lane.id}-{path.name}", path.read_bytes())
         self.state.quarantined_segments += 1
         logger.error(
             "segment rejected by ClickHouse, kept in quarantine",

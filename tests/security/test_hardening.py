@@ -8,11 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,16 +24,20 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from analytics.ingestion.pipeline import SitePolicy
+from analytics.ingestion.salts import identified_hash
+from analytics.schema import EVENTS
 from samtycke import csvcells
+from samtycke.journal import Record, quarantine, record, segment
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.settings.loading import ConfigError
 from samtycke.web.app import create_app
 from tests.analytics.conftest import shipped
+from tests.consent.helpers import choice
 from tests.support.config import demo_raw
 from tests.support.live import wait_ready
 from tests.support.paths import REPO
-from tests.support.tokens import MARKETER, TOKENS
+from tests.support.tokens import ADMIN, MARKETER, TOKENS
 
 # -- names written into DDL -----------------------------------------------------------------------------
 
@@ -210,3 +217,77 @@ def test_every_html_page_has_a_strict_policy_with_a_fresh_nonce(client: TestClie
     demo = pages["/demo"]
     nonce = re.search(r"'nonce-([^']+)'", demo.headers["content-security-policy"])
     assert nonce and f'<script nonce="{nonce[1]}">' in demo.text, "the demo's inline scripts carry its nonce"
+
+
+# -- the data directory is private, and erasure reaches quarantined segments ----------------------------
+
+
+def modes(root: Path) -> dict[str, int]:
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        found[path.relative_to(root).as_posix()] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+def test_the_data_directory_is_private_and_an_old_one_is_tightened(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(tokens=TOKENS)
+    data_dir = Path(settings.storage.data_dir)
+    previous = os.umask(0o022)  # the usual umask: new files 0644, new folders 0755
+    try:
+        (data_dir / "journal" / "lane-0").mkdir(parents=True, mode=0o755)
+        data_dir.chmod(0o755)
+        (data_dir / "journal" / "lane-0" / "SEQ").write_text("0")  # as an earlier version left it
+        with TestClient(create_app(settings), base_url="http://localhost") as client:
+            wait_ready(client)
+            assert client.post("/api/v1/consent", json=choice()).status_code == 201
+            tracked = client.get("/matomo.php", params={"idsite": 1, "rec": 1, "url": "http://localhost/"})
+            assert tracked.status_code == 200
+            shipped(client)
+            kept = quarantine.keep(client.app.state.services.journal.root, "rejected.seg", b"")  # type: ignore[attr-defined]
+            found = modes(data_dir)
+    finally:
+        os.umask(previous)
+    assert kept.relative_to(data_dir).as_posix() in found
+    assert {"consent-keys", "journal/lane-0/LOCK", "consent-log.lock", "consent-log.checkpoint"} <= set(found)
+    loose = {name: oct(mode) for name, mode in found.items() if mode & 0o077}
+    assert loose == {}, "readable by other local users"
+    assert {oct(mode) for name, mode in found.items() if (data_dir / name).is_dir()} == {"0o700"}
+    assert {oct(mode) for name, mode in found.items() if (data_dir / name).is_file()} == {"0o600"}
+
+
+@pytest.fixture
+def admin_client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(tokens=TOKENS)), base_url="http://localhost") as client:
+        wait_ready(client)
+        yield client
+
+
+def test_a_visitors_erasure_reaches_quarantined_segments(admin_client: TestClient) -> None:
+    client = admin_client
+    services = client.app.state.services  # type: ignore[attr-defined]
+
+    def event(visitor: str, identified: int = 1) -> Record:
+        return record(
+            EVENTS, {"site_id": 1, "visitor_id": identified_hash(1, visitor), "identified": identified}
+        )
+
+    rejected = [event("erase-me"), event("someone-else"), event("erase-me", identified=0), event("erase-me")]
+    receipt = record("consent_log", {"idx": 7, "entry": "{}"})
+    kept = quarantine.keep(services.journal.root, "lane-x-000001.seg", segment.encode([*rejected, receipt]))
+    answer = client.delete("/api/v1/visitors/erase-me", params={"site_id": 1}, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["deleted"] == 2
+    tables, rows, _ = segment.scan(kept.read_bytes())
+    assert tables == [EVENTS, EVENTS, "consent_log"]
+    assert rows == [event("someone-else").row, rejected[2].row, receipt.row], (
+        "only the visitor's identified events go"
+    )
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    only = quarantine.keep(services.journal.root, "lane-x-000002.seg", segment.encode([event("erase-me")]))
+    assert (
+        client.delete("/api/v1/visitors/erase-me", params={"site_id": 1}, headers=ADMIN).json()["deleted"]
+        == 1
+    )
+    assert not only.exists(), "a segment left empty is removed"
