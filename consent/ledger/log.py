@@ -11,6 +11,11 @@ directory (``consent-log.checkpoint``).  The local copy catches storage that los
 together with their checkpoints, such as an older ClickHouse backup restored under a
 newer data directory: a log that resumed from there would hand out indices that signed
 receipts already carry.  Either disagreement leaves the log closed, loudly.
+
+Reads of stored entries (a visitor's history, the audit export) need every entry the log
+has acknowledged to be in ClickHouse.  They wait for the shipper's next scheduled
+shipment when an entry may still be on its way, and never ship by themselves: anyone can
+ask for a history, and a shipment per request would mean an insert per request.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ from samtycke.unavailable import Unavailable
 logger = logging.getLogger("samtycke.consent")
 
 PAGE_ROWS = 10_000
+# How long a read waits for the next shipment before answering 503; shipments run every
+# journal.ship_interval seconds, so this is many of them.
+STORED_WAIT_SECONDS = 10.0
 
 
 class LogNotReady(Unavailable):
@@ -70,7 +78,8 @@ class ConsentLog:
         self.keys = KeyRing.load_or_create(services.data_dir)
         self.origin = log_origin(services)
         self.tree = MerkleTree()
-        self.sequencer = Sequencer(self.tree, services.append)
+        self.sequencer = Sequencer(self.tree, self.journal)
+        self.written_through = 0  # the journal segment holding the log's newest record
         self.latest: SignedCheckpoint | None = None
         self.ready = False
         self.loaded = False
@@ -165,6 +174,11 @@ class ConsentLog:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    async def journal(self, records: list[Record]) -> None:
+        """Journal entries of the log (or their redactions), noting where they went for ``flush``."""
+        await self.services.append(records)
+        self.written_through = self.services.journal.written_through()
+
     async def append(self, entry: Entry, extra: list[Record] | None = None) -> Appended:
         self.require_ready()
         return await self.sequencer.append(entry, extra or [])
@@ -185,6 +199,7 @@ class ConsentLog:
         key = self.keys.active
         text = note.sign(note.Checkpoint(self.origin, size, root), self.origin, key)
         signed = SignedCheckpoint(size, root, text, key.kid, self.services.now())
+        # Not through ``journal``: reads never query stored checkpoints, so none waits for them.
         await self.services.append(
             [
                 record(
@@ -203,6 +218,13 @@ class ConsentLog:
             self.latest = signed
             await asyncio.to_thread(self._keep_checkpoint, signed)
         return signed
+
+    async def checkpoint_covering(self, size: int) -> SignedCheckpoint:
+        """The newest signed checkpoint if it covers the first ``size`` entries, else a new one."""
+        latest = self.latest
+        if latest is not None and latest.size >= size and latest.key_id == self.keys.active_kid:
+            return latest
+        return await self.checkpoint()
 
     @property
     def _kept_path(self) -> Path:
@@ -231,9 +253,13 @@ class ConsentLog:
     # -- reading stored entries ---------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Make every acknowledged entry visible in ClickHouse (read-your-writes)."""
-        if not await self.services.shipper.ship():
-            raise StorageUnavailable("ClickHouse is unavailable; the log entries are safe in the journal")
+        """Wait until every record the log has journalled is visible in ClickHouse
+        (read-your-writes), shipped on the shipper's own schedule."""
+        if not await self.services.shipper.stored(self.written_through, STORED_WAIT_SECONDS):
+            raise StorageUnavailable(
+                "ClickHouse has not stored the newest log entries yet; they are safe in the journal",
+                retry_after=2,
+            )
 
     async def rows(self, start: int, end: int) -> list[dict[str, Any]]:
         return await self.services.storage.aquery_dicts(

@@ -114,20 +114,23 @@ class ConsentService:
     # -- reading ----------------------------------------------------------------------------------
 
     async def history(self, consent_id: str) -> tuple[list[HistoryItem], SignedCheckpoint]:
-        """The subject's receipts up to a fresh checkpoint (which covers them all)."""
+        """The subject's receipts, and a signed checkpoint that covers them all.
+
+        The newest checkpoint serves when it covers the receipts; one is signed only when a
+        receipt is newer, so reading a history again and again signs nothing more.
+        """
         self.log.require_ready()
         await self.log.flush()
-        checkpoint = await self.log.checkpoint()
         commitment = await self.subjects.find(consent_id)
         if commitment is None:
-            return [], checkpoint
+            return [], await self.log.checkpoint_covering(0)
         rows = await self.services.storage.aquery(
             f"SELECT idx, leaf_hash, entry FROM `{schema.LOG}` FINAL "
             "WHERE subject = {c:String} AND kind = 'receipt' AND idx < {size:UInt64} ORDER BY idx",
-            {"c": commitment, "size": checkpoint.size},
+            {"c": commitment, "size": self.log.tree.size},
         )
         items = [HistoryItem(int(i), str(h), json.loads(e)) for i, h, e in rows if e]
-        return items, checkpoint
+        return items, await self.log.checkpoint_covering(items[-1].index + 1 if items else 0)
 
     def proof(self, index: int, size: int) -> dict[str, Any]:
         return {
@@ -208,7 +211,7 @@ class ConsentService:
             )
             for idx, leaf, kind, site_id, event_time in rows
         ]
-        await self.services.append(redacted)
+        await self.log.journal(redacted)
         await self.log.flush()
         logger.info("consent receipts purged", extra={"count": len(rows)})
         return len(rows)

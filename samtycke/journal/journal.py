@@ -320,11 +320,18 @@ class Journal:
 
     # -- shipping side ---------------------------------------------------------------------------
 
-    def seal(self) -> None:
-        """Close the active segment, if it holds anything, so it can be shipped."""
+    def seal(self) -> int:
+        """Close the active segment, if it holds anything, so it can be shipped; the number
+        of the last sealed segment, which now holds or follows every record written."""
         with self._io:
             if self._active_records:
                 self._seal_locked()
+            return self._seq - 1
+
+    def written_through(self) -> int:
+        """The number of the segment holding the newest record written (and acknowledged)."""
+        with self._io:
+            return self._seq if self._active_records else self._seq - 1
 
     def sealed(self) -> list[Path]:
         with self._io:

@@ -13,7 +13,12 @@ An insert's answer does not say whether ClickHouse stored the block or dropped i
 repeat, so after each segment the shipper reads back ClickHouse's shipment receipts
 (``receipts``) and deletes the segment only when every chunk's rows are there.  While
 ClickHouse is unreachable, or a segment is not confirmed, the shipper keeps everything
-and retries with exponential backoff.  A segment ClickHouse rejects outright (not an
+and retries with exponential backoff.
+
+Readers that need what was just journalled to be queryable (a visitor's own receipts)
+wait for the next shipment with ``stored``, rather than ship themselves: a request that
+forced a shipment would seal a segment and insert into every table each time, and a
+stream of such reads would undo the batching.  A segment ClickHouse rejects outright (not an
 outage: a bad row) is copied aside to ``quarantine/`` rather than blocking the rest.
 """
 
@@ -95,6 +100,11 @@ class Shipper:
         self.state = ShipperState()
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        # The journal's segments are stored up to this number (this lane's), and the event
+        # that the shipment under way sets when it ends, stored or not.
+        self.stored_through = 0
+        self._sealed_through = 0
+        self._shipment_ended = asyncio.Event()
         # A cancelled ship() leaves its worker thread running; the next one must wait for it.
         self._thread_lock = threading.Lock()
 
@@ -107,7 +117,7 @@ class Shipper:
 
     def _ship_once(self) -> int:
         assert self.journal.lane is not None
-        self.journal.seal()
+        self._sealed_through = self.journal.seal()
         unconfirmed: list[Unconfirmed] = []
         shipped = self._ship_all(self.journal.lane, self.journal.sealed(), self.journal.discard, unconfirmed)
         for lane in self.journal.orphans():
@@ -221,9 +231,29 @@ class Shipper:
                         extra={"segment": exc.segment, "chunks": exc.missing_chunks},
                     )
                 return False
-            self.state.consecutive_failures = 0
-            self.state.last_error = ""
-            return True
+            else:
+                self.state.consecutive_failures = 0
+                self.state.last_error = ""
+                self.stored_through = max(self.stored_through, self._sealed_through)
+                return True
+            finally:
+                self._shipment_ended.set()
+                self._shipment_ended = asyncio.Event()
+
+    async def stored(self, through: int, timeout: float) -> bool:
+        """Wait until scheduled shipments have stored this lane's segments up to ``through``
+        (``Journal.written_through``); False when one fails or ``timeout`` passes first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.stored_through < through:
+            ended = self._shipment_ended
+            try:
+                await asyncio.wait_for(ended.wait(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return False
+            if self.state.consecutive_failures and self.stored_through < through:
+                return False
+        return True
 
     def _failed(self, reason: str) -> None:
         self.state.consecutive_failures += 1
