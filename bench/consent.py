@@ -47,6 +47,7 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "128"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 WRK_THREADS = 2
 LEAVES = 1_000_000
+UNLIMITED = 1_000_000_000  # consent writes per minute: all load comes from one network
 CHOICE = {
     "site_id": 1,
     "decisions": {"statistics": True},
@@ -68,6 +69,8 @@ def start_server(base: Path) -> tuple[subprocess.Popen[bytes], str]:
     return start_samtycke(
         base,
         f'[storage]\ndata_dir = "{base / "data"}"\n[server]\nsecret_keys = ["bench"]\nlog_level = "warning"\n'
+        # Every request comes from this one machine; the per-network limit would measure itself.
+        f"[consent]\nwrites_per_minute = {UNLIMITED}\n"
         '[[sites]]\nid = 1\nname = "Bench"\ndomains = ["localhost"]\n[sites.notice]\nversion = "1"\n',
     )
 
@@ -152,6 +155,7 @@ async def asgi_receipts(count: int, concurrency: int) -> float:
             {
                 "storage": {"data_dir": str(Path(tmp) / "data")},
                 "server": {"secret_keys": ["bench"], "log_level": "warning"},
+                "consent": {"writes_per_minute": UNLIMITED},
                 "sites": [{"id": 1, "name": "Bench", "domains": ["localhost"], "notice": {"version": "1"}}],
             }
         )

@@ -39,6 +39,7 @@ from samtycke.web.errors import (
     from_unavailable,
 )
 from samtycke.web.i18n import language
+from samtycke.web.netlimit import NetworkLimit
 from samtycke.web.routing import DirectRoute
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -97,6 +98,10 @@ class ConsentAPI:
         self.origins = cors.Origins(self.settings.sites)
         self.site_origins = {site.id: cors.Origins([site]) for site in self.settings.sites}
         self.config_cache: dict[tuple[int, str, str, bool], tuple[bytes, str]] = {}
+        # So that no one can flood the log: each write is a signed, permanent entry.
+        self.write_limit = NetworkLimit(
+            self.services.client_ip, self.settings.consent.writes_per_minute, 60.0, "consent writes"
+        )
 
     def with_cors(self, handler: Handler, writes: bool) -> Handler:
         async def wrapped(request: Request) -> Response:
@@ -105,6 +110,8 @@ class ConsentAPI:
             try:
                 if writes and origin and echo is None:
                     raise Forbidden("this origin may not record consent for the site", field="origin")
+                if writes:
+                    self.write_limit.check(request)
                 response = await handler(request)
             except (HTTPError, Unavailable) as caught:
                 exc = from_unavailable(caught) if isinstance(caught, Unavailable) else caught

@@ -153,6 +153,12 @@ class ConsentSettings:
         180, "How long a refusal is remembered before the visitor is asked again.", minimum=1, maximum=397
     )
     checkpoint_interval: float = setting(60.0, "Seconds between signed log checkpoints.")
+    writes_per_minute: int = setting(
+        120,
+        "Consent writes (choices, withdrawals, erasures) one client network may make per minute, "
+        "counting an IPv4 address or an IPv6 /64 as one network; more are refused with 429.",
+        minimum=1,
+    )
     log_origin: str = setting(
         "", "Origin line of signed checkpoints. Empty: `samtycke/<public host>/consent-log`."
     )

@@ -241,3 +241,33 @@ def test_samtycke_serve_refuses_a_huge_header_block_before_buffering_it(live_ser
                 answer += chunk
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
     assert sent < 8 * 1024 * 1024
+
+
+# -- consent writes per client network ---------------------------------------------------------------------
+
+
+def test_consent_writes_are_limited_per_client_network(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Five writes a minute here; an IPv4 address is one network, and so is an IPv6 /64."""
+    settings = make_settings(consent={"writes_per_minute": 5})
+    # From a trusted proxy (loopback), which names each client in X-Forwarded-For.
+    with TestClient(
+        create_app(settings), base_url="http://localhost", client=("127.0.0.1", 50000)
+    ) as proxied:
+        wait_ready(proxied, timeout=120)
+
+        def write(client_address: str, path: str = "/api/v1/consent") -> Any:
+            return proxied.post(path, json=CHOICE, headers={"x-forwarded-for": client_address})
+
+        with caplog.at_level(logging.INFO):
+            assert [write("203.0.113.7").status_code for _ in range(5)] == [201] * 5
+            refused = write("203.0.113.7")
+            withdraw = write("203.0.113.7", "/api/v1/consent/withdraw")
+            assert [write(f"2001:db8:1:2::{n}").status_code for n in range(1, 7)] == [201] * 5 + [429]
+            assert write("203.0.113.8").status_code == 201
+            assert write("2001:db8:1:3::1").status_code == 201
+    assert refused.status_code == 429 and withdraw.status_code == 429
+    assert refused.json()["error"]["code"] == "too_many_requests"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "203.0.113" not in caplog.text and "2001:db8" not in caplog.text
