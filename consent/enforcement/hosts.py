@@ -1,8 +1,8 @@
 """Which configured site a request's ``Host`` names, if any.
 
-Enforcement serves only the host names in the configuration: each entry of a site's
-``domains`` exactly, and any name under a ``*.example.se`` entry, the same rule the
-collector applies to the pages of hits.  A subdomain that is not listed is not served,
+Enforcement serves only the host names in the configuration, by the rule the collector
+and CORS apply (``samtycke.settings.hosts``): each entry of a site's ``domains`` exactly,
+and any name under a ``*.example.se`` entry.  A subdomain that is not listed is not served,
 so a site that runs on ``shop.example.se`` lists it (or ``*.example.se``).  Any other
 ``Host`` is refused with 421 Misdirected Request: answering it would put the site and
 its cookie decisions on a name its owner never configured.
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from samtycke.settings import Site
+from samtycke.settings.hosts import Hosts
 
 
 def request_host(raw: str) -> str:
@@ -28,25 +29,15 @@ def request_host(raw: str) -> str:
 
 
 class SiteHosts:
-    """The configured sites by the host names they are served on."""
+    """The configured sites by the host names they are served on (``samtycke.settings.hosts``'s rule)."""
 
     def __init__(self, sites: Iterable[Site]) -> None:
-        self.exact: dict[str, Site] = {}
-        self.wildcards: list[tuple[str, Site]] = []
-        for site in sites:
-            for domain in site.domains:
-                name = domain.strip().lower().rstrip(".")
-                if name.startswith("*."):
-                    self.wildcards.append((name[1:], site))
-                elif name:
-                    self.exact.setdefault(name, site)
+        self.sites = [(Hosts(site.domains), site) for site in sites]
 
     def site_for(self, host: str) -> Site | None:
-        """The site served on ``host`` (a name from ``request_host``), or None."""
-        found = self.exact.get(host)
-        if found is not None:
-            return found
-        for suffix, site in self.wildcards:
-            if host.endswith(suffix):
-                return site
-        return None
+        """The site whose domains name ``host`` (a name from ``request_host``), or None.
+
+        A site listing the name itself wins over one whose ``*.`` entry covers it.
+        """
+        exact = next((site for hosts, site in self.sites if host in hosts.exact), None)
+        return exact or next((site for hosts, site in self.sites if host in hosts), None)
