@@ -28,6 +28,7 @@ from samtycke.settings import Settings
 from samtycke.signing import Signer, load_or_create_keys
 from samtycke.storage import Layout, Storage, parse_url
 from samtycke.storage import migrations as migrations_module
+from samtycke.storage.budget import QueryBudget
 from samtycke.storage.client import DataDirInUse, StorageError, StorageUnavailable
 from samtycke.storage.migrations import Migration
 from samtycke.web import links
@@ -56,6 +57,7 @@ class Services:
     settings: Settings
     data_dir: Path
     storage: Storage
+    reports: QueryBudget  # statistics and other report queries: few at a time, each bounded
     layout: Layout
     journal: Journal
     shipper: Shipper
@@ -169,6 +171,13 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         settings=settings,
         data_dir=data_dir,
         storage=storage,
+        reports=QueryBudget(
+            storage,
+            concurrency=settings.analytics.stats_concurrency,
+            queue_seconds=settings.analytics.stats_queue_seconds,
+            max_execution_time=settings.analytics.stats_max_execution_time,
+            max_memory_usage=settings.analytics.stats_max_memory_bytes,
+        ),
         layout=layout,
         journal=journal,
         shipper=shipper,

@@ -5,6 +5,8 @@ boundary (``samtycke.web.app``) answers them with 503 and ``Retry-After``, in on
 
     Unavailable                 retry later
      ├── StorageUnavailable     ClickHouse unreachable or not serving (samtycke.storage)
+     │    └── QueryLimitExceeded  a query ran past its time or memory limit (samtycke.storage)
+     ├── QueriesBusy            the report queries' turns are all taken (samtycke.storage.budget)
      ├── JournalFull            the journal cannot take more (samtycke.journal)
      ├── JournalClosed          the service is shutting down (samtycke.journal)
      └── LogNotReady            the consent log is loading or refused to start (consent.ledger)

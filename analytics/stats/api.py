@@ -73,6 +73,10 @@ class StatsAPI:
           400: {description: Invalid query; `error.field` names the member.}
           401: {description: No credentials.}
           403: {description: The token's role may not read statistics.}
+          503:
+            description: >
+              Other statistics queries hold every turn, or the query went past its time or
+              memory limit (narrow it); `Retry-After` says when to try again.
         """
         services = self.services
         await services.auth.require(request, "marketer")
@@ -84,7 +88,8 @@ class StatsAPI:
         parsed = parser.parse(document, self.known_sites)
         site = services.settings.site(parsed.site_id)
         assert site is not None
-        answer = await runner.run(services.storage, parsed, site, services.now())
+        async with services.reports.turn():
+            answer = await runner.run(services.reports, parsed, site, services.now())
         if "text/csv" in request.headers.get("accept", ""):
             return StreamingResponse(
                 runner.csv_lines(answer),

@@ -58,8 +58,9 @@ class Realtime:
         site = site_of(request, services.settings)
         now = services.now().astimezone(UTC)
         parameters = {"site": site.id, "since": now - WINDOW, "now": now}
-        counts = await services.storage.aquery(_COUNTS, parameters)
-        pages = await services.storage.aquery(_PAGES, parameters)
+        async with services.reports.turn():
+            counts = await services.reports.aquery(_COUNTS, parameters)
+            pages = await services.reports.aquery(_PAGES, parameters)
         visitors, pageviews = counts[0] if counts else (0, 0)
         return JSONResponse(
             {

@@ -28,7 +28,8 @@ from analytics.stats.parser import (
 )
 from samtycke import csvcells
 from samtycke.settings import Site
-from samtycke.storage import Storage, StorageError
+from samtycke.storage import StorageError
+from samtycke.storage.budget import QueryBudget
 
 Row = tuple[list[str], dict[str, float]]
 CANNOT_COMPILE_REGEXP = 427
@@ -49,7 +50,7 @@ class Answer:
         return body
 
 
-async def run(storage: Storage, query: Query, site: Site, now: datetime) -> Answer:
+async def run(storage: QueryBudget, query: Query, site: Site, now: datetime) -> Answer:
     try:
         return await _run(storage, query, site, now)
     except StorageError as exc:
@@ -59,7 +60,7 @@ async def run(storage: Storage, query: Query, site: Site, now: datetime) -> Answ
         raise
 
 
-async def _run(storage: Storage, query: Query, site: Site, now: datetime) -> Answer:
+async def _run(storage: QueryBudget, query: Query, site: Site, now: datetime) -> Answer:
     period = ranges.resolve(query.date_range, ZoneInfo(site.timezone), now)
     statement = builder.statement(query, site, period)
     jobs: dict[str, Any] = {"main": _rows(storage, statement)}
@@ -94,7 +95,7 @@ async def _run(storage: Storage, query: Query, site: Site, now: datetime) -> Ans
     return Answer(query, statement, rows, _meta(statement, main), total, labels, compared)
 
 
-async def _rows(storage: Storage, statement: Statement) -> list[Row]:
+async def _rows(storage: QueryBudget, statement: Statement) -> list[Row]:
     raw = await storage.aquery(statement.sql, statement.parameters)
     count = len(statement.dimensions)
     return [
@@ -107,7 +108,7 @@ async def _rows(storage: Storage, statement: Statement) -> list[Row]:
 
 
 async def _totals(
-    storage: Storage, query: Query, site: Site, period: ranges.Period
+    storage: QueryBudget, query: Query, site: Site, period: ranges.Period
 ) -> dict[tuple[str, ...], float]:
     statement = builder.statement(query, site, period)
     return {tuple(dims): metrics["visitors"] for dims, metrics in await _rows(storage, statement)}

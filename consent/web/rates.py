@@ -94,8 +94,9 @@ class ConsentRates:
             "categories": categories,
         }
         try:
-            grouped = await services.storage.aquery(_BY_DAY_AND_VERSION, parameters)
-            granted = await services.storage.aquery(_CATEGORIES, parameters)
+            async with services.reports.turn():
+                grouped = await services.reports.aquery(_BY_DAY_AND_VERSION, parameters)
+                granted = await services.reports.aquery(_CATEGORIES, parameters)
         except StorageError:
             # No consent log here (the consent domain is not mounted): nothing to count.
             grouped, granted = [], []

@@ -139,6 +139,26 @@ class AnalyticsSettings:
         "", "Path of a MaxMind-format `.mmdb` city or country database. Empty: no location."
     )
     recording: bool = setting(True, "Accept tracking requests; when off the collector answers 503.")
+    stats_max_execution_time: float = setting(
+        30.0,
+        "Seconds a statistics query may run in ClickHouse (`max_execution_time`); past it the "
+        "query ends with 503 and a hint to narrow it.",
+    )
+    stats_max_memory_bytes: int = setting(
+        1024**3,
+        "Memory a statistics query may use in ClickHouse (`max_memory_usage`); past it the "
+        "query ends with 503 and a hint to narrow it.",
+        minimum=1024 * 1024,
+    )
+    stats_concurrency: int = setting(
+        2,
+        "Statistics queries that run at once; keep it below the 4 pooled ClickHouse clients so "
+        "that shipping the journal always finds one.",
+        minimum=1,
+    )
+    stats_queue_seconds: float = setting(
+        5.0, "How long a statistics query waits for a turn before it is answered 503 with Retry-After."
+    )
 
 
 @dataclass(frozen=True)

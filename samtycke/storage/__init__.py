@@ -2,6 +2,7 @@
 
 from samtycke.storage.client import (
     DataDirInUse,
+    QueryLimitExceeded,
     Storage,
     StorageError,
     StorageUnavailable,
@@ -17,6 +18,7 @@ __all__ = [
     "Layout",
     "MaterializedView",
     "Migration",
+    "QueryLimitExceeded",
     "Storage",
     "StorageError",
     "StorageUnavailable",

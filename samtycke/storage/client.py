@@ -40,6 +40,17 @@ class StorageUnavailable(Unavailable):
     code = "storage_unavailable"
 
 
+class QueryLimitExceeded(StorageUnavailable):
+    """A query ran past its ``max_execution_time`` or ``max_memory_usage``: ClickHouse is well,
+    the query asked too much.  ``limit`` is "time" or "memory"."""
+
+    code = "query_limit_exceeded"
+
+    def __init__(self, message: str, *, limit: str = "time", retry_after: int | None = 5) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.limit = limit
+
+
 class DataDirInUse(Exception):
     """Another process holds the embedded engine's data directory."""
 
@@ -210,6 +221,8 @@ class Storage:
         healthy = True
         try:
             yield client
+        except QueryLimitExceeded:
+            raise  # the connection is fine; the query asked too much
         except StorageUnavailable:
             healthy = False
             raise
@@ -312,6 +325,10 @@ def _translate(call: Any, *args: Any, **kwargs: Any) -> Any:
     except ch_errors.DatabaseError as exc:
         message = str(exc)
         code = _error_code(message)
+        if code in _LIMIT_CODES:
+            raise QueryLimitExceeded(
+                f"ClickHouse ended the query: {_scrub(message)}", limit=_LIMIT_CODES[code]
+            ) from exc
         if code in _UNAVAILABLE_CODES:
             raise StorageUnavailable(f"ClickHouse is not serving: {_scrub(message)}") from exc
         raise StorageError(_scrub(message), code) from exc
@@ -323,6 +340,8 @@ def _translate(call: Any, *args: Any, **kwargs: Any) -> Any:
 
 # Codes meaning "not now" rather than "never": timeouts, shutdown, too many queries, network.
 _UNAVAILABLE_CODES = {159, 160, 202, 209, 210, 241, 242, 252, 394, 999}
+# TIMEOUT_EXCEEDED and MEMORY_LIMIT_EXCEEDED: the query's own limits, not an outage.
+_LIMIT_CODES = {159: "time", 241: "memory"}
 
 
 def _error_code(message: str) -> int | None:

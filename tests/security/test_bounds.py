@@ -7,6 +7,7 @@ memory.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -19,7 +20,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from analytics.ingestion import devices, sources
+from samtycke.services import Services
 from samtycke.settings import Settings
+from samtycke.storage import QueryLimitExceeded, Storage
+from samtycke.storage.budget import QueryBudget
 from samtycke.web import cors
 from samtycke.web.app import create_app
 from tests.support.live import LiveServer, wait_ready
@@ -271,3 +275,79 @@ def test_consent_writes_are_limited_per_client_network(
     assert refused.json()["error"]["code"] == "too_many_requests"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert "203.0.113" not in caplog.text and "2001:db8" not in caplog.text
+
+
+# -- statistics queries --------------------------------------------------------------------------------------
+
+HEAVY = "SELECT count(), uniqExact(number) FROM numbers(100000000)"
+
+
+def budget(storage: Storage, **limits: Any) -> QueryBudget:
+    defaults: dict[str, Any] = {
+        "concurrency": 2,
+        "queue_seconds": 5.0,
+        "max_execution_time": 30.0,
+        "max_memory_usage": 1024**3,
+    }
+    return QueryBudget(storage, **{**defaults, **limits})
+
+
+@pytest.mark.parametrize(
+    ("limits", "limit", "setting"),
+    [
+        ({"max_execution_time": 0.05}, "time", "stats_max_execution_time"),
+        ({"max_memory_usage": 1024 * 1024}, "memory", "stats_max_memory_bytes"),
+    ],
+    ids=["time", "memory"],
+)
+def test_report_queries_carry_clickhouse_limits_and_name_the_one_they_hit(
+    storage: Storage, limits: dict[str, Any], limit: str, setting: str
+) -> None:
+    with pytest.raises(QueryLimitExceeded) as caught:
+        asyncio.run(budget(storage, **limits).aquery(HEAVY))
+    assert caught.value.limit == limit and setting in caught.value.message
+    assert caught.value.retry_after
+    assert asyncio.run(budget(storage).aquery("SELECT 1")) == [(1,)]  # the pooled client still serves
+
+
+def test_a_stats_query_past_its_limit_is_a_503_naming_the_limit(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(tokens=TOKENS, analytics={"stats_max_memory_bytes": 1024 * 1024})
+    with TestClient(create_app(settings), base_url="http://localhost") as limited:
+        wait_ready(limited, timeout=120)
+        services: Services = limited.app.state.services  # type: ignore[attr-defined]
+        # Enough distinct visitors that counting them needs more than a mebibyte.
+        services.storage.command(
+            "INSERT INTO events (site_id, timestamp, kind, visitor_id, visit_id, pathname) "
+            "SELECT 1, now() - number % 86400, 'pageview', number, number, "
+            "concat('/p', toString(number % 5000)) FROM numbers(300000)"
+        )
+        response = limited.post(
+            "/api/v1/stats/query",
+            json={**QUERY, "metrics": ["visitors"], "dimensions": ["event:page"], "date_range": "7d"},
+            headers=MARKETER,
+        )
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "query_limit_exceeded"
+    assert "stats_max_memory_bytes" in response.json()["error"]["message"]
+    assert response.headers["retry-after"]
+
+
+def test_stats_queries_past_the_concurrency_cap_wait_briefly_then_get_503(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(tokens=TOKENS, analytics={"stats_concurrency": 1, "stats_queue_seconds": 0.2})
+    with TestClient(create_app(settings), base_url="http://localhost") as capped:
+        wait_ready(capped, timeout=120)
+        services: Services = capped.app.state.services  # type: ignore[attr-defined]
+        assert capped.portal is not None
+        with capped.portal.wrap_async_context_manager(services.reports.turn()):  # another marketer's query
+            busy = capped.post("/api/v1/stats/query", json=QUERY, headers=MARKETER)
+            realtime = capped.get("/api/v1/stats/realtime", params={"site_id": 1}, headers=MARKETER)
+            hit = capped.get("/matomo.php", params=HIT)
+        served = capped.post("/api/v1/stats/query", json=QUERY, headers=MARKETER)
+    assert busy.status_code == realtime.status_code == 503
+    assert busy.json()["error"]["code"] == "too_many_queries" and busy.headers["retry-after"] == "2"
+    assert hit.status_code == 200  # the collector does not wait for statistics
+    assert served.status_code == 200
