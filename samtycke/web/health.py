@@ -8,41 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.schemas import SchemaGenerator
 
 from samtycke.component import Component
 from samtycke.metrics import CONTENT_TYPE
 from samtycke.services import Services
+from samtycke.web.openapi import Description
 from samtycke.web.surface import for_visitors, own_origin_only
-
-OPENAPI_INFO: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {
-        "title": "samtycke",
-        "version": "1",
-        "description": "Cookie consent receipts, a verifiable consent log and anonymous statistics.",
-    },
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {
-                    "error": {
-                        "type": "object",
-                        "required": ["code", "message"],
-                        "properties": {
-                            "code": {"type": "string"},
-                            "message": {"type": "string"},
-                            "field": {"type": "string"},
-                        },
-                    }
-                },
-            }
-        },
-    },
-}
 
 
 async def healthz(request: Request) -> Response:
@@ -58,7 +29,7 @@ class Health:
     def __init__(self, services: Services, parts: Sequence[Component]) -> None:
         self.services = services
         self.parts = parts
-        self.schemas = SchemaGenerator(OPENAPI_INFO)
+        self.schemas = Description()
 
     async def readyz(self, request: Request) -> Response:
         """
