@@ -28,6 +28,8 @@ from samtycke.web.sameorigin import SameOrigin
 ROLES = ("marketer", "auditor", "admin")
 SESSION_COOKIE = "samtycke_session"
 PURPOSE = "session"
+# Where ``authenticate`` leaves the caller in the ASGI scope, so pages can say who is logged in.
+PRINCIPAL = "samtycke.principal"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ class Auth:
         return sid if isinstance(sid, str) and sid else None
 
     async def authenticate(self, conn: HTTPConnection) -> Principal | None:
+        principal = await self._identify(conn)
+        conn.scope[PRINCIPAL] = principal
+        return principal
+
+    async def _identify(self, conn: HTTPConnection) -> Principal | None:
         header = conn.headers.get("authorization", "")
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
@@ -115,3 +122,9 @@ class Auth:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def viewer(conn: HTTPConnection) -> Principal | None:
+    """Who this request was authenticated as, if the handler has asked (``Auth.authenticate``)."""
+    principal = conn.scope.get(PRINCIPAL)
+    return principal if isinstance(principal, Principal) else None

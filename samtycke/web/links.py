@@ -14,6 +14,7 @@ from jinja2 import Environment
 from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
 
+from samtycke.auth import viewer
 from samtycke.web.surface import Surface
 
 
@@ -40,5 +41,9 @@ def to_login(conn: HTTPConnection) -> RedirectResponse:
 
 
 def install(environment: Environment) -> None:
-    """Let templates write ``{{ root(request) }}/path`` and ask ``on_own_origin(request)``."""
-    environment.globals.update(root=root, on_own_origin=on_own_origin)
+    """Let templates write ``{{ root(request) }}/path`` and ask ``on_own_origin(request)``.
+
+    ``viewer(request)`` is who the page was served to, so the header can offer an admin
+    the accounts page.
+    """
+    environment.globals.update(root=root, on_own_origin=on_own_origin, viewer=viewer)

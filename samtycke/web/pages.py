@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from samtycke.services import Services
+from samtycke.unavailable import Unavailable
 from samtycke.web import assets, pageheaders
-from samtycke.web.errors import NotFound
+from samtycke.web.errors import HTTPError, NotFound
 from samtycke.web.i18n import language
 
 
@@ -23,6 +26,10 @@ class Pages:
           200: {description: HTML page.}
         """
         services = self.services
+        # Only to show an admin the accounts page; the start page itself needs no login,
+        # so a session that cannot be checked now just shows the anonymous page.
+        with contextlib.suppress(HTTPError, Unavailable):
+            await services.auth.authenticate(request)
         return services.templates.TemplateResponse(
             request,
             "start.html",
