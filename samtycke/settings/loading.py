@@ -132,7 +132,9 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        # From the environment every value is text.  ASCII digits only, and few enough that
+        # int() accepts them (it refuses over 4300) and every setting can hold them.
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value):
             return int(value)
         raise ConfigError(key, f"must be a whole number, not {value!r}")
     if hint is float:
