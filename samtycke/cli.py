@@ -28,7 +28,7 @@ from samtycke import runtime
 from samtycke.component import optional_module
 from samtycke.settings import Settings, loading
 from samtycke.settings.loading import ConfigError
-from samtycke.storage import DataDirInUse, StorageError, StorageUnavailable
+from samtycke.storage import DataDirInUse, EngineMissing, StorageError, StorageUnavailable
 
 EXAMPLES = {
     "serve": "samtycke serve --config /etc/samtycke.toml --port 8000",
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.explain(), file=sys.stderr)
         return 2
-    except DataDirInUse as exc:
+    except (DataDirInUse, EngineMissing) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except CommandFailed as exc:
@@ -223,6 +223,8 @@ def server_options(host: str, port: int, max_header_bytes: int) -> dict[str, Any
     """How samtycke runs uvicorn: no access log and no proxy-header rewriting, because both
     would put client addresses in logs; samtycke logs requests itself, without them.  A
     request head over ``max_header_bytes`` is refused before it is buffered whole."""
+    from samtycke.web.headerlimit import REQUEST_LINE_ALLOWANCE
+
     http: Any = "h11"  # h11 stops at its incomplete-event size by itself
     if _available("httptools"):
         from samtycke.web.server import head_limited_protocol
@@ -238,7 +240,7 @@ def server_options(host: str, port: int, max_header_bytes: int) -> dict[str, Any
         "timeout_graceful_shutdown": 15,
         "loop": "uvloop" if _available("uvloop") else "asyncio",
         "http": http,
-        "h11_max_incomplete_event_size": max_header_bytes,
+        "h11_max_incomplete_event_size": max_header_bytes + REQUEST_LINE_ALLOWANCE,
     }
 
 

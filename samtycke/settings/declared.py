@@ -115,7 +115,7 @@ class ServerSettings:
     max_body_bytes: int = setting(1024 * 1024, "Largest request body accepted by any endpoint.")
     max_header_bytes: int = setting(
         16 * 1024,
-        "Largest request line and headers together; a request over it is refused with 431.",
+        "Largest request headers, all lines together; a request over it is refused with 431.",
         minimum=1024,
     )
     max_header_field_bytes: int = setting(

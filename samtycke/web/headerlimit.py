@@ -8,9 +8,10 @@ enforced twice: at samtycke's own edge in ``samtycke serve`` and ``samtycke prox
 (``samtycke.web.server``, before the header block is buffered), and here, in the app,
 whatever server runs it.
 
-Two limits, like the common web servers: the whole block (request line and headers) and
-each single header line.  The refusal is logged once, with sizes and the header's name,
-never a value.
+Two limits, like the common web servers: all header lines together, and each single
+one.  The request line is not counted: the path and query string have limits of their
+own where they are read (a tracking hit may carry a 64 KiB query).  The refusal is logged
+once, with sizes and the header's name, never a value.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from samtycke.web.errors import HeadersTooLarge
 logger = logging.getLogger("samtycke")
 
 LINE_OVERHEAD = 4  # ": " and CRLF around each header on the wire
+# What a server reading the raw head allows for the request line on top of the headers:
+# a tracking hit may carry a 64 KiB query string, and the path a few KiB more.
+REQUEST_LINE_ALLOWANCE = 72 * 1024
 
 
 def oversized(scope: Scope, max_bytes: int, max_field_bytes: int) -> HeadersTooLarge | None:
     """What is wrong with the request's headers, or None when they are within the limits."""
-    total = len(scope.get("raw_path") or scope["path"]) + len(scope.get("query_string", b""))
+    total = 0
     for name, value in scope["headers"]:
         size = len(name) + len(value) + LINE_OVERHEAD
         if size > max_field_bytes:

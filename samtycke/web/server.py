@@ -3,7 +3,8 @@
 httptools buffers a request line and headers of any size until the blank line that ends
 them, so one connection could make the server hold megabytes before the app sees a byte.
 This protocol counts what arrives while a head is incomplete and, past
-``server.max_header_bytes``, answers 431 and closes the connection.  The app's own
+``server.max_header_bytes`` plus the longest request line samtycke accepts, answers 431
+and closes the connection.  The app's own
 ``HeaderLimit`` then checks the parsed headers, under this server or any other.
 """
 
@@ -14,11 +15,15 @@ import logging
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from samtycke.web.headerlimit import REQUEST_LINE_ALLOWANCE
+
 logger = logging.getLogger("samtycke")
 
 
 def head_limited_protocol(max_bytes: int) -> type[asyncio.Protocol]:
-    """uvicorn's httptools protocol, refusing request heads over ``max_bytes``."""
+    """uvicorn's httptools protocol, refusing request heads over ``max_bytes`` of headers
+    (and the request line's allowance)."""
+    limit = max_bytes + REQUEST_LINE_ALLOWANCE
 
     class HeadLimitedHttpTools(HttpToolsProtocol):
         reading_head = True  # a connection starts with a request's head
@@ -40,11 +45,11 @@ def head_limited_protocol(max_bytes: int) -> type[asyncio.Protocol]:
             # Still inside a head: all of this chunk belonged to it (or to the end of the
             # previous request, which errs on the side of refusing a little early).
             self.head_bytes += len(data)
-            if self.head_bytes > max_bytes:
+            if self.head_bytes > limit:
                 self.refuse_head()
 
         def refuse_head(self) -> None:
-            logger.warning("request headers too large", extra={"bytes": self.head_bytes, "limit": max_bytes})
+            logger.warning("request headers too large", extra={"bytes": self.head_bytes, "limit": limit})
             body = (
                 b'{"error":{"code":"headers_too_large","message":"the request\'s headers are over %d bytes"}}'
                 % (max_bytes)

@@ -16,6 +16,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -229,7 +230,14 @@ def test_header_memory_stays_bounded_for_multi_megabyte_headers(client: TestClie
 
 
 def test_samtycke_serve_refuses_a_huge_header_block_before_buffering_it(live_server: LiveServer) -> None:
-    """Against the real server: the head is cut off at the limit, not read to its end."""
+    """Against the real server: the head is cut off at the limit, not read to its end, while a
+    tracking hit with a long query string (which has its own, larger limit) still counts."""
+    long_hit = {
+        **HIT,
+        "url": "http://localhost/" + "p" * 7000,
+        "urlref": "https://example.se/?q=" + "r" * 7000,
+    }
+    assert httpx.get(f"{live_server.url}/matomo.php", params=long_hit, timeout=30).status_code == 200
     with socket.create_connection(("127.0.0.1", live_server.port), timeout=30) as conn:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ")
         sent = 0
