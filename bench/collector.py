@@ -265,6 +265,7 @@ def pipeline_cost(hits: int = 10_000) -> float:
     from analytics.ingestion.request import parse_hit, parse_query
     from analytics.ingestion.salts import Salt, Salts
     from analytics.ingestion.visits import Visits
+    from samtycke.accounts import Accounts
     from samtycke.auth import Auth
     from samtycke.metrics import Metrics
     from samtycke.sessions import SessionStore
@@ -280,13 +281,13 @@ def pipeline_cost(hits: int = 10_000) -> float:
     unused = Storage(parse_url("http://127.0.0.1:9/", "bench"))  # never contacted: the salt is preset
     salts = Salts(unused, list(settings.sites), lambda: datetime.now(UTC), Layout("bench"))
     salts._current[1] = Salt(1, salts.local_day(1), b"s" * 32)
+    no_sessions = SessionStore(unused, lambda: datetime.now(UTC), ready=lambda: False)
     pipeline = Pipeline(
         settings,
         auth=Auth(
-            [],
-            [],
+            Accounts(unused, lambda: datetime.now(UTC), sessions=no_sessions, ready=lambda: False),
             Signer([Secret("bench")]),
-            SessionStore(unused, lambda: datetime.now(UTC), ready=lambda: False),
+            no_sessions,
             SameOrigin(""),
         ),
         geo=GeoIP(""),

@@ -1,7 +1,8 @@
 """Who is asking: bearer tokens for the API, a session cookie for pages.
 
-Tokens are configured only as sha256 hashes and compared in constant time.  Passwords are
-argon2 hashes, checked off the event loop (``samtycke.passwords``).  The session cookie is
+Accounts and tokens come from the configuration file and from ClickHouse alike
+(``samtycke.accounts``): tokens are kept only as sha256 hashes, passwords as argon2 hashes
+checked off the event loop (``samtycke.passwords``).  The session cookie is
 a signed session id; the session itself lives on the server (``samtycke.sessions``), so it
 can be ended.  A request that changes something with the cookie must come from samtycke's
 own pages (``samtycke.web.sameorigin``); a token needs no such check.  Roles are
@@ -12,65 +13,43 @@ No credentials: 401.  Credentials with the wrong role: 403.
 from __future__ import annotations
 
 import hashlib
-import hmac
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-from samtycke.passwords import Passwords
+from samtycke.accounts import ROLES as ROLES
+from samtycke.accounts import Accounts
+from samtycke.accounts import Principal as Principal
 from samtycke.sessions import SESSION_SECONDS, SessionStore
-from samtycke.settings import Token, User
 from samtycke.signing import Signer
 from samtycke.web.errors import Forbidden, Unauthorized
 from samtycke.web.sameorigin import SameOrigin
 
-ROLES = ("marketer", "auditor", "admin")
 SESSION_COOKIE = "samtycke_session"
 PURPOSE = "session"
 # Where ``authenticate`` leaves the caller in the ASGI scope, so pages can say who is logged in.
 PRINCIPAL = "samtycke.principal"
 
 
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: str
-
-
 class Auth:
     def __init__(
         self,
-        tokens: Sequence[Token],
-        users: Sequence[User],
+        accounts: Accounts,
         signer: Signer,
         sessions: SessionStore,
         same_origin: SameOrigin,
-        passwords: Passwords | None = None,
     ) -> None:
-        self._tokens = [(bytes.fromhex(t.sha256), t) for t in tokens]
-        self._users = {u.name: u for u in users}
+        self.accounts = accounts
         self._signer = signer
         self.sessions = sessions
         self.same_origin = same_origin
-        self._passwords = passwords or Passwords()
 
-    def check_token(self, token: str) -> Principal | None:
-        digest = hashlib.sha256(token.encode()).digest()
-        found: Token | None = None
-        # Compare against every entry so timing does not reveal which one matched.
-        for expected, entry in self._tokens:
-            if hmac.compare_digest(digest, expected):
-                found = entry
-        return Principal(found.name, found.role) if found else None
+    async def check_token(self, token: str) -> Principal | None:
+        """The holder of a bearer token, from the configuration file or issued in samtycke."""
+        return await self.accounts.check_token(token)
 
     async def check_password(self, name: str, password: str) -> Principal | None:
-        user = self._users.get(name)
-        # An unknown name is checked against a stand-in hash: it costs what a wrong password costs.
-        if not await self._passwords.verify(user.password_argon2 if user else None, password):
-            return None
-        assert user is not None
-        return Principal(user.name, user.role)
+        """The account, if the password is right and it may log in; unknown names cost the same."""
+        return await self.accounts.verify_password(name, password)
 
     async def start_session(self, principal: Principal) -> str:
         """A new server-side session; returns the signed cookie value that names it."""
@@ -96,7 +75,7 @@ class Auth:
         header = conn.headers.get("authorization", "")
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
-            return self.check_token(credentials.strip())
+            return await self.check_token(credentials.strip())
         session_id = self._session_id(conn)
         if session_id is None:
             return None

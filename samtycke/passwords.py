@@ -31,6 +31,10 @@ class Passwords:
             self._limiter = anyio.CapacityLimiter(self._concurrent)
         return self._limiter
 
+    async def hash(self, password: str) -> str:
+        """An argon2 hash of ``password``, made in a worker thread like every check."""
+        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._slots())
+
     async def verify(self, argon2_hash: str | None, password: str) -> bool:
         """Whether ``password`` matches; ``None`` (no such user) spends the same effort and fails."""
         return await anyio.to_thread.run_sync(self._verify, argon2_hash, password, limiter=self._slots())

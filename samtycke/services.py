@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from samtycke import datadir
+from samtycke.accounts import Accounts
 from samtycke.auth import Auth
 from samtycke.clientip import ClientIP
 from samtycke.journal import Journal, Record, Shipper
@@ -63,6 +64,7 @@ class Services:
     shipper: Shipper
     metrics: Metrics
     signer: Signer
+    accounts: Accounts
     auth: Auth
     client_ip: ClientIP
     templates: Jinja2Templates
@@ -167,6 +169,14 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
     state = StorageState()
     clock = now or (lambda: datetime.now(UTC))
     sessions = SessionStore(storage, clock, ready=lambda: state.migrated)
+    accounts = Accounts(
+        storage,
+        clock,
+        sessions=sessions,
+        users=settings.users,
+        tokens=settings.tokens,
+        ready=lambda: state.migrated,
+    )
     services = Services(
         settings=settings,
         data_dir=data_dir,
@@ -183,7 +193,8 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         shipper=shipper,
         metrics=metrics,
         signer=signer,
-        auth=Auth(settings.tokens, settings.users, signer, sessions, SameOrigin(settings.server.public_url)),
+        accounts=accounts,
+        auth=Auth(accounts, signer, sessions, SameOrigin(settings.server.public_url)),
         client_ip=ClientIP(settings.server.trusted_proxies),
         templates=templates,
         now=clock,

@@ -20,7 +20,7 @@ def cookie_for_upstream(value: str) -> str:
     return ";".join(kept).strip(" ;")
 
 
-def is_samtycke_token(authorization: str, auth: Auth) -> bool:
+async def is_samtycke_token(authorization: str, auth: Auth) -> bool:
     """Whether an Authorization header carries one of samtycke's API tokens."""
     scheme, _, token = authorization.partition(" ")
-    return scheme.lower() == "bearer" and auth.check_token(token.strip()) is not None
+    return scheme.lower() == "bearer" and await auth.check_token(token.strip()) is not None

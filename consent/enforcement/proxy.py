@@ -123,7 +123,7 @@ class Proxy:
 
     # -- to the upstream ---------------------------------------------------------------------------
 
-    def _request(self, scope: Scope, receive: Receive) -> httpx.Request:
+    async def _request(self, scope: Scope, receive: Receive) -> httpx.Request:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
         url = self.upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
@@ -138,7 +138,7 @@ class Proxy:
                 value = credentials.cookie_for_upstream(value.decode("latin-1")).encode("latin-1")
                 if not value:
                     continue
-            elif key == b"authorization" and credentials.is_samtycke_token(
+            elif key == b"authorization" and await credentials.is_samtycke_token(
                 value.decode("latin-1"), self.services.auth
             ):
                 continue
@@ -170,7 +170,7 @@ class Proxy:
 
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            request = self._request(scope, receive)
+            request = await self._request(scope, receive)
             response = await self.client.send(request, stream=True)
         except (httpx.HTTPError, ValueError) as exc:
             await self.bad_gateway(scope, receive, send, exc)

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from samtycke import sessions
+from samtycke import accounts, sessions
 from samtycke.auth import SESSION_COOKIE, Principal
 from samtycke.clientip import network
 from samtycke.component import Component
@@ -102,7 +102,9 @@ class Login:
                 "too many login attempts; wait a few minutes and try again",
                 headers={"Retry-After": str(wait)},
             )
-        principal = self.auth.check_token(token) if token else await self.auth.check_password(name, password)
+        principal = (
+            await self.auth.check_token(token) if token else await self.auth.check_password(name, password)
+        )
         if principal is None:
             return self._page(request, target, failed=True)
         return await self._logged_in(request, principal, target)
@@ -160,4 +162,6 @@ def routes(services: Services) -> list[BaseRoute]:
 
 
 def build(services: Services) -> Component:
-    return Component(name="login", routes=routes(services), migrations=sessions.MIGRATIONS)
+    return Component(
+        name="login", routes=routes(services), migrations=[*sessions.MIGRATIONS, *accounts.MIGRATIONS]
+    )
