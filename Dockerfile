@@ -2,7 +2,12 @@
 
 # A normal install (not editable) into a virtualenv: the templates and browser files travel
 # inside the packages, so the image needs no source tree beside them.
+#
+# The image talks to a ClickHouse server (docker-compose.yml) and leaves out the embedded
+# engine, chDB, which alone is about 550 MB installed. For one container on the embedded
+# default, add it: docker build --build-arg EXTRAS=embedded -t samtycke .
 FROM python:3.11-slim AS build
+ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/samtycke
 WORKDIR /src
@@ -10,7 +15,7 @@ COPY pyproject.toml README.md ./
 COPY samtycke ./samtycke
 COPY consent ./consent
 COPY analytics ./analytics
-RUN /opt/samtycke/bin/pip install .
+RUN /opt/samtycke/bin/pip install ".${EXTRAS:+[$EXTRAS]}"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/samtycke/bin:$PATH
@@ -19,7 +24,9 @@ RUN groupadd --system --gid 10001 samtycke \
 COPY --from=build /opt/samtycke /opt/samtycke
 
 # Runs as a user of its own (by number, so a runtime can tell it is not root); relative paths,
-# such as the demo's ./samtycke-data, land in its home, which is the volume.
+# such as the demo's ./samtycke-data, land in its home, which is the volume. Nothing else is
+# written, so the root filesystem can be read-only (docker-compose.yml: read_only, a tmpfs
+# /tmp); the bytecode was compiled at install time.
 USER 10001:10001
 WORKDIR /var/lib/samtycke
 VOLUME ["/var/lib/samtycke"]

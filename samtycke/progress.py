@@ -12,7 +12,7 @@ and behave alike::
         for entry in entries:
             check(entry)
             progress.advance()          # "verifying receipts: 1,234/5,000 (24 %)"
-        progress.say("checkpoints")     # a line of its own, kept on screen
+        progress.say("checkpoints")     # a line of its own; the count so far stays above it
 
 ``total`` may be unknown (``None``): the count is shown without a percentage.  A counted
 line is redrawn in place (carriage return), at most every ``MIN_INTERVAL_S`` so that a
@@ -93,15 +93,16 @@ class Progress:
         self._line_open = True
 
     def say(self, text: str) -> None:
-        """A status line of its own ("scenario reject-all"), kept on screen."""
+        """A status line of its own ("scenario reject-all"), kept on screen below the count so far."""
         if not self.shown:
             return
-        self._write((CLEAR_LINE if self._line_open else "") + f"{self.label}: {text}\n")
-        self._line_open = False
-        self._drawn_at = None  # the next count is drawn at once, below the status line
+        self.finish()
+        self._write(f"{self.label}: {text}\n")
 
     def finish(self) -> None:
-        """Draw the final count and end its line; safe to call more than once."""
+        """Draw the final count and end its line; safe to call more than once.
+
+        The next count after it is drawn at once, on a line of its own."""
         if not self.shown:
             return
         if self._line_open:

@@ -1,18 +1,23 @@
 """``samtycke scan URL``: crawl a site in headless Chromium and check its cookies against the registry.
 
-Exit status: 0 no violations, 1 violations found, 2 the scan could not run.
+Exit status: 0 no violations, 1 violations found, 2 the scan could not run (among the
+reasons: Playwright or Chromium not installed; ``prerequisites`` says what to install).
+Progress goes to a terminal only; the violations go to stdout and the summary to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from samtycke import cli
 from samtycke.cli import add_config_option, command, load_settings
+
+CHROMIUM_ENV = "SAMTYCKE_CHROMIUM"
 
 EXAMPLE = "samtycke scan https://www.example.se/ --pages 20 --site 1 --json scan.json --html scan.html"
 
@@ -30,13 +35,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--site", type=int, metavar="ID", help="site id whose registry to check against")
     parser.add_argument("--json", metavar="OUT", help="write the JSON report here")
     parser.add_argument("--html", metavar="OUT", help="write the HTML report here")
+    parser.add_argument(
+        "--chromium",
+        metavar="PATH",
+        default=os.environ.get(CHROMIUM_ENV),
+        help=f"the Chromium or Chrome to drive (default: ${CHROMIUM_ENV}, else chromium, "
+        "chromium-browser or google-chrome on PATH, else Playwright's own download)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from consent.categories import optional_categories
     from consent.registry import Registry
-    from consent.scan import crawl, findings, report
+    from consent.scan import findings, prerequisites, report
+    from samtycke.progress import Progress
 
     if args.pages < 1:
         print("--pages must be at least 1.", file=sys.stderr)
@@ -55,15 +68,21 @@ def run(args: argparse.Namespace) -> int:
         print("No such site in the configuration; check --site and --config.", file=sys.stderr)
         return 2
     registry = Registry.for_site(site)
-    interactive = sys.stderr.isatty()
-
-    def progress(line: str) -> None:
-        if interactive:
-            print(line, file=sys.stderr, flush=True)
-
     optional = optional_categories(site)
     try:
-        scenarios = crawl.run(args.url, args.pages, optional, progress)
+        prerequisites.require_playwright()
+        chromium = prerequisites.locate(args.chromium, os.environ.get("PATH"))
+    except prerequisites.BrowserMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    from consent.scan import crawl
+
+    try:
+        with Progress("scan") as progress:
+            scenarios = crawl.run(args.url, args.pages, optional, chromium, progress)
+    except prerequisites.BrowserMissing as exc:  # neither on PATH nor Playwright's own
+        print(str(exc), file=sys.stderr)
+        return 2
     except crawl.ScanError as exc:
         print(f"The scan could not run: {exc}", file=sys.stderr)
         return 2

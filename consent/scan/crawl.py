@@ -16,7 +16,9 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
-CHROMIUM = "/usr/bin/chromium"
+from consent.scan import prerequisites
+from samtycke.progress import Progress
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -139,18 +141,18 @@ def _scenario(
     name: str,
     urls: list[str],
     prepare: Callable[[Page], str],
-    progress: Callable[[str], None],
+    progress: Progress,
 ) -> tuple[Scenario, BrowserContext, Page]:
     """A fresh browser profile, prepared (a choice made), then every page visited."""
     context = browser.new_context()
     page = context.new_page()
     try:
-        progress(f"scenario {name}")
+        progress.say(f"scenario {name}")
         page.goto(urls[0], wait_until="load")
         result = Scenario(name, note=prepare(page))
         for index, url in enumerate(urls, 1):
-            progress(f"  {name}: page {index}/{len(urls)}")
             result.visits.append(visit(context, page, url))
+            progress.update(index, total=len(urls))
     except PlaywrightError as exc:
         context.close()
         raise ScanError(f"scenario {name} failed: {exc.message.splitlines()[0]}") from exc
@@ -161,23 +163,31 @@ def _reject(page: Page) -> str:
     return "" if banner_action(page, "reject-all") else "no reject-all button: the banner did not appear"
 
 
-def run(base: str, pages: int, categories: list[str], progress: Callable[[str], None]) -> list[Scenario]:
-    """Before any choice; after "reject all"; after granting each category (then withdrawing it)."""
+def run(
+    base: str, pages: int, categories: list[str], chromium: str | None, progress: Progress
+) -> list[Scenario]:
+    """Before any choice; after "reject all"; after granting each category (then withdrawing it).
+
+    ``chromium`` is the browser to launch (``prerequisites.locate``); None means Playwright's own
+    download, and ``BrowserMissing`` when there is none.
+    """
     from playwright.sync_api import sync_playwright
 
     scenarios: list[Scenario] = []
     with sync_playwright() as playwright:
+        executable = chromium or prerequisites.playwright_own(playwright.chromium.executable_path)
         try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         except PlaywrightError as exc:
             raise ScanError(f"Chromium could not start: {exc.message.splitlines()[0]}") from exc
         try:
+            progress.say(f"finding up to {pages} page(s) from {base}")
             context = browser.new_context()
             try:
                 urls = discover(context.new_page(), base, pages)
             finally:
                 context.close()
-            progress(f"{len(urls)} page(s) to scan")
+            progress.say(f"{len(urls)} page(s) to scan")
             for name, prepare in (("before-choice", lambda p: ""), ("reject-all", _reject)):
                 result, context, _ = _scenario(browser, name, urls, prepare, progress)
                 context.close()
@@ -191,8 +201,10 @@ def run(base: str, pages: int, categories: list[str], progress: Callable[[str], 
 
                 result, context, page = _scenario(browser, f"accept-{category}", urls, accept, progress)
                 if not result.note and choose_only(page, ""):
-                    progress(f"  accept-{category}: after withdrawal")
-                    result.after_withdrawal = [visit(context, page, url) for url in urls]
+                    progress.say(f"scenario accept-{category}, after withdrawal")
+                    for index, url in enumerate(urls, 1):
+                        result.after_withdrawal.append(visit(context, page, url))
+                        progress.update(index, total=len(urls))
                 context.close()
                 scenarios.append(result)
         finally:

@@ -11,10 +11,12 @@ from samtycke.storage.client import (
     quote_identifier,
 )
 from samtycke.storage.ddl import Layout, MaterializedView, Table
+from samtycke.storage.engine import EngineMissing
 from samtycke.storage.migrations import Migration
 
 __all__ = [
     "DataDirInUse",
+    "EngineMissing",
     "Layout",
     "MaterializedView",
     "Migration",

@@ -25,6 +25,7 @@ import clickhouse_connect
 from clickhouse_connect.driver import exceptions as ch_errors
 from starlette.concurrency import run_in_threadpool
 
+from samtycke.storage.engine import require_embedded
 from samtycke.unavailable import Unavailable
 
 
@@ -137,6 +138,8 @@ class Storage:
     """A pool of clickhouse-connect clients bound to one database."""
 
     def __init__(self, target: Target, *, pool_size: int = 4, connect_timeout: float = 3.0) -> None:
+        if target.embedded:
+            require_embedded()
         self.target = target
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout

@@ -74,11 +74,41 @@ def test_the_dockerfile_installs_every_package_normally_and_runs_unprivileged() 
     # a normal install serves them and the top-level static/ (sources, build scripts) stays out.
     assert "COPY static" not in dockerfile
     installs = [line for line in dockerfile.splitlines() if line.startswith("RUN") and "pip install" in line]
-    assert installs and all(re.search(r"pip install \.$", line) for line in installs), installs
+    # From the copied tree, with no extra by default: the image works against a ClickHouse
+    # server and leaves the embedded engine out (--build-arg EXTRAS=embedded adds it).
+    assert installs and all(line.endswith('pip install ".${EXTRAS:+[$EXTRAS]}"') for line in installs)
+    assert 'ARG EXTRAS=""' in dockerfile.splitlines()
     assert not re.search(r"pip install .*(-e|--editable)\b", dockerfile)
     user = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
     assert user and user[-1].split(":")[0] not in ("root", "0"), "the service runs as a user of its own"
     assert 'ENTRYPOINT ["samtycke"]' in dockerfile
+
+
+def test_the_compose_app_runs_on_a_read_only_root_with_only_its_data_writable() -> None:
+    app = compose()["services"]
+    assert isinstance(app, dict)
+    service = app["samtycke"]
+    assert service["read_only"] is True
+    assert service["tmpfs"] == ["/tmp"]
+    assert service["cap_drop"] == ["ALL"] and "no-new-privileges:true" in service["security_opt"]
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    home = next(line.split()[1] for line in dockerfile if line.startswith("WORKDIR /var/"))
+    volumes = [v.split(":") for v in service["volumes"]]
+    writable = [target for _, target, *mode in volumes if "ro" not in mode]
+    assert writable == [home], "the data directory is the one writable mount"
+
+
+def test_the_first_command_installs_the_embedded_engine_and_the_scanner() -> None:
+    first = readme_commands()[0]
+    assert first == "pip install -e '.[embedded,scan]' && samtycke serve"
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert [Requirement(text).name for text in extras["embedded"]] == ["chdb"]
+    assert [Requirement(text).name for text in extras["scan"]] == ["playwright"]
+    # The suite needs every part, so the test extra takes in the others.
+    (itself,) = [Requirement(text) for text in extras["test"] if Requirement(text).name == "samtycke"]
+    assert itself.extras == set(extras) - {"test"}
 
 
 def readme_commands() -> list[str]:
@@ -111,13 +141,15 @@ def test_the_lock_pins_every_requirement_within_the_declared_ranges() -> None:
     bounds = (REPO / "requirements" / "test.in").read_text(encoding="utf-8").splitlines()
     declared = [
         *project["dependencies"],
-        *project["optional-dependencies"]["test"],
+        *(text for extra in project["optional-dependencies"].values() for text in extra),
         *(line for line in bounds if line.strip() and not line.startswith("#")),
     ]
     pins = locked()
     for text in declared:
         requirement = Requirement(text)
         if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        if requirement.name == project["name"]:  # the test extra takes in the others by name
             continue
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement.name} is not in the lock: run requirements/refresh-lock"

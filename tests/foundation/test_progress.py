@@ -59,7 +59,7 @@ def test_a_count_is_redrawn_in_place_at_most_every_tenth_of_a_second() -> None:
     )
 
 
-def test_a_status_line_ends_the_counted_line_and_the_next_count_is_drawn_at_once() -> None:
+def test_a_status_line_keeps_the_count_so_far_and_the_next_count_is_drawn_at_once() -> None:
     screen = Terminal()
     progress = Progress("verifying", total=200, stream=screen, clock=lambda: 1.0)
     progress.update(50)
@@ -68,7 +68,8 @@ def test_a_status_line_ends_the_counted_line_and_the_next_count_is_drawn_at_once
     progress.finish()
     assert screen.getvalue() == (
         "\r\x1b[Kverifying: 50/200 (25 %)"
-        "\r\x1b[Kverifying: checkpoints\n"
+        "\r\x1b[Kverifying: 50/200 (25 %)\n"
+        "verifying: checkpoints\n"
         "\r\x1b[Kverifying: 200/200 (100 %)"
         "\r\x1b[Kverifying: 200/200 (100 %)\n"
     )
