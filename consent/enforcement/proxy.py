@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -301,8 +302,20 @@ def _nonce(csp: str) -> str:
     return match.group(1) if match else ""
 
 
-def create_proxy(settings: Settings, upstream: str, site_id: int | None = None, **options: Any) -> ASGIApp:
-    """The whole proxy: enforcement around the router around samtycke and the upstream."""
+def create_proxy(
+    settings: Settings,
+    upstream: str,
+    site_id: int | None = None,
+    *,
+    samtycke: Starlette | None = None,
+    **options: Any,
+) -> ASGIApp:
+    """The whole proxy: enforcement around the router around samtycke and the upstream.
+
+    ``samtycke`` is the visitor surface to mount, when the caller built it to serve
+    samtycke's own origin beside it (``samtycke.web.app.beside``); its lifespan, run by
+    the proxy's, starts and stops both.
+    """
     from samtycke.services import build
     from samtycke.web.app import create_app
     from samtycke.web.surface import Surface
@@ -312,8 +325,10 @@ def create_proxy(settings: Settings, upstream: str, site_id: int | None = None, 
         raise ValueError(
             f"there is no site {site_id} in the configuration" if site_id else "no [[sites]] configured"
         )
-    services = build(settings)
     # Only what the website's visitors need is served on its origin (samtycke.web.surface).
-    samtycke = create_app(settings, services=services, surface=Surface.VISITOR)
+    samtycke = samtycke or create_app(settings, services=build(settings), surface=Surface.VISITOR)
+    if samtycke.state.surface is not Surface.VISITOR:
+        raise ValueError("the proxy mounts samtycke's visitor surface only")
+    services: Services = samtycke.state.services
     proxy = Proxy(upstream, samtycke, services, site.id, **options)
     return ConsentMiddleware(proxy, settings, site.id, services.signer, metrics=services.metrics)

@@ -74,13 +74,6 @@ def create_app(
     for part in parts:
         if part.templates is not None:
             services.add_templates(part.templates)
-    routes: list[BaseRoute] = [
-        *(route for part in parts for route in part.routes),
-        *health.routes(services, parts),
-        *own_origin_only(pages.routes(services)),
-        *for_visitors([Mount("/static", app=assets.StaticFolders(static_folders(parts)), name="static")]),
-    ]
-    routes = mounted(routes, surface)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -128,8 +121,35 @@ def create_app(
             services.storage.close()
             logger.info("samtycke stopped")
 
+    return _assemble(settings, services, parts, surface, lifespan)
+
+
+def beside(app: Starlette, surface: Surface) -> Starlette:
+    """``app``'s parts on another surface, for another socket of the same process.
+
+    The same services and parts, so one storage, one journal and one consent log, and no
+    lifespan of its own: ``app``'s starts and stops them.  ``samtycke proxy --admin-port``
+    serves samtycke's own origin this way beside the website's.
+    """
+    services: Services = app.state.services
+    return _assemble(services.settings, services, app.state.parts, surface, None)
+
+
+def _assemble(
+    settings: Settings,
+    services: Services,
+    parts: list[Component],
+    surface: Surface,
+    lifespan: Any,
+) -> Starlette:
+    routes: list[BaseRoute] = [
+        *(route for part in parts for route in part.routes),
+        *health.routes(services, parts),
+        *own_origin_only(pages.routes(services)),
+        *for_visitors([Mount("/static", app=assets.StaticFolders(static_folders(parts)), name="static")]),
+    ]
     app = App(
-        routes=routes,
+        routes=mounted(routes, surface),
         lifespan=lifespan,
         middleware=[
             # Outermost: an oversized request is refused, and logged once, before any parsing.
@@ -150,6 +170,7 @@ def create_app(
         },
     )
     app.state.services = services
+    app.state.parts = parts
     app.state.surface = surface
     return app
 

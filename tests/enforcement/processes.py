@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,10 @@ def write_config(base: Path, **overrides: Any) -> Path:
 
 
 @contextmanager
-def proxy_process(base: Path, upstream: str, site: int = 1, **overrides: Any) -> Iterator[str]:
+def proxy_process(
+    base: Path, upstream: str, site: int = 1, *, options: Sequence[str] = (), **overrides: Any
+) -> Iterator[str]:
+    """``samtycke proxy`` on a free port, with ``options`` added to its command line; its URL."""
     config = write_config(base, **overrides)
     port = free_port()
     log_path = base / "proxy.log"
@@ -53,6 +56,7 @@ def proxy_process(base: Path, upstream: str, site: int = 1, **overrides: Any) ->
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -8,8 +8,14 @@ samtycke writes respects the prefix it is served under, and none comes from ``Ho
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,10 +26,12 @@ from starlette.testclient import TestClient
 from samtycke.settings import Settings
 from samtycke.web.app import create_app
 from samtycke.web.surface import Surface, declared
-from tests.enforcement.processes import proxy_process
+from tests.consent.helpers import choice
+from tests.enforcement.processes import proxy_process, write_config
 from tests.enforcement.servers import serve
 from tests.enforcement.upstream import upstream_app
-from tests.support.tokens import ADMIN, ADMIN_TOKEN, TOKENS
+from tests.support.ports import free_port
+from tests.support.tokens import ADMIN, ADMIN_TOKEN, AUDITOR, TOKENS
 
 # The whole visitor surface, by route path: a route added to it must be added here too.
 VISITOR_PATHS = {
@@ -68,21 +76,42 @@ def test_the_visitor_surface_is_exactly_what_visitors_need(settings: Settings) -
     assert {getattr(r, "path", "") for r in routes(settings, Surface.VISITOR)} == VISITOR_PATHS
 
 
+@dataclass
+class Proxied:
+    """A real upstream, and ``samtycke proxy`` in front of it serving samtycke's own origin beside it."""
+
+    upstream: str
+    proxy: str  # the website's origin
+    admin: str  # samtycke's own origin, from the same process (--admin-port)
+
+
+def answering(url: str, attempts: int = 300) -> None:
+    for _ in range(attempts):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} does not answer")
+
+
 @pytest.fixture(scope="module")
-def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A real upstream and ``samtycke proxy`` in front of it, configured with the test tokens."""
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+    """Configured with the test tokens."""
     base: Path = tmp_path_factory.mktemp("surface")
+    admin_port = free_port()
     with (
         serve(upstream_app("http://127.0.0.2:9")) as upstream,
-        proxy_process(base, upstream, tokens=TOKENS) as proxy,
+        proxy_process(base, upstream, tokens=TOKENS, options=["--admin-port", str(admin_port)]) as proxy,
     ):
-        yield upstream, proxy
+        admin = f"http://127.0.0.1:{admin_port}"
+        answering(admin + "/readyz")
+        yield Proxied(upstream, proxy, admin)
 
 
 def test_the_admin_surface_is_not_reachable_through_the_proxy(
-    proxied: tuple[str, str], make_settings: Callable[..., Settings]
+    proxied: Proxied, make_settings: Callable[..., Settings]
 ) -> None:
-    _, proxy = proxied
+    proxy = proxied.proxy
     own = [r for r in routes(make_settings()) if getattr(r, "path", "") not in VISITOR_PATHS]
     assert {"/dashboard", "/audit", "/metrics", "/api/v1/audit/purge", "/api/v1/stats/query"} <= {
         getattr(r, "path", "") for r in own
@@ -97,9 +126,9 @@ def test_the_admin_surface_is_not_reachable_through_the_proxy(
 
 
 def test_the_visitor_surface_is_reachable_through_the_proxy(
-    proxied: tuple[str, str], make_settings: Callable[..., Settings]
+    proxied: Proxied, make_settings: Callable[..., Settings]
 ) -> None:
-    _, proxy = proxied
+    proxy = proxied.proxy
     visitor = [r for r in routes(make_settings(), Surface.VISITOR) if isinstance(r, Route | Mount)]
     missing = [
         address(r)
@@ -109,8 +138,8 @@ def test_the_visitor_surface_is_reachable_through_the_proxy(
     assert missing == []
 
 
-def test_samtycke_credentials_never_reach_the_upstream(proxied: tuple[str, str]) -> None:
-    _, proxy = proxied
+def test_samtycke_credentials_never_reach_the_upstream(proxied: Proxied) -> None:
+    proxy = proxied.proxy
     sent = {
         "Cookie": "samtycke_session=s; site=1; samtycke_consent=c; samtycke_state=x; theme=dark",
         "Authorization": f"Bearer {ADMIN_TOKEN}",
@@ -124,11 +153,78 @@ def test_samtycke_credentials_never_reach_the_upstream(proxied: tuple[str, str])
     assert theirs["authorization"] == "Bearer the-sites-own"
 
 
+def test_the_admin_port_serves_samtycke_own_origin_beside_the_proxy(proxied: Proxied) -> None:
+    admin = proxied.admin
+    with httpx.Client(base_url=admin, follow_redirects=False) as browser:
+        asked = browser.get("/dashboard?site=1")
+        assert (asked.status_code, asked.headers["location"]) == (303, "/login?next=%2Fdashboard%3Fsite%3D1")
+        form = browser.get("/login?next=%2Fdashboard%3Fsite%3D1")
+        assert form.status_code == 200 and 'action="/login"' in form.text
+        logged_in = browser.post(
+            "/login", data={"token": ADMIN_TOKEN, "next": "/dashboard?site=1"}, headers={"Origin": admin}
+        )
+        assert (logged_in.status_code, logged_in.headers["location"]) == (303, "/dashboard?site=1")
+        assert browser.cookies.get("samtycke_session")
+        dashboard = browser.get("/dashboard?site=1")
+        assert dashboard.status_code == 200 and "/_samtycke" not in dashboard.text
+        assert browser.get("/metrics").status_code == 200
+        # The same session, and the same token, get nothing on the website's origin.
+        for path in ("/_samtycke/dashboard?site=1", "/_samtycke/login", "/_samtycke/metrics"):
+            through = httpx.get(proxied.proxy + path, cookies=browser.cookies, headers=ADMIN)
+            assert through.status_code == 404, path
+
+
+def test_a_receipt_recorded_through_the_proxy_is_in_the_audit_on_the_admin_port(proxied: Proxied) -> None:
+    recorded = httpx.post(proxied.proxy + "/_samtycke/api/v1/consent", json=choice())
+    assert recorded.status_code == 201, recorded.text
+    receipt = recorded.json()["receipt"]
+    audited = httpx.get(
+        proxied.admin + "/api/v1/audit/subject",
+        params={"consent_id": receipt["subject"]["consent_id"]},
+        headers=AUDITOR,
+        timeout=60,
+    )
+    assert audited.status_code == 200, audited.text
+    assert audited.json()["receipt"]["receipt_id"] == receipt["receipt_id"]
+
+
+def test_stopping_ends_both_servers_and_closes_storage_once(tmp_path: Path) -> None:
+    admin_port = free_port()
+    with (
+        serve(upstream_app("http://127.0.0.2:9")) as upstream,
+        proxy_process(tmp_path, upstream, options=["--admin-port", str(admin_port)]) as proxy,
+    ):
+        answering(f"http://127.0.0.1:{admin_port}/readyz")
+    log = (tmp_path / "proxy.log").read_text()
+    assert log.count("samtycke stopped") == 1, log
+    for url in (proxy, f"http://127.0.0.1:{admin_port}"):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url + "/healthz")
+
+
+def test_an_admin_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    taken = free_port()
+    config = write_config(tmp_path)
+    with socket.create_server(("127.0.0.1", taken)):
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "consent.enforcement.cli", "--upstream", "http://127.0.0.1:9"),
+                *("--config", str(config), "--port", str(free_port()), "--admin-port", str(taken)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2
+    assert "cannot listen: Address already in use. Choose another --port or --admin-port." in result.stderr
+    assert not (tmp_path / "data" / "journal").exists()
+
+
 ADDRESS = re.compile(r'\b(?:href|src|action)="([^"#][^"]*)"')
 
 
-def test_visitor_pages_through_the_proxy_link_under_its_prefix(proxied: tuple[str, str]) -> None:
-    _, proxy = proxied
+def test_visitor_pages_through_the_proxy_link_under_its_prefix(proxied: Proxied) -> None:
+    proxy = proxied.proxy
     for path in ("/sites/1/cookies", "/sites/1/policy", "/no-such-page"):
         page = httpx.get(proxy + "/_samtycke" + path, headers={"Accept": "text/html"})
         addresses = ADDRESS.findall(page.text)
