@@ -14,6 +14,9 @@ and behave alike::
             progress.advance()          # "verifying receipts: 1,234/5,000 (24 %)"
         progress.say("checkpoints")     # a line of its own; the count so far stays above it
 
+``progress.track(iterable)`` counts the items of an iterable as they are taken, so a
+function that reads lines or rows needs no knowledge of progress at all.
+
 ``total`` may be unknown (``None``): the count is shown without a percentage.  A counted
 line is redrawn in place (carriage return), at most every ``MIN_INTERVAL_S`` so that a
 million small steps cost almost nothing; the final count is always drawn when the work
@@ -27,9 +30,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TextIO
+from typing import TextIO, TypeVar
+
+T = TypeVar("T")
 
 MIN_INTERVAL_S = 0.1
 CLEAR_LINE = "\r\x1b[K"
@@ -77,6 +82,12 @@ class Progress:
     def advance(self, count: int = 1) -> None:
         """``count`` more steps are done."""
         self.update(self.done + count)
+
+    def track(self, items: Iterable[T]) -> Iterator[T]:
+        """Each of ``items``, counting one step as the next is taken (lines of a file, rows)."""
+        for item in items:
+            yield item
+            self.advance()
 
     def update(self, done: int, total: int | None = None) -> None:
         """``done`` steps are done (of ``total``, when it became known only now)."""

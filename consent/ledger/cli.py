@@ -5,7 +5,8 @@
     samtycke log rotate-key --config samtycke.toml               a new signing key
 
 Exit codes: 0 verified, 1 verification failed (the report names the first bad index),
-2 usage or input errors.
+2 usage or input errors.  On a terminal, offline verification counts the export's lines
+as it reads them (``samtycke.progress``); piped, it prints the report alone.
 """
 
 from __future__ import annotations
@@ -86,10 +87,11 @@ def run_verify(args: argparse.Namespace) -> int:
         print("offline verification needs --public-key (JWKS from /api/v1/log/keys, or PEM)", file=sys.stderr)
         return 2
     from consent.ledger.verify import verify_export
+    from samtycke.progress import Progress
 
     try:
-        with open(args.export, encoding="utf-8") as handle:
-            report = verify_export(handle, keys)
+        with open(args.export, encoding="utf-8") as handle, Progress(f"reading {args.export}") as progress:
+            report = verify_export(progress.track(handle), keys)
     except (OSError, UnicodeDecodeError) as exc:
         print(f"cannot read {args.export}: {exc}", file=sys.stderr)
         return 2

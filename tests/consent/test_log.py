@@ -18,6 +18,7 @@ from samtycke.storage import Storage, parse_url
 from samtycke.web.app import create_app
 from tests.consent import rfc6962
 from tests.consent.helpers import choice, export_lines
+from tests.support.terminal import on_terminal, piped
 from tests.support.tokens import ADMIN, AUDITOR, TOKENS
 
 
@@ -117,6 +118,25 @@ def test_export_verifies_offline_and_tampering_names_the_index(
     )
     result = run_verify(good, other_keys)
     assert result.returncode == 1 and "signature" in result.stdout
+
+
+def test_log_verify_counts_its_lines_on_a_terminal_and_prints_only_the_report_when_piped(
+    consent_client: TestClient, tmp_path: Path
+) -> None:
+    record_some(consent_client, 4)
+    keys = tmp_path / "keys.json"
+    keys.write_text(consent_client.get("/api/v1/log/keys").text)
+    lines = export_lines(consent_client)
+    export = tmp_path / "export.jsonl"
+    export.write_text("\n".join(lines) + "\n")
+    argv = [sys.executable, "-m", "samtycke", "log", "verify", str(export), "--public-key", str(keys)]
+    report = f"OK: {len(lines) - 1} entries verify against the checkpoint at tree size {len(lines) - 1}\n"
+
+    piped_run = piped(argv)
+    assert (piped_run.returncode, piped_run.stdout, piped_run.stderr) == (0, report, "")
+    terminal = on_terminal(argv)
+    assert terminal.returncode == 0, terminal.stdout
+    assert terminal.stdout.endswith(f"\r\x1b[Kreading {export}: {len(lines)}\n{report}"), terminal.stdout
 
 
 def test_tampering_with_stored_entries_is_caught(consent_client: TestClient, tmp_path: Path) -> None:

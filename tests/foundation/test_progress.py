@@ -92,3 +92,11 @@ def test_a_closed_or_redirected_stream_is_no_terminal() -> None:
     progress.say("y")
     progress.finish()
     assert not progress.shown and quiet.getvalue() == ""
+
+
+def test_track_counts_the_items_as_they_are_taken() -> None:
+    screen = Terminal()
+    with Progress("reading", stream=screen, clock=lambda: 0.0) as progress:
+        taken = [line.upper() for line in progress.track(["a", "b", "c"])]
+    assert taken == ["A", "B", "C"] and progress.done == 3
+    assert screen.getvalue().endswith("\r\x1b[Kreading: 3\n")
