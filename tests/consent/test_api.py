@@ -178,6 +178,30 @@ def test_gpc_denies_marketing_unless_chosen_explicitly(consent_client: TestClien
     assert {p["category"]: p["decision"] for p in without["receipt"]["purposes"]}["marketing"] == "granted"
 
 
+def test_gpc_from_the_page_s_script_counts_like_the_header_and_leaves_a_trace(
+    consent_client: TestClient,
+) -> None:
+    refused = consent_client.post("/api/v1/consent", json=choice(method="accept_all", decisions={}, gpc=True))
+    receipt = refused.json()["receipt"]
+    assert {p["category"]: p["decision"] for p in receipt["purposes"]}["marketing"] == "refused"
+    assert (receipt["method"], receipt["gpc"], receipt["gpc_signal"]) == ("gpc", True, True)
+
+    explicit = consent_client.post(
+        "/api/v1/consent", json=choice(decisions={"marketing": True}), headers={"Sec-GPC": "1"}
+    ).json()["receipt"]
+    assert (explicit["method"], explicit["gpc"], explicit["gpc_signal"]) == ("custom", False, True)
+
+    bad = consent_client.post("/api/v1/consent", json=choice(gpc="yes"))
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "gpc"
+
+
+def test_consent_config_reports_sec_gpc_and_keeps_the_two_answers_apart(consent_client: TestClient) -> None:
+    plain = consent_client.get("/api/v1/sites/1/consent-config?lang=sv")
+    signalled = consent_client.get("/api/v1/sites/1/consent-config?lang=sv", headers={"Sec-GPC": "1"})
+    assert plain.json()["gpc"]["active"] is False and signalled.json()["gpc"]["active"] is True
+    assert plain.headers["etag"] != signalled.headers["etag"]
+
+
 BAD_CHOICES = [
     (choice(decisions={"unknown": True}), "decisions.unknown"),
     (choice(decisions={"necessary": False}), "decisions.necessary"),

@@ -105,6 +105,11 @@ def test_site_rules_name_their_key() -> None:
     with pytest.raises(ConfigError) as error:
         configfile.from_mapping(raw)
     assert error.value.key == "sites[0].timezone"
+    raw = demo_raw()
+    raw["sites"][0]["cookie_paths"] = ["/demo/embed", "shop; Domain=evil.example"]
+    with pytest.raises(ConfigError) as error:
+        configfile.from_mapping(raw)
+    assert error.value.key == "sites[0].cookie_paths[1]"
 
 
 def test_a_bad_config_file_exits_2_with_one_paragraph_and_no_traceback(tmp_path: Path) -> None:
