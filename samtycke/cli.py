@@ -44,6 +44,7 @@ APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
 # Modules that add commands with a `register(subparsers)` function.
 DOMAIN_COMMANDS = (
     "samtycke.sessions_cli",
+    "samtycke.accounts.cli",
     "consent.ledger.cli",
     "consent.enforcement.cli",
     "consent.scan.cli",
@@ -184,6 +185,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from samtycke import logs
+    from samtycke.accounts.first_run import FirstRun
     from samtycke.services import build
     from samtycke.web.app import create_app
 
@@ -204,11 +206,10 @@ def run_serve(args: argparse.Namespace) -> int:
         with storage_failures("The embedded ClickHouse could not start", 2):
             services.storage.ensure_database()
     options = server_options(host, port, settings.server.max_header_bytes)
-    print(
-        f"samtycke: {services.storage.target.describe()}; open http://{_display(host)}:{port}/",
-        file=sys.stderr,
-        flush=True,
-    )
+    address = f"http://{_display(host)}:{port}"
+    print(f"samtycke: {services.storage.target.describe()}; open {address}/", file=sys.stderr, flush=True)
+    # Once ClickHouse is up, and only if nobody can administer samtycke: a one-time link, here only.
+    services.first_run = FirstRun(address, announce=_announce_setup)
     if args.workers > 1:
         os.environ["SAMTYCKE_SERVE_CONFIG"] = str(config_path(args) or "")
         uvicorn.run("samtycke.cli:worker_app", factory=True, workers=args.workers, **options)
@@ -217,6 +218,15 @@ def run_serve(args: argparse.Namespace) -> int:
         runtime.tune_for_serving()
         uvicorn.run(app, **options)
     return 0
+
+
+def _announce_setup(link: str) -> None:
+    print(
+        f"samtycke: no admin account yet; create one at {link} "
+        "(works once, for 24 hours, until samtycke restarts)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def server_options(host: str, port: int, max_header_bytes: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from samtycke import datadir
 from samtycke.accounts import Accounts
+from samtycke.accounts.first_run import FirstRun
 from samtycke.auth import Auth
 from samtycke.clientip import ClientIP
 from samtycke.journal import Journal, Record, Shipper
@@ -72,6 +73,8 @@ class Services:
     state: StorageState = field(default_factory=StorageState)
     migrations: list[Migration] = field(default_factory=list)
     storage_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set by ``samtycke serve`` in one process: where to print a setup link when nobody is admin.
+    first_run: FirstRun | None = None
 
     @property
     def embedded(self) -> bool:

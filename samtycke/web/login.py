@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from samtycke.clientip import network
 from samtycke.component import Component
 from samtycke.ratelimit import RateLimiter, Throttle
 from samtycke.services import Services
-from samtycke.web.errors import BadRequest, TooManyRequests, Unprocessable
+from samtycke.web.errors import Unprocessable
 from samtycke.web.i18n import language
 from samtycke.web.surface import own_origin_only
 
@@ -36,6 +37,10 @@ PER_NETWORK = (10, 300.0)
 PER_ACCOUNT = (10, 300.0)
 EVERYONE = (100, 60.0)
 MAX_NAME = 200
+# Why the form is shown again, and with which status.
+PROBLEMS = {"": 200, "missing": 400, "wrong": 401, "throttled": 429}
+
+logger = logging.getLogger("samtycke.login")
 
 
 def safe_next(target: str) -> str:
@@ -65,21 +70,36 @@ class Login:
         return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
     def secure(self, request: Request) -> bool:
-        return (
-            request.url.scheme == "https"
-            or self.services.settings.server.public_url.lower().startswith("https:")
-            or self.services.client_ip.forwarded_https(request)
-        )
+        return secure(self.services, request)
 
     async def form(self, request: Request) -> Response:
-        return self._page(request, safe_next(request.query_params.get("next", "/")), failed=False)
+        return self._page(request, safe_next(request.query_params.get("next", "/")))
 
-    def _page(self, request: Request, target: str, *, failed: bool) -> Response:
+    def _page(
+        self,
+        request: Request,
+        target: str,
+        *,
+        problem: str = "",
+        name: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """The form, again after a refusal: with what went wrong, its status, and the name as typed."""
+        if problem:
+            logger.info("login refused", extra={"reason": problem})
+        first_run = self.services.first_run
         return self.services.templates.TemplateResponse(
             request,
             "login.html",
-            {"lang": language(request), "next": target, "failed": failed},
-            status_code=401 if failed else 200,
+            {
+                "lang": language(request),
+                "next": target,
+                "problem": problem,
+                "name": name[:MAX_NAME],
+                "setup_pending": first_run is not None and first_run.pending,
+            },
+            status_code=PROBLEMS[problem],
+            headers=headers,
         )
 
     async def login(self, request: Request) -> Response:
@@ -88,7 +108,7 @@ class Login:
         name, password, token = (str(form.get(k) or "") for k in ("name", "password", "token"))
         target = safe_next(str(form.get("next") or "/"))
         if not token and not (name and password):
-            raise BadRequest("enter a user name and password, or a token", field="name")
+            return self._page(request, target, problem="missing", name=name)
         address = self.services.client_ip.of(request)
         keys = {
             "network": self._hashed("network", network(address) if address else "unknown"),
@@ -98,28 +118,15 @@ class Login:
             keys["account"] = self._hashed("account", name)
         wait = self.throttle.allow(keys)
         if wait:
-            raise TooManyRequests(
-                "too many login attempts; wait a few minutes and try again",
-                headers={"Retry-After": str(wait)},
+            return self._page(
+                request, target, problem="throttled", name=name, headers={"Retry-After": str(wait)}
             )
         principal = (
             await self.auth.check_token(token) if token else await self.auth.check_password(name, password)
         )
         if principal is None:
-            return self._page(request, target, failed=True)
-        return await self._logged_in(request, principal, target)
-
-    async def _logged_in(self, request: Request, principal: Principal, target: str) -> Response:
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            await self.auth.start_session(principal),
-            max_age=sessions.SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=self.secure(request),
-        )
-        return response
+            return self._page(request, target, problem="wrong", name=name)
+        return await logged_in(self.services, request, principal, target)
 
     async def logout(self, request: Request) -> Response:
         self.auth.same_origin.require(request)
@@ -147,6 +154,29 @@ class Login:
         if len(name) > MAX_NAME:
             raise Unprocessable(f"a user name has at most {MAX_NAME} characters", field="name")
         return JSONResponse({"name": name, "ended": await self.auth.sessions.end_all(name)})
+
+
+def secure(services: Services, request: Request) -> bool:
+    """Whether samtycke is reached over https, so its cookie must say ``Secure``."""
+    return (
+        request.url.scheme == "https"
+        or services.settings.server.public_url.lower().startswith("https:")
+        or services.client_ip.forwarded_https(request)
+    )
+
+
+async def logged_in(services: Services, request: Request, principal: Principal, target: str) -> Response:
+    """A new session for ``principal``, its cookie set, on the way to ``target``."""
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        await services.auth.start_session(principal),
+        max_age=sessions.SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=secure(services, request),
+    )
+    return response
 
 
 def routes(services: Services) -> list[BaseRoute]:

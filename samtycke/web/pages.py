@@ -39,6 +39,7 @@ class Pages:
                 "storage": services.storage.target.describe(),
                 "embedded": services.embedded,
                 "state": services.state,
+                "setup_pending": services.first_run is not None and services.first_run.pending,
             },
         )
 
