@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import consent_default
-from consent.enforcement import codings, credentials, injection
+from consent.enforcement import codings, credentials, injection, rewritten
 from consent.enforcement.injection import PREFIX, banner_tag
 from consent.enforcement.middleware import ConsentMiddleware
 from samtycke.services import Services
@@ -208,12 +208,16 @@ class Proxy:
         injectable = (
             content_type.startswith("text/html")
             and scope["method"] != "HEAD"
-            and response.status_code not in (204, 304)
+            # A byte range is the upstream's bytes, wherever it starts (consent.enforcement.rewritten).
+            and response.status_code not in (204, 206, 304)
             and not 100 <= response.status_code < 200
         )
         body = response.aiter_raw()
         if not injectable:
-            await self._send_raw(response, send, [], body)
+            headers = self._headers(response, set())
+            if response.status_code == 304:
+                headers = rewritten.revalidated(headers, header(scope, b"if-none-match") or "")
+            await self._send_raw(response, send, headers, [], body)
             return
         coding = response.headers.get("content-encoding", "").strip().lower()
         nonce = _nonce(response.headers.get("content-security-policy", ""))
@@ -227,13 +231,15 @@ class Proxy:
                     "HTML passed through without the banner",
                     extra={"reason": plan.reason, "content_encoding": coding[:20]},
                 )
-            await self._send_raw(response, send, plan.raw, body)
+            await self._send_raw(response, send, self._headers(response, set()), plan.raw, body)
             return
         identity = coding in ("", "identity")
         # Kept compressed for a visitor who accepts the upstream's coding, else sent decoded.
         accepts = codings.accepted(header(scope, b"accept-encoding") or "", coding)
         out = coding if not identity and accepts else ""
-        headers = self._headers(response, {b"content-length", b"content-encoding"})
+        headers = rewritten.changed(
+            self._headers(response, {b"content-encoding"}), varies_on_encoding=not identity
+        )
         length = response.headers.get("content-length", "")
         if out:
             headers.append((b"content-encoding", out.encode()))
@@ -250,16 +256,11 @@ class Proxy:
         self,
         response: httpx.Response,
         send: Send,
+        headers: list[tuple[bytes, bytes]],
         first: list[bytes],
         rest: AsyncIterator[bytes] | None,
     ) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": self._headers(response, set()),
-            }
-        )
+        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         for chunk in first:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         if rest is not None:

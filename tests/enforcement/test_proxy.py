@@ -21,7 +21,16 @@ from samtycke.settings import Settings
 from tests.enforcement.servers import serve
 from tests.enforcement.stack import WWW, Stack
 from tests.enforcement.test_middleware import stored
-from tests.enforcement.upstream import BIG_CHUNK, BIG_CHUNKS, BOMB_BYTES, HEADLESS_BYTES, upstream_app
+from tests.enforcement.upstream import (
+    BIG_CHUNK,
+    BIG_CHUNKS,
+    BOMB_BYTES,
+    ETAG,
+    HEADLESS_BYTES,
+    HTML,
+    RANGE_END,
+    upstream_app,
+)
 from tests.support.paths import ARTIFACTS
 from tests.support.ports import free_port
 
@@ -54,6 +63,37 @@ def test_compressed_html_is_sent_decoded_to_a_visitor_who_does_not_accept_it(sta
     assert response.text.startswith(
         "<!doctype html><html><head>" + STUB + "<title>x</title>" + TAG + "</head>"
     )
+
+
+EXACT_BYTES = {"content-md5", "repr-digest", "content-range"}
+
+
+def test_a_changed_page_keeps_only_a_weak_etag_and_no_validator_of_the_upstream_bytes(stack: Stack) -> None:
+    direct = httpx.get(stack.upstream + "/validated")
+    assert direct.headers["etag"] == ETAG and EXACT_BYTES - {"content-range"} <= set(direct.headers)
+    page = httpx.get(stack.proxy + "/validated")
+    assert TAG + "</head>" in page.text
+    assert page.headers["etag"] == f"W/{ETAG}"
+    assert set(page.headers) & EXACT_BYTES == set()
+    assert page.headers["accept-ranges"] == "none"
+    assert int(page.headers["content-length"]) == len(page.content)
+    # The weak tag still revalidates, and the answer does not make the browser's copy strong again.
+    again = httpx.get(stack.proxy + "/validated", headers={"If-None-Match": page.headers["etag"]})
+    assert (again.status_code, again.headers["etag"]) == (304, f"W/{ETAG}")
+
+
+def test_a_compressed_changed_page_varies_on_accept_encoding(stack: Stack) -> None:
+    for accepted in ("gzip", "identity"):
+        page = httpx.get(stack.proxy + "/gzip", headers={"Accept-Encoding": accepted})
+        assert TAG in page.text
+        assert "accept-encoding" in page.headers["vary"].lower(), accepted
+
+
+def test_a_byte_range_of_a_page_is_the_upstream_bytes(stack: Stack) -> None:
+    part = httpx.get(stack.proxy + "/validated", headers={"Range": f"bytes=0-{RANGE_END}"})
+    assert part.status_code == 206
+    assert part.content == HTML[: RANGE_END + 1]
+    assert part.headers["etag"] == ETAG  # the upstream's bytes, so the upstream's strong tag
 
 
 def test_pages_without_head_and_with_csp_nonces(stack: Stack) -> None:

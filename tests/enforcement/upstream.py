@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
+import hashlib
 import zlib
 from collections.abc import AsyncIterator
 
@@ -19,6 +21,8 @@ BIG_CHUNKS = 80  # 5 MiB
 HTML = b"<!doctype html><html><head><title>x</title></head><body><p>hej</p></body></html>"
 BOMB_BYTES = 64 * 1024 * 1024  # inflated; about 64 KiB as gzip
 HEADLESS_BYTES = 2 * 1024 * 1024  # a page whose first tag comes after this many spaces
+ETAG = '"page-v1"'
+RANGE_END = 59  # a range of HTML from its start past </head>
 
 
 @functools.cache
@@ -88,6 +92,23 @@ def upstream_app(third_party: str) -> Starlette:
             {"cookie": request.headers.get("cookie"), "authorization": request.headers.get("authorization")}
         )
 
+    async def validated(request: Request) -> Response:
+        # A page with every validator of its exact bytes, revalidated and ranged as servers do.
+        tags = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+        if ETAG in tags:
+            return Response(status_code=304, headers={"ETag": ETAG})
+        headers = {
+            "ETag": ETAG,
+            "Last-Modified": "Tue, 01 Sep 2026 08:00:00 GMT",
+            "Accept-Ranges": "bytes",
+            "Content-MD5": base64.b64encode(hashlib.md5(HTML).digest()).decode(),
+            "Repr-Digest": f"sha-256=:{base64.b64encode(hashlib.sha256(HTML).digest()).decode()}:",
+        }
+        if request.headers.get("range") == f"bytes=0-{RANGE_END}":
+            headers["Content-Range"] = f"bytes 0-{RANGE_END}/{len(HTML)}"
+            return Response(HTML[: RANGE_END + 1], status_code=206, media_type="text/html", headers=headers)
+        return Response(HTML, media_type="text/html", headers=headers)
+
     async def teapot(request: Request) -> Response:
         return Response("kort och tjock", status_code=418, headers={"X-Teapot": "1"})
 
@@ -104,6 +125,7 @@ def upstream_app(third_party: str) -> Starlette:
             Route("/target", target, name="target"),
             Route("/echo", echo, methods=["GET", "POST", "PUT"]),
             Route("/teapot", teapot),
+            Route("/validated", validated),
             Route("/credentials", credentials),
             Mount("/", bad_site(third_party)),
         ]
