@@ -204,8 +204,9 @@
     const cat = (c) => {
       const id = 'stk-c-' + c.id;
       // One row per cookie, and one per storage key kept with it (similar technologies, same rules).
-      const row = (name, k, type) => h('tr', {}, ...[name, k.provider, k.purpose, k.lifetime, type, k.party === 'third' ? ct.third : ct.first]
-        .map((x) => h('td', {}, x || '')));
+      // A necessary cookie says why it is necessary next to its purpose.
+      const row = (name, k, type) => h('tr', {}, ...[name, k.provider, [k.purpose, k.justification].filter(Boolean).join(' '), k.lifetime,
+        type, k.party === 'third' ? ct.third : ct.first].map((x) => h('td', {}, x || '')));
       const rows = (c.cookies || []).flatMap((k) => [row(k.label || k.name, k, k.session ? ct.session : ct.persistent),
         ...(k.storage_keys || []).map((key) => row(key, k, ct.storage))]);
       return h('div', { class: 'stk-c' },
