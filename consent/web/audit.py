@@ -1,4 +1,8 @@
-"""The auditor's side: streaming exports, "what did this visitor agree to then", the page."""
+"""The auditor's side: streaming exports, "what did this visitor agree to then", the page.
+
+The page also shows the latest changes to accounts and tokens (who, what, to whom,
+when), since who could read or change the records is part of what an auditor checks.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -26,6 +31,7 @@ from samtycke.web.errors import HTTPError, NotFound, Unauthorized, Unprocessable
 from samtycke.web.i18n import language
 
 ROLES = ("auditor",)
+ACCOUNT_EVENTS = 100  # the latest account changes on the page; the API gives up to 1000
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 9999
@@ -272,7 +278,15 @@ class Audit:
         except (HTTPError, Unavailable, ValueError) as exc:
             context["problem"] = getattr(exc, "message", None) or str(exc)
         context["rates"] = await self.rates()
+        context["account_events"] = await self.services.accounts.events.recent(ACCOUNT_EVENTS)
+        context["local"] = self.local_time
         return self.services.templates.TemplateResponse(request, "audit.html", context)
+
+    def local_time(self, moment: datetime) -> str:
+        """A moment as the page shows it: in the (first) site's time zone."""
+        sites = self.services.settings.sites
+        zone = ZoneInfo(sites[0].timezone if sites else "UTC")
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def routes(service: ConsentService) -> list[BaseRoute]:

@@ -32,7 +32,7 @@ from samtycke.services import Services, build
 from samtycke.settings import Settings
 from samtycke.storage.priority import keep_native_threads_low
 from samtycke.unavailable import Unavailable
-from samtycke.web import assets, health, login, pages, setup
+from samtycke.web import accounts, assets, health, login, pages, setup
 from samtycke.web.asgi import header_values
 from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
 from samtycke.web.headerlimit import HeaderLimit
@@ -50,11 +50,12 @@ COMPONENT_MODULES = ("analytics.component", "consent.component", "consent.web.pa
 
 
 def components(services: Services) -> list[Component]:
-    """The domains' parts, then logging in (its routes, sessions and accounts) and the first-run page."""
+    """The domains' parts, then logging in, managing accounts, and the first-run page."""
     modules = [optional_module(name) for name in COMPONENT_MODULES]
     return [
         *(module.build(services) for module in modules if module is not None),
         login.build(services),
+        accounts.build(services),
         setup.build(services),
     ]
 

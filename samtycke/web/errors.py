@@ -12,6 +12,7 @@ called the foreign code, with ``raise ... from exc``.
      ├── Forbidden             403
      ├── NotFound              404
      ├── MethodNotAllowed      405
+     ├── Conflict              409
      ├── PayloadTooLarge       413
      ├── MisdirectedRequest    421
      ├── Unprocessable         422
@@ -20,7 +21,8 @@ called the foreign code, with ``raise ... from exc``.
      └── ServiceUnavailable    503
 
 Infrastructure errors (``samtycke.unavailable.Unavailable``: storage, journal, the consent
-log) know no status; ``samtycke.web.app`` answers them as ``ServiceUnavailable``.
+log) know no status; ``samtycke.web.app`` answers them as ``ServiceUnavailable``.  Refused
+account changes (``samtycke.accounts.AccountError``) get theirs from ``from_account_error``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from samtycke.accounts.errors import (
+    AccountError,
+    AccountExists,
+    InvalidAccount,
+    LastAdmin,
+    NoSuchAccount,
+    NoSuchToken,
+    ReadOnlyAccount,
+)
 from samtycke.unavailable import Unavailable
 
 
@@ -86,6 +97,13 @@ class MethodNotAllowed(HTTPError):
     code = "method_not_allowed"
 
 
+class Conflict(HTTPError):
+    """The request is sound, but the state of what it names does not allow it."""
+
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(HTTPError):
     status = 413
     code = "payload_too_large"
@@ -126,6 +144,7 @@ STATUS_CLASSES: dict[int, type[HTTPError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        Conflict,
         PayloadTooLarge,
         MisdirectedRequest,
         Unprocessable,
@@ -150,3 +169,22 @@ def from_unavailable(exc: Unavailable) -> ServiceUnavailable:
     """The web boundary's answer to an infrastructure error: 503, and when to try again."""
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
     return ServiceUnavailable(exc.message, code=exc.code, headers=headers)
+
+
+ACCOUNT_ERRORS: dict[type[AccountError], tuple[type[HTTPError], str]] = {
+    InvalidAccount: (Unprocessable, "invalid_account"),
+    AccountExists: (Conflict, "account_exists"),
+    NoSuchAccount: (NotFound, "no_such_account"),
+    NoSuchToken: (NotFound, "no_such_token"),
+    ReadOnlyAccount: (Conflict, "read_only_account"),
+    LastAdmin: (Conflict, "last_admin"),
+}
+
+
+def from_account_error(exc: AccountError) -> HTTPError:
+    """The web boundary's answer to a refused account change; the code names the reason."""
+    cls, code = next(
+        (ACCOUNT_ERRORS[kind] for kind in type(exc).__mro__ if kind in ACCOUNT_ERRORS),
+        (Unprocessable, "account_refused"),
+    )
+    return cls(exc.message, field=exc.field, code=code)

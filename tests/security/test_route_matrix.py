@@ -142,9 +142,46 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/login"): everyone(200),
     ("POST", "/login"): everyone(303, data={"token": ADMIN_TOKEN}, foreign=403),
     ("POST", "/logout"): everyone(303, foreign=403),
+    # The first-run page: only the link printed on the terminal opens it; this is not that link.
+    ("GET", "/setup/{token}"): everyone(404, path="/setup/not-the-link"),
+    ("POST", "/setup/{token}"): everyone(
+        404,
+        path="/setup/not-the-link",
+        data={"name": "root", "password": "long enough, surely", "again": "long enough, surely"},
+        foreign=403,
+    ),
     ("DELETE", "/api/v1/users/{name}/sessions"): logged_in(
         401, 403, 403, 200, path="/api/v1/users/maria/sessions"
     ),
+    # A backup of everything, signing keys included: the admin's alone.
+    ("POST", "/api/v1/backup"): logged_in(401, 403, 403, 200),
+    # Accounts: the admin's; the record of their changes is the auditor's too. "maria" is
+    # an account of the store (``stored_account``), "admin" one of the configuration file,
+    # and "nobody" and the token id are unknown, so that a change can be repeated alike.
+    ("GET", "/api/v1/accounts"): logged_in(401, 403, 403, 200),
+    ("POST", "/api/v1/accounts"): logged_in(
+        401, 403, 403, 409, json={"name": "admin", "role": "marketer", "password": "long enough, surely"}
+    ),
+    ("GET", "/api/v1/accounts/{name}"): logged_in(401, 403, 403, 200, path="/api/v1/accounts/maria"),
+    ("PATCH", "/api/v1/accounts/{name}"): logged_in(
+        401, 403, 403, 200, path="/api/v1/accounts/maria", json={"disabled": False}
+    ),
+    ("DELETE", "/api/v1/accounts/{name}"): logged_in(401, 403, 403, 404, path="/api/v1/accounts/nobody"),
+    ("PUT", "/api/v1/accounts/{name}/password"): logged_in(
+        401, 403, 403, 200, path="/api/v1/accounts/maria/password", json={"password": "long enough, surely"}
+    ),
+    ("POST", "/api/v1/accounts/{name}/tokens"): logged_in(
+        401, 403, 403, 201, path="/api/v1/accounts/maria/tokens"
+    ),
+    ("DELETE", "/api/v1/accounts/{name}/tokens/{token_id}"): logged_in(
+        401, 403, 403, 404, path="/api/v1/accounts/maria/tokens/0123456789ab"
+    ),
+    ("DELETE", "/api/v1/accounts/{name}/sessions"): logged_in(
+        401, 403, 403, 200, path="/api/v1/accounts/maria/sessions"
+    ),
+    ("GET", "/api/v1/audit/accounts"): logged_in(401, 403, 200, 200),
+    ("GET", "/admin/accounts"): logged_in(303, 403, 403, 200),
+    ("POST", "/admin/accounts"): logged_in(401, 403, 403, 303, data={"action": "enable", "name": "maria"}),
     # The service itself.
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
@@ -200,6 +237,14 @@ def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://localhost") as test_client:
         wait_ready(test_client, timeout=120)
         yield test_client
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stored_account(app: Starlette, client: TestClient) -> None:
+    """An account of the store for the accounts rows to act on."""
+    accounts = app.state.services.accounts
+    assert client.portal is not None
+    client.portal.call(lambda: accounts.create("maria", "marketer", "long enough, surely", actor="matrix"))
 
 
 @pytest.fixture(scope="module")
