@@ -222,11 +222,13 @@ class _Response:
     def expire(self, name: str, host: str, tier: int) -> list[str]:
         """The headers that expire ``name`` under each configured domain, at the paths of ``tier``.
 
-        Step 0 is ``/`` and the declared path; step 1 the other ancestors of the request's path.
+        Step 0 is ``/``, the declared path and the site's ``cookie_paths`` (a cookie an embed
+        set under its own path is sent only there); step 1 the other ancestors of the
+        request's path.
         """
         entry = self.registry.match(name)
         domains = domain_variants(host, self.site.domains, entry.domain if entry else "")
-        first = path_variants("/", [entry.path] if entry else [])
+        first = path_variants("/", [*([entry.path] if entry else []), *self.site.cookie_paths])
         paths = first if tier == 0 else [p for p in path_variants(self.conn.url.path) if p not in first]
         return [setcookie.expire(name, p, d, secure=self.secure) for d in domains for p in paths]
 

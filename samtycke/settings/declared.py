@@ -293,9 +293,9 @@ class Site:
     )
     cookie_paths: list[str] = setting(
         [],
-        "Paths besides `/` that the site's pages or embeds set cookies on, e.g. `/shop`. On "
-        "withdrawal the banner expires cookies without consent on each, since a browser tells "
-        "scripts no cookie's path.",
+        "Paths besides `/` that the site's pages or embeds set cookies on, e.g. `/shop`. The "
+        "banner and server-side enforcement expire cookies without consent on each, since a "
+        "browser tells no one a cookie's path.",
     )
     policy_url: str = setting("", "The site's own privacy policy; empty: samtycke's generated page.")
     controller: Controller = setting(Controller(), "Controller details for the generated policy.")

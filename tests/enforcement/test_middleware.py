@@ -100,7 +100,8 @@ def test_unknown_cookies_can_be_allowed_and_are_still_reported(
 
 
 def test_cookies_the_browser_sends_without_consent_are_expired_everywhere(sites: Sites) -> None:
-    """At "/" on every configured domain first; at the request's other paths if they come back."""
+    """At "/" and the demo's cookie_paths on every configured domain first; at the request's
+    other paths if they come back."""
     cookies = {"demo_ads": "x", "_pk_ses.1.abcd": "y", "demo_session": "s", "tracker_uid": "u"}
     headers = {
         "Host": "www.demo.localhost",
@@ -116,14 +117,22 @@ def test_cookies_the_browser_sends_without_consent_are_expired_everywhere(sites:
                 (parsed.attributes.get("domain", ""), parsed.attributes["path"])
             )
         if step == 0:
-            assert {p for pairs in expired.values() for _, p in pairs} == {"/"}
+            assert {p for pairs in expired.values() for _, p in pairs} == {"/", "/demo/embed"}
     assert set(expired) == {"demo_ads", "_pk_ses.1.abcd", "tracker_uid"}  # never the necessary one
     domains = {"", "www.demo.localhost", "demo.localhost"}  # configured, and above the host
-    paths = {"/", "/shop", "/shop/cart", "/shop/cart/page"}
+    paths = {"/", "/demo/embed", "/shop", "/shop/cart", "/shop/cart/page"}
     assert expired["demo_ads"] == {(d, p) for d in domains for p in paths}
     assert ("demo.localhost", "/") in expired["_pk_ses.1.abcd"]
     # Expired at every variant: the same cookies again get nothing for a while.
     assert httpx.get(sites.site + "/shop/cart/page", headers=headers).headers.get_list("set-cookie") == []
+
+
+def test_cookies_are_expired_on_the_site_s_configured_cookie_paths_too(signer: Signer) -> None:
+    settings = enforcement_settings(cookie_paths=["/demo/embed", "/sites"])
+    with serve(ConsentMiddleware(templated_site("http://127.0.0.2:9"), settings, 1, signer)) as site:
+        response = httpx.get(site + "/page", headers={"Cookie": "demo_ads=x"})
+    paths = {parse(h).attributes["path"] for h in response.headers.get_list("set-cookie")}  # type: ignore[union-attr]
+    assert paths == {"/", "/demo/embed", "/sites"}
 
 
 def test_granted_cookies_are_not_expired(sites: Sites, consent_value: Callable[..., str]) -> None:
