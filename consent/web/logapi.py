@@ -47,8 +47,23 @@ class LogAPI:
         """
         summary: The newest signed checkpoint
         description: C2SP signed note (text/plain); `?format=json` for a JSON wrapper.
+        parameters:
+          - {name: format, in: query, schema: {type: string, enum: [json]}}
         responses:
-          200: {description: The checkpoint.}
+          200:
+            description: The checkpoint.
+            content:
+              text/plain: {schema: {type: string}}
+              application/json:
+                schema:
+                  type: object
+                  required: [origin, tree_size, root_hash, key_id, note]
+                  properties:
+                    origin: {type: string}
+                    tree_size: {type: integer, minimum: 0}
+                    root_hash: {type: string}
+                    key_id: {type: string}
+                    note: {type: string}
         """
         signed = await self.log.checkpoint()
         if request.query_params.get("format") == "json":
@@ -77,7 +92,19 @@ class LogAPI:
           - {name: leaf_index, in: query, required: true, schema: {type: integer}}
           - {name: tree_size, in: query, schema: {type: integer}}
         responses:
-          200: {description: The audit path, hex-encoded.}
+          200:
+            description: The audit path, hex-encoded.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [leaf_index, tree_size, leaf_hash, audit_path, root_hash]
+                  properties:
+                    leaf_index: {type: integer, minimum: 0}
+                    tree_size: {type: integer, minimum: 1}
+                    leaf_hash: {type: string, pattern: '^[0-9a-f]{64}$'}
+                    audit_path: {type: array, items: {type: string, pattern: '^[0-9a-f]{64}$'}}
+                    root_hash: {type: string, pattern: '^[0-9a-f]{64}$'}
           422: {description: Index or size out of range.}
         """
         size = self.tree_size(request, "tree_size")
@@ -93,7 +120,19 @@ class LogAPI:
           - {name: first, in: query, required: true, schema: {type: integer}}
           - {name: second, in: query, schema: {type: integer}}
         responses:
-          200: {description: The proof, hex-encoded.}
+          200:
+            description: The proof, hex-encoded.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [first, second, first_root, second_root, proof]
+                  properties:
+                    first: {type: integer, minimum: 1}
+                    second: {type: integer, minimum: 1}
+                    first_root: {type: string, pattern: '^[0-9a-f]{64}$'}
+                    second_root: {type: string, pattern: '^[0-9a-f]{64}$'}
+                    proof: {type: array, items: {type: string, pattern: '^[0-9a-f]{64}$'}}
           422: {description: Sizes out of range.}
         """
         second = self.tree_size(request, "second")
@@ -118,7 +157,27 @@ class LogAPI:
           - {name: start, in: query, required: true, schema: {type: integer}}
           - {name: end, in: query, schema: {type: integer}}
         responses:
-          200: {description: Entries with index and leaf hash; purged payloads are null.}
+          200:
+            description: Entries with index and leaf hash; purged payloads are null.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [tree_size, entries, next]
+                  properties:
+                    tree_size: {type: integer, minimum: 0}
+                    next: {type: integer}
+                    entries:
+                      type: array
+                      maxItems: 1000
+                      items:
+                        type: object
+                        required: [index, leaf_hash, kind, entry]
+                        properties:
+                          index: {type: integer, minimum: 0}
+                          leaf_hash: {type: string, pattern: '^[0-9a-f]{64}$'}
+                          kind: {type: string}
+                          entry: {type: object, nullable: true}
         """
         self.log.require_ready()
         start = int_param(request, "start")
@@ -137,7 +196,26 @@ class LogAPI:
         """
         summary: The log's public keys (JWKS)
         responses:
-          200: {description: Ed25519 keys, each with its key id and signed-note verifier key.}
+          200:
+            description: Ed25519 keys, each with its key id and signed-note verifier key.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [keys]
+                  properties:
+                    keys:
+                      type: array
+                      items:
+                        type: object
+                        required: [kty, crv, x, kid, alg]
+                        properties:
+                          kty: {type: string, enum: [OKP]}
+                          crv: {type: string, enum: [Ed25519]}
+                          x: {type: string}
+                          kid: {type: string}
+                          alg: {type: string, enum: [EdDSA]}
+                          note_vkey: {type: string}
         """
         document = self.log.keys.jwks()
         for jwk, public in zip(document["keys"], self.log.keys.public_keys(), strict=True):

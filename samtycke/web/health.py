@@ -20,7 +20,11 @@ async def healthz(request: Request) -> Response:
     """
     summary: Liveness
     responses:
-      200: {description: The process is up.}
+      200:
+        description: The process is up.
+        content:
+          application/json:
+            schema: {type: object, required: [status], properties: {status: {type: string, enum: [ok]}}}
     """
     return JSONResponse({"status": "ok"})
 
@@ -36,8 +40,12 @@ class Health:
         summary: Readiness
         description: ClickHouse reachable, migrations applied, and the journal backlog.
         responses:
-          200: {description: Ready.}
-          503: {description: Not ready; `reasons` says why.}
+          200:
+            description: Ready.
+            content: {application/json: {schema: {$ref: "#/components/schemas/Readiness"}}}
+          503:
+            description: Not ready; `reasons` says why.
+            content: {application/json: {schema: {$ref: "#/components/schemas/Readiness"}}}
         """
         services = self.services
         records, size = services.journal.backlog()

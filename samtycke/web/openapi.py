@@ -38,6 +38,22 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
+READINESS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["ready", "checks", "reasons"],
+    "properties": {
+        "ready": {"type": "boolean"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["ok"],
+                "properties": {"ok": {"type": "boolean"}},
+            },
+        },
+        "reasons": {"type": "array", "items": {"type": "string"}},
+    },
+}
 INFO: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -47,7 +63,7 @@ INFO: dict[str, Any] = {
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {"Error": ERROR_SCHEMA},
+        "schemas": {"Error": ERROR_SCHEMA, "Readiness": READINESS_SCHEMA},
     },
 }
 
