@@ -6,6 +6,7 @@
     samtycke token     make a bearer token and the config lines that hold its hash
     samtycke hash-password   hash a dashboard password for the config
     samtycke settings  print every setting with its default and help
+    samtycke backup / restore   back up everything, verify a backup, restore one
 
 Domains add their own commands (``log verify``, ``visitor export`` ...) through a
 ``register(subparsers)`` function in their ``cli`` module.
@@ -45,6 +46,7 @@ APP_CONFIG_ENV = "SAMTYCKE_CONFIG"
 DOMAIN_COMMANDS = (
     "samtycke.sessions_cli",
     "samtycke.accounts.cli",
+    "samtycke.backup.cli",
     "consent.ledger.cli",
     "consent.enforcement.cli",
     "consent.scan.cli",

@@ -30,7 +30,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,6 +239,13 @@ class Shipper:
             finally:
                 self._shipment_ended.set()
                 self._shipment_ended = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No shipment runs while the block does: ClickHouse then takes no journalled rows,
+        so a copy of its tables and of the journal made inside holds every record once."""
+        async with self._lock:
+            yield
 
     async def stored(self, through: int, timeout: float) -> bool:
         """Wait until scheduled shipments have stored this lane's segments up to ``through``

@@ -16,7 +16,7 @@ import os
 import queue
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -287,6 +287,24 @@ class Storage:
         with self.client() as client:
             _translate(client.raw_insert, table, None, body, settings=_dedup(dedup_token), fmt="JSONEachRow")
 
+    def export_native(self, sql: str, write: Callable[[bytes], object]) -> None:
+        """Stream a query's result to ``write`` in ClickHouse's Native format, block by block."""
+        with self.client() as client:
+            stream = _translate(client.raw_stream, sql, fmt="Native")
+            try:
+                _translate(_pump, stream, write)
+            finally:
+                stream.close()
+
+    def insert_native(self, table: str, blocks: Iterator[bytes]) -> int:
+        """Insert Native data as it is read; the rows written.  Deduplication is off, because
+        these are rows ClickHouse held before (a backup's), and equal blocks among them are real."""
+        with self.client() as client:
+            summary = _translate(
+                client.raw_insert, table, None, blocks, settings={"insert_deduplicate": 0}, fmt="Native"
+            )
+            return int(summary.written_rows)
+
     def ping(self) -> bool:
         try:
             self.query("SELECT 1")
@@ -310,6 +328,11 @@ class Storage:
         self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         return await run_in_threadpool(self.query_dicts, sql, parameters, settings)
+
+
+def _pump(stream: Iterable[bytes], write: Callable[[bytes], object]) -> None:
+    for block in stream:
+        write(block)
 
 
 def _dedup(token: str | None) -> dict[str, Any]:

@@ -46,7 +46,13 @@ logger = logging.getLogger("samtycke")
 
 # Modules with a `build(services) -> Component` function, in mounting order: the collector
 # first, because routing tries routes in order and it answers the most requests.
-COMPONENT_MODULES = ("analytics.component", "consent.component", "consent.web.pages", "analytics.dashboard")
+COMPONENT_MODULES = (
+    "analytics.component",
+    "consent.component",
+    "consent.web.pages",
+    "analytics.dashboard",
+    "samtycke.backup.web",
+)
 
 
 def components(services: Services) -> list[Component]:

@@ -1,0 +1,171 @@
+"""``samtycke backup DIR``, ``samtycke backup --verify DIR`` and ``samtycke restore DIR``.
+
+A backup is made by the running samtycke when one holds the data directory (through
+``POST /api/v1/backup``, with an admin token from ``--token`` or ``SAMTYCKE_TOKEN``), and
+by the command itself otherwise.  It is verified as soon as it is written.  A restore
+needs a data directory no process uses.
+
+Exit codes: 0 done (or verified), 1 the backup failed or does not verify, 2 usage errors,
+a target in use or not empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from samtycke.backup import archive, files, writer
+from samtycke.backup.restore import RestoreRefused, restore
+from samtycke.backup.verify import Report, verify
+from samtycke.cli import CommandFailed, add_config_option, command, load_settings, storage_failures
+from samtycke.journal.journal import Lane
+from samtycke.settings import Settings
+from samtycke.storage import DataDirInUse, Storage
+
+TOKEN_ENV = "SAMTYCKE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+
+
+def register(subparsers: Any) -> None:
+    backup = command(
+        subparsers,
+        "backup",
+        "Back up the database, the signing keys and the journal into a new folder, or verify a backup.",
+        "samtycke backup /var/backups/samtycke-2025-01-31 --config /etc/samtycke.toml\n"
+        "  samtycke backup --verify /var/backups/samtycke-2025-01-31",
+    )
+    add_config_option(backup)
+    backup.add_argument("dir", help="a new or empty folder for the backup (with --verify: the backup)")
+    backup.add_argument(
+        "--verify", action="store_true", help="check an existing backup instead of making one"
+    )
+    backup.add_argument("--server", help="URL of the running samtycke (default: found by itself)")
+    backup.add_argument(
+        "--token", help=f"admin bearer token for the running samtycke (default: ${TOKEN_ENV})"
+    )
+    backup.set_defaults(run=run_backup)
+    restorer = command(
+        subparsers,
+        "restore",
+        "Restore a backup into the configured data directory and database (stop samtycke first).",
+        "samtycke restore /var/backups/samtycke-2025-01-31 --config /etc/samtycke.toml",
+    )
+    add_config_option(restorer)
+    restorer.add_argument("dir", help="the backup folder")
+    restorer.add_argument(
+        "--force", action="store_true", help="replace a data directory or database that is not empty"
+    )
+    restorer.set_defaults(run=run_restore)
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if args.verify:
+        report = verify(folder)
+        print(report.text())
+        return 0 if report.ok else 1
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise CommandFailed(f"{folder} is not an empty folder; a backup goes into a new or empty one.", 2)
+    settings = load_settings(args)
+    data_dir = Path(settings.storage.data_dir).resolve()
+    if args.server or _running(data_dir):
+        source = _through_server(args, args.server or _local_url(settings), folder)
+    else:
+        try:
+            source = _direct(settings, data_dir, folder)
+        except DataDirInUse:
+            source = _through_server(args, _local_url(settings), folder)
+    report = verify(folder)
+    _summary(report, folder, source)
+    return 0 if report.ok else 1
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from samtycke.services import clickhouse_url
+    from samtycke.storage import parse_url
+
+    settings = load_settings(args)
+    data_dir = Path(settings.storage.data_dir).resolve()
+    if settings.storage.cluster:
+        raise CommandFailed(
+            "A cluster is restored with ClickHouse's RESTORE ... ON CLUSTER; see the README.", 2
+        )
+    storage = Storage(parse_url(clickhouse_url(settings, data_dir), settings.storage.database))
+    try:
+        with storage_failures("The restore failed"):
+            done = restore(Path(args.dir), data_dir, storage, force=args.force)
+    except RestoreRefused as exc:
+        raise CommandFailed(str(exc), 2) from exc
+    finally:
+        storage.close()
+    print(
+        f"restored {done.files} files and {done.tables} tables ({done.rows:,} rows) into {data_dir}; "
+        "start samtycke to ship the restored journal"
+    )
+    return 0
+
+
+def _running(data_dir: Path) -> bool:
+    """Whether a samtycke process works on ``data_dir``: it holds a journal lane."""
+    for path in sorted((data_dir / files.JOURNAL).glob("lane-*")):
+        lane = Lane.try_claim(path)
+        if lane is None:
+            return True
+        lane.release()
+    return False
+
+
+def _direct(settings: Settings, data_dir: Path, folder: Path) -> str:
+    from samtycke.services import clickhouse_url
+    from samtycke.storage import parse_url
+
+    if settings.storage.cluster:
+        raise CommandFailed(
+            "A cluster is backed up with ClickHouse's BACKUP ... ON CLUSTER; see the README.", 2
+        )
+    storage = Storage(parse_url(clickhouse_url(settings, data_dir), settings.storage.database))
+    try:
+        with storage_failures("The backup failed"):
+            writer.write(storage, data_dir, folder)
+    finally:
+        storage.close()
+    return storage.target.describe()
+
+
+def _through_server(args: argparse.Namespace, base: str, folder: Path) -> str:
+    token = args.token or os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise CommandFailed(
+            f"A running samtycke holds the data; give an admin token with --token or ${TOKEN_ENV} "
+            "(make one with `samtycke token --role admin`).",
+            2,
+        )
+    url = f"{base.rstrip('/')}/api/v1/backup"
+    headers = {"authorization": f"Bearer {token}"}
+    try:
+        with httpx.stream("POST", url, headers=headers, timeout=httpx.Timeout(30, read=None)) as response:
+            if response.status_code != 200:
+                response.read()
+                raise CommandFailed(f"samtycke answered {response.status_code}: {response.text[:500]}", 1)
+            archive.extract(response.iter_bytes(archive.CHUNK), folder)
+    except httpx.HTTPError as exc:
+        raise CommandFailed(
+            f"Could not reach samtycke at {base}: {exc}. Is it running? Try --server.", 1
+        ) from exc
+    except archive.BadArchive as exc:
+        raise CommandFailed(str(exc), 1) from exc
+    return f"the running samtycke at {base}"
+
+
+def _local_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.server.port}"
+
+
+def _summary(report: Report, folder: Path, source: str) -> None:
+    if report.ok:
+        print(f"backed up {source} into {folder}; {report.text()}")
+    else:
+        print(f"the backup in {folder} does not verify:\n{report.text()}")

@@ -1,0 +1,199 @@
+"""Backup and restore round-trip a live data directory: receipts stay provable, stats stay equal.
+
+A real ``samtycke serve`` on the embedded default takes consent choices and hits; ``samtycke
+backup`` copies it through the running server; ``samtycke restore`` rebuilds it in a fresh
+data directory, where a second server answers the same statistics, its audit export
+verifies offline, and new receipts extend the old log consistently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import tomli_w
+
+from tests.analytics.conftest import CHROME
+from tests.support.config import demo_raw
+from tests.support.live import LiveServer
+from tests.support.tokens import ADMIN_TOKEN, AUDITOR, MARKETER, TOKENS
+
+CHOICE = {
+    "site_id": 1,
+    "decisions": {"preferences": False, "statistics": True, "marketing": False},
+    "method": "custom",
+    "notice_version": "2026-11-01",
+    "lang": "sv",
+}
+STATS = {
+    "site_id": 1,
+    "metrics": ["visitors", "pageviews"],
+    "date_range": "all",
+    "dimensions": ["event:page"],
+}
+
+
+def cli(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SAMTYCKE_CONFIG", "SAMTYCKE_TOKEN")}
+    return subprocess.run(
+        [sys.executable, "-m", "samtycke", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=base,
+        env=env,
+        check=False,
+    )
+
+
+def config(base: Path, name: str) -> Path:
+    raw = demo_raw(
+        storage={"data_dir": str(base / name)},
+        server={"secret_keys": ["backup-test-key"]},
+        tokens=TOKENS,
+    )
+    path = base / f"{name}.toml"
+    path.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return path
+
+
+def stats(server: LiveServer) -> Any:
+    answer = httpx.post(server.url + "/api/v1/stats/query", json=STATS, headers=MARKETER, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["results"]
+
+
+def consent(server: LiveServer) -> dict[str, Any]:
+    answer = httpx.post(server.url + "/api/v1/consent", json=CHOICE, timeout=30)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def export(server: LiveServer, folder: Path) -> tuple[Path, Path]:
+    """The audit export and the public keys, as files for ``samtycke log verify``."""
+    entries = httpx.get(server.url + "/api/v1/audit/export", headers=AUDITOR, timeout=60)
+    keys = httpx.get(server.url + "/api/v1/log/keys", timeout=30)
+    assert entries.status_code == keys.status_code == 200, entries.text
+    folder.mkdir(exist_ok=True)
+    (folder / "log.jsonl").write_bytes(entries.content)
+    (folder / "keys.json").write_bytes(keys.content)
+    return folder / "log.jsonl", folder / "keys.json"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A backup made while the first server runs, and that server's answers at the time."""
+    base = tmp_path_factory.mktemp("backup")
+    first = LiveServer(data_dir=base / "first", config_path=config(base, "first")).start()
+    try:
+        receipts = [consent(first) for _ in range(6)]
+        for n in range(12):
+            hit = {"idsite": 1, "rec": 1, "url": f"http://localhost/page-{n % 4}", "_id": f"{n:016x}"}
+            assert httpx.get(
+                first.url + "/matomo.php", params=hit, headers={"user-agent": CHROME}
+            ).status_code in (
+                200,
+                204,
+            )
+        deadline = time.monotonic() + 30
+        while sum(row["metrics"][1] for row in stats(first)) < 12:
+            assert time.monotonic() < deadline, stats(first)
+            time.sleep(0.2)
+        before = stats(first)
+        state = base / "log-state.json"
+        online = cli(base, "log", "verify", "--url", first.url, "--state", str(state))
+        assert online.returncode == 0, online.stdout + online.stderr
+        made = cli(
+            base,
+            "backup",
+            str(base / "copy"),
+            "--config",
+            str(first.config_path),
+            "--server",
+            first.url,
+            "--token",
+            ADMIN_TOKEN,
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+        assert first.process is not None and first.process.poll() is None, "the server ran all along"
+    finally:
+        first.stop()
+    return {"base": base, "before": before, "receipts": receipts, "state": state, "made": made.stdout}
+
+
+def test_a_backup_made_while_serving_verifies_and_keeps_key_files_private(scene: dict[str, Any]) -> None:
+    copy = scene["base"] / "copy"
+    assert "OK:" in scene["made"]
+    keys = list((copy / "files" / "consent-keys").glob("*.pem"))
+    assert keys, sorted(p.name for p in copy.rglob("*"))
+    for path in [*keys, copy / "files" / "consent-keys" / "active"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    manifest = json.loads((copy / "manifest.json").read_text())
+    counted = {table["name"]: table["rows"] for table in manifest["tables"]}
+    assert counted["consent_log"] >= 6 and counted["events"] == 12
+    verified = cli(scene["base"], "backup", "--verify", str(copy))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("OK:")
+
+
+def test_a_restored_service_answers_the_same_and_its_log_keeps_growing_consistently(
+    scene: dict[str, Any],
+) -> None:
+    base = scene["base"]
+    target = config(base, "second")
+    restored = cli(base, "restore", str(base / "copy"), "--config", str(target))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    for pem in (base / "second" / "consent-keys").glob("*.pem"):
+        assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+    second = LiveServer(data_dir=base / "second", config_path=target).start()
+    try:
+        assert stats(second) == scene["before"]
+        entries, keys = export(second, base / "offline")
+        offline = cli(base, "log", "verify", str(entries), "--public-key", str(keys))
+        assert offline.returncode == 0, offline.stdout + offline.stderr
+        for receipt in scene["receipts"]:
+            assert receipt["receipt"]["receipt_id"] in entries.read_text()
+        consent(second)
+        grown = cli(base, "log", "verify", "--url", second.url, "--state", str(scene["state"]))
+        assert grown.returncode == 0, grown.stdout + grown.stderr
+    finally:
+        second.stop()
+
+
+def test_restore_refuses_a_non_empty_target_unless_forced(scene: dict[str, Any]) -> None:
+    base = scene["base"]
+    target = config(base, "third")
+    (base / "third").mkdir()
+    (base / "third" / "notes.txt").write_text("kept unless forced")
+    refused = cli(base, "restore", str(base / "copy"), "--config", str(target))
+    assert refused.returncode == 2 and "--force" in refused.stderr, refused.stderr
+    assert (base / "third" / "notes.txt").exists()
+    forced = cli(base, "restore", str(base / "copy"), "--config", str(target), "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert not (base / "third" / "notes.txt").exists()
+    assert (base / "third" / "consent-log.checkpoint").exists()
+
+
+def test_a_tampered_backup_fails_verification_and_is_not_restored(scene: dict[str, Any]) -> None:
+    base = scene["base"]
+    tampered = base / "tampered"
+    shutil.copytree(base / "copy", tampered)
+    table = tampered / "tables" / "consent_log.native.gz"
+    data = bytearray(table.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    table.write_bytes(bytes(data))
+    checked = cli(base, "backup", "--verify", str(tampered))
+    assert checked.returncode == 1
+    assert "tables/consent_log.native.gz was changed" in checked.stdout
+    refused = cli(base, "restore", str(tampered), "--config", str(config(base, "fourth")))
+    assert refused.returncode == 2 and "does not verify" in refused.stderr
+    assert not (base / "fourth").exists()
