@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -17,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from consent.scan import prerequisites
+from consent.scan.observed import PageVisit, Scenario
 from samtycke.progress import Progress
 
 CHROMIUM_ARGS = [
@@ -32,24 +32,6 @@ BANNER_TIMEOUT_MS = 5000
 
 class ScanError(Exception):
     """The scan could not run (browser missing, site unreachable)."""
-
-
-@dataclass
-class PageVisit:
-    url: str
-    cookies: list[dict[str, Any]]
-    local_storage: list[str]
-    session_storage: list[str]
-    third_party: list[str]
-    seen_at: float
-
-
-@dataclass
-class Scenario:
-    name: str
-    visits: list[PageVisit] = field(default_factory=list)
-    note: str = ""
-    after_withdrawal: list[PageVisit] = field(default_factory=list)
 
 
 def same_origin(a: str, b: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from consent.categories import NECESSARY
 from consent.registry import Registry, is_session, lifetime_seconds
-from consent.scan.crawl import PageVisit, Scenario
+from consent.scan.observed import PageVisit, Scenario
 
 # A persistent cookie's lifetime may be off by this share before it is reported.
 LIFETIME_TOLERANCE = 0.1

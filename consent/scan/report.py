@@ -9,8 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from consent.registry import Registry
-from consent.scan.crawl import Scenario
 from consent.scan.findings import Judge
+from consent.scan.observed import Scenario
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 

@@ -1,14 +1,21 @@
-"""A wheel install serves what a source checkout does.
+"""A wheel install serves what a source checkout does, with its extras and without them.
 
 The wheel is built from exactly what the Dockerfile copies (the three packages, pyproject.toml
 and README.md), installed, not editable, into a fresh virtualenv, and run as ``samtycke serve``
 from a folder outside the repository: every template and browser file must come from the
 installed packages.  Third-party dependencies come from the running environment, added to
 the new one's path as a plain folder, so the editable samtycke installed there stays out.
+
+A second virtualenv gets the same wheel without the extras, as the Docker image has it: its
+dependency folder links every package of the running environment but chDB and Playwright.
+It serves against a ClickHouse server (the HTTP fixture), and says what to install when it
+is asked for the embedded engine or a scan.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +38,7 @@ from tests.support.config import demo_raw
 from tests.support.live import stop, wait_serving
 from tests.support.paths import REPO
 from tests.support.ports import free_port
+from tests.support.terminal import Finished, piped
 from tests.support.tokens import MARKETER, token_entries
 
 PACKAGES = ("samtycke", "consent", "analytics")
@@ -97,7 +106,7 @@ class Install:
 
 
 @pytest.fixture(scope="module")
-def install(tmp_path_factory: pytest.TempPathFactory) -> Install:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     assert not root.resolve().is_relative_to(REPO.resolve()), "the install must not sit in the repository"
     source = root / "source"
@@ -110,19 +119,50 @@ def install(tmp_path_factory: pytest.TempPathFactory) -> Install:
 
     isolation = ["--no-build-isolation"] if build_requirements_met() else []
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-w", root / "dist", source, cwd=root)
-    (wheel,) = (root / "dist").glob("samtycke-*.whl")
+    (built,) = (root / "dist").glob("samtycke-*.whl")
+    return built
 
+
+def install_wheel(built: Path, root: Path, dependencies: list[str]) -> Install:
+    """``built`` in a fresh virtualenv under ``root``, its third-party packages from ``dependencies``."""
     venv = root / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=root)
     python = venv / "bin" / "python"
     pip = (sys.executable, "-m", "pip", "--python", python)
-    run(*pip, "install", "--no-deps", "--no-index", wheel, cwd=root)
+    run(*pip, "install", "--no-deps", "--no-index", built, cwd=root)
     (site_packages,) = (venv / "lib").glob("python*/site-packages")
     # A path line in a .pth file adds the folder only: the .pth files in it (the editable
     # install's finder among them) are not run, so samtycke itself comes from this venv alone.
-    here = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (site_packages / "dependencies.pth").write_text("\n".join(here) + "\n", encoding="utf-8")
+    (site_packages / "dependencies.pth").write_text("\n".join(dependencies) + "\n", encoding="utf-8")
     return Install(root=root, venv=venv, site_packages=site_packages)
+
+
+def running_environment() -> list[str]:
+    return list(dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]))
+
+
+@pytest.fixture(scope="module")
+def install(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Install:
+    """The wheel with every dependency and extra, as the README's first command installs it."""
+    return install_wheel(wheel, tmp_path_factory.mktemp("full"), running_environment())
+
+
+# What the extras add (with their import names and metadata), left out of the plain install.
+EXTRAS_ONLY = re.compile(r"(chdb|chdb_core|adbc_driver_chdb|playwright)([-.].*)?")
+
+
+@pytest.fixture(scope="module")
+def plain_install(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Install:
+    """The wheel without extras (``pip install samtycke``), as the Docker image installs it."""
+    root = tmp_path_factory.mktemp("plain")
+    dependencies = root / "dependencies"
+    dependencies.mkdir()
+    for folder in running_environment():
+        for entry in Path(folder).iterdir():
+            own = entry.name.startswith(("samtycke", "__editable__"))
+            if not own and not EXTRAS_ONLY.fullmatch(entry.name) and not (dependencies / entry.name).exists():
+                (dependencies / entry.name).symlink_to(entry)
+    return install_wheel(wheel, root, [str(dependencies)])
 
 
 @pytest.mark.slow
@@ -159,12 +199,11 @@ def test_the_wheel_holds_every_template_asset_and_configuration(install: Install
         assert installed.read_bytes() == path.read_bytes(), name
 
 
-@pytest.fixture(scope="module")
-def served(install: Install) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(install: Install, **storage: str) -> Iterator[str]:
     """``samtycke serve`` from the install, its console script, run from outside the repository."""
-    data_dir = install.root / "data"
     raw = demo_raw(
-        storage={"data_dir": str(data_dir)},
+        storage={"data_dir": str(install.root / "data"), **storage},
         server={"secret_keys": ["wheel-test-key"]},
         tokens=token_entries("marketer"),
     )
@@ -186,6 +225,12 @@ def served(install: Install) -> Iterator[str]:
         yield url
     finally:
         stop(process)
+
+
+@pytest.fixture(scope="module")
+def served(install: Install) -> Iterator[str]:
+    with serving(install) as url:
+        yield url
 
 
 def repository_file(static_path: str) -> Path:
@@ -233,7 +278,7 @@ def test_the_installed_service_serves_the_demo_and_the_policy(served: str) -> No
     assert demo.status_code == 200, demo.text
     nonce = re.search(r"'nonce-([^']+)'", demo.headers["content-security-policy"])
     assert nonce, demo.headers["content-security-policy"]
-    source = (REPO / "samtycke" / "web" / "static" / "demo.html").read_text(encoding="utf-8")
+    source = (REPO / "samtycke" / "web" / "demo" / "demo.html").read_text(encoding="utf-8")
     assert demo.text == source.replace("{{nonce}}", nonce.group(1))
     for path in ("/demo/embed?kind=video", "/demo/tracker"):
         assert httpx.get(served + path).status_code == 200, path
@@ -252,3 +297,74 @@ def test_the_repository_keeps_static_banner_js_as_a_link_to_the_built_banner() -
     assert link.is_symlink(), "static/banner.js links to the file the consent package serves"
     assert os.readlink(link) == "../consent/web/static/banner.js"
     assert link.resolve() == (REPO / "consent" / "web" / "static" / "banner.js").resolve()
+
+
+def samtycke(install: Install, *args: str | Path, env: dict[str, str] | None = None) -> Finished:
+    """The install's console script, run from outside the repository with its output piped."""
+    return piped([install.venv / "bin" / "samtycke", *args], env=env or clean_env(), cwd=install.outside)
+
+
+@pytest.mark.slow
+def test_a_plain_install_has_neither_extra(plain_install: Install) -> None:
+    out = run(
+        plain_install.python,
+        "-c",
+        "import importlib.util as u, samtycke; print(samtycke.__file__, "
+        "u.find_spec('chdb'), u.find_spec('playwright'), u.find_spec('starlette') is not None)",
+        cwd=plain_install.outside,
+    )
+    module_file, chdb, playwright, starlette = out.split()
+    assert Path(module_file).resolve().is_relative_to(plain_install.site_packages.resolve())
+    assert (chdb, playwright, starlette) == ("None", "None", "True")
+
+
+@pytest.mark.slow
+def test_a_plain_install_serves_against_a_clickhouse_server(
+    plain_install: Install, clickhouse_http: Any
+) -> None:
+    with serving(plain_install, clickhouse_url=f"{clickhouse_http.url}/plain") as url:
+        assert httpx.get(url + "/dashboard", headers=MARKETER).status_code == 200
+        hit = httpx.get(url + "/matomo.php", params={"idsite": 1, "rec": 1, "url": "http://localhost/"})
+        assert hit.status_code in (200, 204), hit.text
+    log = (plain_install.root / "serve.log").read_text(encoding="utf-8")
+    assert "samtycke: ClickHouse server at http://127.0.0.1" in log, log
+
+
+@pytest.mark.slow
+def test_a_plain_install_asked_for_the_embedded_engine_says_what_to_install(plain_install: Install) -> None:
+    demo = {k: v for k, v in clean_env().items() if k != "SAMTYCKE_CLICKHOUSE_URL"}
+    explicit = demo | {"SAMTYCKE_CLICKHOUSE_URL": f"chdb://{plain_install.root / 'ch'}"}
+    for args, env in (
+        (("serve", "--port", str(free_port())), demo),  # the built-in demo: embedded by default
+        (("migrate",), explicit),
+        (("visitor", "export", "0123456789abcdef", "--site", "1"), explicit),
+    ):
+        done = samtycke(plain_install, *args, env=env)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith("The embedded ClickHouse (chDB) is not installed"), done.stderr
+        assert "`pip install 'samtycke[embedded]'`" in done.stderr
+        assert "SAMTYCKE_CLICKHOUSE_URL" in done.stderr
+    assert not (plain_install.outside / "samtycke-data" / "clickhouse").exists()
+
+
+@pytest.mark.slow
+def test_a_plain_install_asked_to_scan_says_what_to_install(plain_install: Install) -> None:
+    done = samtycke(plain_install, "scan", "http://127.0.0.1:1/")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(
+        "samtycke scan needs Playwright, which the scan extra installs: `pip install 'samtycke[scan]'`"
+    )
+    assert "apt-get install chromium" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_full_install_scans_a_site(install: Install, served: str) -> None:
+    report = install.root / "scan.json"
+    done = samtycke(install, "scan", served + "/demo", "--pages", "1", "--json", report)
+    assert done.returncode in (0, 1), done.stderr
+    assert done.stderr.endswith(" warning(s)\n") and done.stderr.count("\n") == 1, done.stderr
+    scenarios = [s["name"] for s in json.loads(report.read_text(encoding="utf-8"))["scenarios"]]
+    assert scenarios[:2] == ["before-choice", "reject-all"] and len(scenarios) > 2, scenarios
