@@ -44,7 +44,7 @@ DONE = {
         "delete": "Kontot {name} har tagits bort.",
         "password": "Lösenordet för {name} har bytts och kontot har loggats ut överallt.",
         "revoke": "En token för {name} har återkallats.",
-        "sessions": "{name} har loggats ut överallt ({ended} sessioner avslutades).",
+        "sessions": "{name} har loggats ut överallt; avslutade sessioner: {ended}.",
     },
     "en": {
         "create": "The account {name} was created.",
@@ -53,7 +53,7 @@ DONE = {
         "delete": "The account {name} was deleted.",
         "password": "The password of {name} was changed and the account was logged out everywhere.",
         "revoke": "A token of {name} was revoked.",
-        "sessions": "{name} was logged out everywhere ({ended} sessions ended).",
+        "sessions": "{name} was logged out everywhere; sessions ended: {ended}.",
     },
 }
 # Refusals in Swedish, by error code (and field); English pages show the store's own words.
