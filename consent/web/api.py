@@ -195,12 +195,36 @@ class ConsentAPI:
           Body `{"site_id", "decisions": {category: bool}, "method", "notice_version", "lang"}`.
           Answers with the receipt and its compact JWS, and sets the `samtycke_consent` and
           `samtycke_state` cookies.
+        requestBody:
+          required: true
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [site_id, notice_version]
+                properties:
+                  site_id: {type: integer}
+                  decisions: {type: object, additionalProperties: {type: boolean}}
+                  method: {type: string, enum: [accept_all, reject_all, custom, gpc, withdraw]}
+                  notice_version: {type: string, minLength: 1, maxLength: 100}
+                  lang: {type: string, enum: [sv, en]}
+                  gpc: {type: boolean}
         responses:
-          201: {description: The receipt, durable in the log.}
+          201:
+            description: The receipt, durable in the log.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [receipt, jws]
+                  properties:
+                    receipt: {type: object, required: [receipt_id, subject, event, event_time, purposes]}
+                    jws: {type: string, pattern: '^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$'}
           400: {description: Not JSON.}
           403: {description: Origin not one of the site's domains.}
           413: {description: Body over 16 KB.}
           422: {description: Unknown site, category or notice version; necessary refused.}
+          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
           503: {description: The log is not ready or the journal is full.}
         """
         body = await read_json(request)
@@ -215,9 +239,24 @@ class ConsentAPI:
         """
         summary: Withdraw consent
         description: Appends a ConsentWithdrawn receipt and sets the cookies to the refusal.
+        requestBody:
+          content:
+            application/json:
+              schema: {type: object, properties: {lang: {type: string, enum: [sv, en]}}}
         responses:
-          201: {description: The withdrawal receipt.}
+          201:
+            description: The withdrawal receipt.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [receipt, jws]
+                  properties:
+                    receipt: {type: object, required: [receipt_id, subject, event, event_time, purposes]}
+                    jws: {type: string, pattern: '^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$'}
+          403: {description: Origin not one of the sites' domains.}
           422: {description: No consent cookie, so nothing to withdraw.}
+          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
         """
         body = await read_json(request)
         previous = self.current(request)
@@ -243,7 +282,20 @@ class ConsentAPI:
         summary: The visitor's consent state and history
         description: Identified by the `samtycke_consent` cookie; each receipt with its inclusion proof.
         responses:
-          200: {description: State, history and the checkpoint the proofs lead to.}
+          200:
+            description: State, history and the checkpoint the proofs lead to.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [consent_id, state, history, checkpoint]
+                  properties:
+                    consent_id: {type: string, nullable: true}
+                    state: {type: object, nullable: true}
+                    history:
+                      type: array
+                      items: {type: object, required: [receipt, inclusion_proof]}
+                    checkpoint: {type: string, nullable: true}
         """
         previous = self.current(request)
         if previous is None:
@@ -279,7 +331,15 @@ class ConsentAPI:
         parameters:
           - {name: format, in: query, schema: {type: string, enum: [kantara, dpv]}}
         responses:
-          200: {description: The history for portability.}
+          200:
+            description: The history for portability.
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [consent_receipts]
+                  properties: {consent_receipts: {type: array, items: {type: object}}}
+              application/ld+json: {schema: {type: object}}
           422: {description: Unknown format.}
         """
         fmt = request.query_params.get("format", "kantara")
@@ -309,7 +369,22 @@ class ConsentAPI:
           Deletes the per-subject salt (crypto-shredding), appends a tombstone and expires the
           cookies; the log still verifies.
         responses:
-          200: {description: Erased (or there was nothing to erase).}
+          200:
+            description: Erased (or there was nothing to erase).
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [erased, tombstone]
+                  properties:
+                    erased: {type: boolean}
+                    tombstone:
+                      type: object
+                      nullable: true
+                      required: [log_index, leaf_hash]
+                      properties: {log_index: {type: integer, minimum: 0}, leaf_hash: {type: string}}
+          403: {description: Origin not one of the sites' domains.}
+          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
         """
         previous = self.current(request)
         tombstone = await self.service.erase(previous.consent_id) if previous else None
