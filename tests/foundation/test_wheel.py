@@ -34,6 +34,7 @@ import pytest
 import tomli_w
 from packaging.requirements import Requirement
 
+from tests.consent.helpers import choice
 from tests.support.config import demo_raw
 from tests.support.live import stop, wait_serving
 from tests.support.paths import REPO
@@ -199,11 +200,31 @@ def test_the_wheel_holds_every_template_asset_and_configuration(install: Install
         assert installed.read_bytes() == path.read_bytes(), name
 
 
+# Runs a command in a mount namespace of its own where everything is read-only but the folder
+# given first, as a container with a read-only root and a data volume (docker-compose.yml).
+READ_ONLY_ROOT = [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount --bind "$1" "$1" && mount -o remount,bind,ro / && shift && exec "$@"',
+    "read-only-root",
+]
+
+
 @contextlib.contextmanager
-def serving(install: Install, **storage: str) -> Iterator[str]:
-    """``samtycke serve`` from the install, its console script, run from outside the repository."""
+def serving(install: Install, *, read_only_root: bool = False, **storage: str) -> Iterator[str]:
+    """``samtycke serve`` from the install, its console script, run from outside the repository.
+
+    With ``read_only_root`` it may write to its data directory alone.
+    """
+    data_dir = install.root / "data"
+    data_dir.mkdir(exist_ok=True)
+    wrapper = [*READ_ONLY_ROOT, str(data_dir)] if read_only_root else []
     raw = demo_raw(
-        storage={"data_dir": str(install.root / "data"), **storage},
+        storage={"data_dir": str(data_dir), **storage},
         server={"secret_keys": ["wheel-test-key"]},
         tokens=token_entries("marketer"),
     )
@@ -214,7 +235,15 @@ def serving(install: Install, **storage: str) -> Iterator[str]:
     log_path = install.root / "serve.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(install.venv / "bin" / "samtycke"), "serve", "--config", str(config), "--port", str(port)],
+            [
+                *wrapper,
+                str(install.venv / "bin" / "samtycke"),
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+            ],
             cwd=install.outside,
             env=clean_env(),
             stdout=log,
@@ -328,6 +357,22 @@ def test_a_plain_install_serves_against_a_clickhouse_server(
         assert hit.status_code in (200, 204), hit.text
     log = (plain_install.root / "serve.log").read_text(encoding="utf-8")
     assert "samtycke: ClickHouse server at http://127.0.0.1" in log, log
+
+
+@pytest.mark.slow
+def test_a_plain_install_runs_on_a_read_only_root_writing_only_its_data_directory(
+    plain_install: Install, clickhouse_http: Any
+) -> None:
+    with serving(plain_install, read_only_root=True, clickhouse_url=f"{clickhouse_http.url}/readonly") as url:
+        recorded = httpx.post(url + "/api/v1/consent", json=choice(), headers={"origin": url})
+        assert recorded.status_code == 201, recorded.text[:500]
+        hit = httpx.get(url + "/matomo.php", params={"idsite": 1, "rec": 1, "url": "http://localhost/"})
+        assert hit.status_code in (200, 204), hit.text
+        assert httpx.get(url + "/readyz").status_code == 200
+    log = (plain_install.root / "serve.log").read_text(encoding="utf-8")
+    assert "Read-only file system" not in log and "Traceback" not in log, log
+    written = {path.name for path in (plain_install.root / "data").iterdir()}
+    assert "journal" in written, written
 
 
 @pytest.mark.slow
