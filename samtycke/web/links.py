@@ -8,7 +8,7 @@ request's ``root_path``, and a redirect is a path, never a URL built from the re
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment
 from starlette.requests import HTTPConnection
@@ -26,6 +26,25 @@ def root(conn: HTTPConnection) -> str:
 def href(conn: HTTPConnection, path: str) -> str:
     """``path`` (from samtycke's root) as the browser must ask for it."""
     return root(conn) + path
+
+
+def start(conn: HTTPConnection) -> str:
+    """samtycke's start page: where logging in, out or setting up ends when nothing else is asked for."""
+    return href(conn, "/")
+
+
+def inside(conn: HTTPConnection, target: str) -> str:
+    """``target`` when it is one of samtycke's own addresses, else the start page.
+
+    For an address the client supplies to come back to (a login form's ``next``): a path
+    under samtycke's root, never another site (an open redirect) nor another application
+    the same reverse proxy serves beside samtycke.
+    """
+    parts = urlsplit(target)
+    base = root(conn)
+    if parts.scheme or parts.netloc or not target.startswith(base + "/") or target.startswith("//"):
+        return start(conn)
+    return target
 
 
 def on_own_origin(conn: HTTPConnection) -> bool:

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -28,6 +27,7 @@ from samtycke.clientip import network
 from samtycke.component import Component
 from samtycke.ratelimit import RateLimiter, Throttle
 from samtycke.services import Services
+from samtycke.web import links
 from samtycke.web.errors import Unprocessable
 from samtycke.web.i18n import language
 from samtycke.web.surface import own_origin_only
@@ -41,14 +41,6 @@ MAX_NAME = 200
 PROBLEMS = {"": 200, "missing": 400, "wrong": 401, "throttled": 429}
 
 logger = logging.getLogger("samtycke.login")
-
-
-def safe_next(target: str) -> str:
-    """Only same-site paths: a login form must not become an open redirect."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
 
 
 class Login:
@@ -73,7 +65,7 @@ class Login:
         return secure(self.services, request)
 
     async def form(self, request: Request) -> Response:
-        return self._page(request, safe_next(request.query_params.get("next", "/")))
+        return self._page(request, links.inside(request, request.query_params.get("next", "")))
 
     def _page(
         self,
@@ -106,7 +98,7 @@ class Login:
         self.auth.same_origin.require(request)
         form = await request.form()
         name, password, token = (str(form.get(k) or "") for k in ("name", "password", "token"))
-        target = safe_next(str(form.get("next") or "/"))
+        target = links.inside(request, str(form.get("next") or ""))
         if not token and not (name and password):
             return self._page(request, target, problem="missing", name=name)
         address = self.services.client_ip.of(request)
@@ -131,7 +123,7 @@ class Login:
     async def logout(self, request: Request) -> Response:
         self.auth.same_origin.require(request)
         await self.auth.end_session(request)
-        response = RedirectResponse("/", status_code=303)
+        response = RedirectResponse(links.start(request), status_code=303)
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=self.secure(request))
         return response
 

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from samtycke.accounts import AccountError, Principal
 from samtycke.component import Component
 from samtycke.services import Services
+from samtycke.web import links
 from samtycke.web.errors import NotFound
 from samtycke.web.i18n import language
 from samtycke.web.login import MAX_NAME, logged_in
@@ -79,7 +80,9 @@ class Setup:
         if account is None:
             raise NotFound(GONE)
         logger.info("first admin created")
-        return await logged_in(self.services, request, Principal(account.name, account.role), "/")
+        return await logged_in(
+            self.services, request, Principal(account.name, account.role), links.start(request)
+        )
 
     def _page(self, request: Request, *, name: str = "", problem: str = "") -> Response:
         lang = language(request)

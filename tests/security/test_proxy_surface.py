@@ -17,12 +17,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
+from samtycke.accounts.first_run import FirstRun
+from samtycke.services import build
 from samtycke.settings import Settings
 from samtycke.web.app import create_app
 from samtycke.web.surface import Surface, declared
@@ -30,6 +33,7 @@ from tests.consent.helpers import choice
 from tests.enforcement.processes import proxy_process, write_config
 from tests.enforcement.servers import serve
 from tests.enforcement.upstream import upstream_app
+from tests.support.live import wait_ready
 from tests.support.ports import free_port
 from tests.support.tokens import ADMIN, ADMIN_TOKEN, AUDITOR, TOKENS
 
@@ -252,6 +256,53 @@ def test_login_redirects_and_forms_keep_the_prefix(prefixed: TestClient) -> None
     start = prefixed.get("/stk/").text
     local = [a for a in ADDRESS.findall(start) if a.startswith("/")]
     assert local and [a for a in local if not a.startswith("/stk/")] == []
+
+
+@pytest.fixture
+def prefixed_login(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    """As ``prefixed``, with the test tokens and storage ready, so logging in works."""
+    app = create_app(make_settings(tokens=TOKENS))
+    with TestClient(app, base_url="http://localhost", root_path="/stk") as client:
+        wait_ready(client)
+        yield client
+
+
+# What a login form is asked to come back to, and where it sends the browser under /stk.
+COME_BACK = [
+    (None, "/stk/"),
+    ("/stk/audit?x=1", "/stk/audit?x=1"),
+    ("/elsewhere", "/stk/"),  # another application of the same reverse proxy
+    ("/stkother", "/stk/"),
+    ("https://evil.example/", "/stk/"),
+    ("//evil.example/stk/", "/stk/"),
+]
+
+
+def test_logging_in_and_out_end_under_the_prefix(prefixed_login: TestClient) -> None:
+    assert 'name="next" value="/stk/"' in prefixed_login.get("/stk/login").text
+    for sent, expected in COME_BACK:
+        fields = {"token": ADMIN_TOKEN, **({"next": sent} if sent is not None else {})}
+        response = prefixed_login.post("/stk/login", data=fields, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, expected), sent
+    out = prefixed_login.post("/stk/logout", follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/stk/")
+
+
+def test_the_first_admin_lands_on_the_start_page_under_the_prefix(settings: Settings) -> None:
+    printed: list[str] = []
+    services = build(settings)
+    services.first_run = FirstRun("http://localhost/stk", printed.append)
+    app = create_app(settings, services=services)
+    with TestClient(app, base_url="http://localhost", root_path="/stk") as client:
+        wait_ready(client)
+        for _ in range(300):  # the link is printed once the service has looked for an admin
+            if printed:
+                break
+            time.sleep(0.1)
+        assert printed, "no setup link was printed"
+        fields = {"name": "root", "password": "correct horse battery", "again": "correct horse battery"}
+        created = client.post(urlsplit(printed[-1]).path, data=fields, follow_redirects=False)
+    assert (created.status_code, created.headers["location"]) == (303, "/stk/")
 
 
 def test_no_redirect_reflects_the_host_header(settings: Settings) -> None:
