@@ -410,8 +410,7 @@ def verify(ack: Acknowledged, clickhouse_url: str, prefix: str) -> dict[str, Any
     """Read ClickHouse directly, the server stopped, and compare with what was acknowledged."""
     storage = Storage(parse_url(clickhouse_url, DATABASE))
     try:
-        log = storage.query("SELECT idx, receipt_id, leaf_hash FROM consent_log FINAL ORDER BY idx")
-        raw_rows = storage.query("SELECT count() FROM consent_log")[0][0]
+        receipts = check_receipts(storage, ack.receipts, ack.indices)
         counted = dict(
             storage.query(
                 "SELECT pathname, count() FROM events WHERE site_id = 1 AND kind = 'pageview' "
@@ -422,19 +421,6 @@ def verify(ack: Acknowledged, clickhouse_url: str, prefix: str) -> dict[str, Any
     finally:
         storage.close()
 
-    indices = [int(idx) for idx, _, _ in log]
-    gaps = sum(1 for position, index in enumerate(indices) if index != position)
-    stored: dict[str, list[tuple[int, str]]] = {}
-    for idx, receipt_id, leaf in log:
-        if receipt_id:
-            stored.setdefault(str(receipt_id), []).append((int(idx), str(leaf)))
-    receipts_lost = sum(1 for r in ack.receipts if r not in stored)
-    receipts_repeated = sum(1 for rows in stored.values() if len(rows) > 1)
-    receipts_misplaced = sum(
-        1 for r, (index, leaf) in ack.receipts.items() if r in stored and stored[r][0] != (index, leaf)
-    )
-    handed_out_twice = len(ack.indices) - len(set(ack.indices))
-
     pages = Counter(ack.pages)
     hits_lost = sum(1 for page in pages if counted.get(page, 0) == 0)
     hits_repeated = sum(1 for count in counted.values() if count > 1)
@@ -443,20 +429,43 @@ def verify(ack: Acknowledged, clickhouse_url: str, prefix: str) -> dict[str, Any
     unknown_pages = sum(1 for page in counted if page not in sent)
     cut_stored = Counter(end for page, end in ack.cut_pages.items() if counted.get(page, 0) >= 1)
     return {
-        "log_entries": len(log),
-        "log_rows_before_final_merge": int(raw_rows),
-        "receipts_lost": receipts_lost,
-        "receipts_repeated": receipts_repeated,
-        "receipts_at_another_index_or_leaf": receipts_misplaced,
-        "indices_handed_out_twice": handed_out_twice,
-        "index_gaps": gaps,
-        "receipts_stored_without_answer": sum(1 for r in stored if r not in ack.receipts),
+        **receipts,
         "hits_lost": hits_lost,
         "hits_repeated": hits_repeated,
         "hits_cut_by_kills_but_stored": cut_stored["kill"],
         "hits_cut_by_clean_stops_but_stored": cut_stored["stop"],
         "pages_stored_never_sent": unknown_pages,
         "pages_acknowledged_twice": page_acknowledged_twice,
+    }
+
+
+def check_receipts(
+    storage: Storage, acknowledged: dict[str, tuple[int, str]], indices_handed_out: list[int]
+) -> dict[str, int]:
+    """The consent log as stored against the receipts answered 201 (receipt id: index, leaf hash)
+    and every index those answers handed out."""
+    log = storage.query("SELECT idx, receipt_id, leaf_hash FROM consent_log FINAL ORDER BY idx")
+    raw_rows = storage.query("SELECT count() FROM consent_log")[0][0]
+    indices = [int(idx) for idx, _, _ in log]
+    gaps = sum(1 for position, index in enumerate(indices) if index != position)
+    stored: dict[str, list[tuple[int, str]]] = {}
+    for idx, receipt_id, leaf in log:
+        if receipt_id:
+            stored.setdefault(str(receipt_id), []).append((int(idx), str(leaf)))
+    receipts_lost = sum(1 for r in acknowledged if r not in stored)
+    receipts_repeated = sum(1 for rows in stored.values() if len(rows) > 1)
+    receipts_misplaced = sum(
+        1 for r, (index, leaf) in acknowledged.items() if r in stored and stored[r][0] != (index, leaf)
+    )
+    return {
+        "log_entries": len(log),
+        "log_rows_before_final_merge": int(raw_rows),
+        "receipts_lost": receipts_lost,
+        "receipts_repeated": receipts_repeated,
+        "receipts_at_another_index_or_leaf": receipts_misplaced,
+        "indices_handed_out_twice": len(indices_handed_out) - len(set(indices_handed_out)),
+        "index_gaps": gaps,
+        "receipts_stored_without_answer": sum(1 for r in stored if r not in acknowledged),
     }
 
 
