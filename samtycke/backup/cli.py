@@ -5,6 +5,10 @@ A backup is made by the running samtycke when one holds the data directory (thro
 by the command itself otherwise.  It is verified as soon as it is written.  A restore
 needs a data directory no process uses.
 
+On a terminal each command names the step it is at (the files, each table, the journal,
+each check) and counts the bytes a running samtycke sends; piped, it prints the summary
+alone (``samtycke.progress``).
+
 Exit codes: 0 done (or verified), 1 the backup failed or does not verify, 2 usage errors,
 a target in use or not empty.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,7 @@ from samtycke.backup.restore import RestoreRefused, restore
 from samtycke.backup.verify import Report, verify
 from samtycke.cli import CommandFailed, add_config_option, command, load_settings, storage_failures
 from samtycke.journal.journal import Lane
+from samtycke.progress import Progress
 from samtycke.settings import Settings
 from samtycke.storage import DataDirInUse, Storage
 
@@ -64,7 +70,8 @@ def register(subparsers: Any) -> None:
 def run_backup(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     if args.verify:
-        report = verify(folder)
+        with Progress("verifying") as progress:
+            report = verify(folder, progress.say)
         print(report.text())
         return 0 if report.ok else 1
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -78,7 +85,8 @@ def run_backup(args: argparse.Namespace) -> int:
             source = _direct(settings, data_dir, folder)
         except DataDirInUse:
             source = _through_server(args, _local_url(settings), folder)
-    report = verify(folder)
+    with Progress("verifying") as progress:
+        report = verify(folder, progress.say)
     _summary(report, folder, source)
     return 0 if report.ok else 1
 
@@ -95,8 +103,8 @@ def run_restore(args: argparse.Namespace) -> int:
         )
     storage = Storage(parse_url(clickhouse_url(settings, data_dir), settings.storage.database))
     try:
-        with storage_failures("The restore failed"):
-            done = restore(Path(args.dir), data_dir, storage, force=args.force)
+        with storage_failures("The restore failed"), Progress("restore") as progress:
+            done = restore(Path(args.dir), data_dir, storage, force=args.force, step=progress.say)
     except RestoreRefused as exc:
         raise CommandFailed(str(exc), 2) from exc
     finally:
@@ -128,8 +136,8 @@ def _direct(settings: Settings, data_dir: Path, folder: Path) -> str:
         )
     storage = Storage(parse_url(clickhouse_url(settings, data_dir), settings.storage.database))
     try:
-        with storage_failures("The backup failed"):
-            writer.write(storage, data_dir, folder)
+        with storage_failures("The backup failed"), Progress("backup") as progress:
+            writer.write(storage, data_dir, folder, progress.say)
     finally:
         storage.close()
     return storage.target.describe()
@@ -145,12 +153,17 @@ def _through_server(args: argparse.Namespace, base: str, folder: Path) -> str:
         )
     url = f"{base.rstrip('/')}/api/v1/backup"
     headers = {"authorization": f"Bearer {token}"}
+    with Progress("backup") as status:
+        status.say(f"the running samtycke at {base} writes it, then sends it")
     try:
-        with httpx.stream("POST", url, headers=headers, timeout=httpx.Timeout(30, read=None)) as response:
+        with (
+            Progress("bytes received") as progress,
+            httpx.stream("POST", url, headers=headers, timeout=httpx.Timeout(30, read=None)) as response,
+        ):
             if response.status_code != 200:
                 response.read()
                 raise CommandFailed(f"samtycke answered {response.status_code}: {response.text[:500]}", 1)
-            archive.extract(response.iter_bytes(archive.CHUNK), folder)
+            archive.extract(_counted(response.iter_bytes(archive.CHUNK), progress), folder)
     except httpx.HTTPError as exc:
         raise CommandFailed(
             f"Could not reach samtycke at {base}: {exc}. Is it running? Try --server.", 1
@@ -158,6 +171,14 @@ def _through_server(args: argparse.Namespace, base: str, folder: Path) -> str:
     except archive.BadArchive as exc:
         raise CommandFailed(str(exc), 1) from exc
     return f"the running samtycke at {base}"
+
+
+def _counted(chunks: Iterator[bytes], progress: Progress) -> Iterator[bytes]:
+    """The chunks as they come, with their bytes counted: the server sends nothing until its
+    copy is made, and then a large table for a while."""
+    for chunk in chunks:
+        progress.advance(len(chunk))
+        yield chunk
 
 
 def _local_url(settings: Settings) -> str:

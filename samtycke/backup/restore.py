@@ -46,8 +46,7 @@ def restore(
     force: bool,
     step: Callable[[str], None] = lambda _: None,
 ) -> Restored:
-    step("verifying the backup")
-    report = verify(folder)
+    report = verify(folder, lambda what: step(f"verifying {what}"))
     if not report.ok:
         raise RestoreRefused(f"the backup does not verify, so nothing was restored:\n{report.text()}")
     manifest = Manifest.read(folder)

@@ -25,6 +25,7 @@ import tomli_w
 from tests.analytics.conftest import CHROME
 from tests.support.config import demo_raw
 from tests.support.live import LiveServer
+from tests.support.terminal import on_terminal
 from tests.support.tokens import ADMIN_TOKEN, AUDITOR, MARKETER, TOKENS
 
 CHOICE = {
@@ -42,15 +43,19 @@ STATS = {
 }
 
 
+def environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("SAMTYCKE_CONFIG", "SAMTYCKE_TOKEN")}
+
+
 def cli(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SAMTYCKE_CONFIG", "SAMTYCKE_TOKEN")}
+    """The command piped, as a script or cron job runs it."""
     return subprocess.run(
         [sys.executable, "-m", "samtycke", *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=base,
-        env=env,
+        env=environment(),
         check=False,
     )
 
@@ -124,15 +129,29 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             ADMIN_TOKEN,
         )
         assert made.returncode == 0, made.stdout + made.stderr
+        watched = on_terminal(
+            [sys.executable, "-m", "samtycke", "backup", str(base / "watched"), "--server", first.url],
+            env={**environment(), "SAMTYCKE_TOKEN": ADMIN_TOKEN},
+        )
+        assert watched.returncode == 0, watched.stdout
         assert first.process is not None and first.process.poll() is None, "the server ran all along"
     finally:
         first.stop()
-    return {"base": base, "before": before, "receipts": receipts, "state": state, "made": made.stdout}
+    return {
+        "base": base,
+        "before": before,
+        "receipts": receipts,
+        "state": state,
+        "made": made.stdout,
+        "made_stderr": made.stderr,
+        "watched": watched.stdout,
+    }
 
 
 def test_a_backup_made_while_serving_verifies_and_keeps_key_files_private(scene: dict[str, Any]) -> None:
     copy = scene["base"] / "copy"
     assert "OK:" in scene["made"]
+    assert scene["made_stderr"] == "", "piped, the command shows no progress"
     keys = list((copy / "files" / "consent-keys").glob("*.pem"))
     assert keys, sorted(p.name for p in copy.rglob("*"))
     for path in [*keys, copy / "files" / "consent-keys" / "active"]:
@@ -143,6 +162,7 @@ def test_a_backup_made_while_serving_verifies_and_keeps_key_files_private(scene:
     verified = cli(scene["base"], "backup", "--verify", str(copy))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("OK:")
+    assert verified.stderr == ""
 
 
 def test_a_restored_service_answers_the_same_and_its_log_keeps_growing_consistently(
@@ -152,6 +172,7 @@ def test_a_restored_service_answers_the_same_and_its_log_keeps_growing_consisten
     target = config(base, "second")
     restored = cli(base, "restore", str(base / "copy"), "--config", str(target))
     assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert restored.stderr == "" and restored.stdout.startswith("restored "), restored.stdout
     for pem in (base / "second" / "consent-keys").glob("*.pem"):
         assert stat.S_IMODE(pem.stat().st_mode) == 0o600
     second = LiveServer(data_dir=base / "second", config_path=target).start()
@@ -197,3 +218,45 @@ def test_a_tampered_backup_fails_verification_and_is_not_restored(scene: dict[st
     refused = cli(base, "restore", str(tampered), "--config", str(config(base, "fourth")))
     assert refused.returncode == 2 and "does not verify" in refused.stderr
     assert not (base / "fourth").exists()
+
+
+def test_on_a_terminal_a_backup_from_the_running_server_counts_the_bytes_it_receives(
+    scene: dict[str, Any],
+) -> None:
+    watched = scene["watched"]
+    assert "backup: the running samtycke at http://127.0.0.1:" in watched, watched
+    assert "\r\x1b[Kbytes received: " in watched, watched
+    assert "verifying: checksums\n" in watched
+    assert watched.rstrip().splitlines()[-1].startswith("backed up "), watched
+
+
+def test_on_a_terminal_backup_verify_and_restore_name_each_step(scene: dict[str, Any]) -> None:
+    """With the first server stopped, the command backs its data directory up by itself."""
+    base = scene["base"]
+    samtycke = [sys.executable, "-m", "samtycke"]
+    first = str(base / "first.toml")
+    made = on_terminal([*samtycke, "backup", str(base / "direct"), "--config", first], env=environment())
+    assert made.returncode == 0, made.stdout
+    for step in ("backup: files", "backup: table consent_log", "backup: table events", "backup: journal"):
+        assert f"{step}\n" in made.stdout, made.stdout
+    assert "verifying: checksums\n" in made.stdout and "verifying: rows of events\n" in made.stdout
+    assert made.stdout.rstrip().splitlines()[-1].startswith("backed up "), made.stdout
+    verified = on_terminal([*samtycke, "backup", "--verify", str(base / "direct")], env=environment())
+    assert verified.returncode == 0 and "verifying: ledger\n" in verified.stdout, verified.stdout
+    assert verified.stdout.rstrip().splitlines()[-1].startswith("OK:"), verified.stdout
+    restored = on_terminal(
+        [*samtycke, "restore", str(base / "direct"), "--config", str(config(base, "fifth"))],
+        env=environment(),
+    )
+    assert restored.returncode == 0, restored.stdout
+    assert "restore: verifying checksums\n" in restored.stdout, restored.stdout
+    assert "restore: table events\n" in restored.stdout, restored.stdout
+    assert restored.stdout.rstrip().splitlines()[-1].startswith("restored "), restored.stdout
+
+
+def test_piped_a_backup_made_by_the_command_itself_prints_its_summary_alone(scene: dict[str, Any]) -> None:
+    base = scene["base"]
+    made = cli(base, "backup", str(base / "direct-piped"), "--config", str(base / "first.toml"))
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert made.stderr == ""
+    assert made.stdout.startswith("backed up ") and "OK:" in made.stdout, made.stdout
