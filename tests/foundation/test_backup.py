@@ -102,7 +102,12 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     try:
         receipts = [consent(first) for _ in range(6)]
         for n in range(12):
-            hit = {"idsite": 1, "rec": 1, "url": f"http://localhost/page-{n % 4}", "_id": f"{n:016x}"}
+            hit: dict[str, str | int] = {
+                "idsite": 1,
+                "rec": 1,
+                "url": f"http://localhost/page-{n % 4}",
+                "_id": f"{n:016x}",
+            }
             assert httpx.get(
                 first.url + "/matomo.php", params=hit, headers={"user-agent": CHROME}
             ).status_code in (
