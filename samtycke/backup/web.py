@@ -26,6 +26,7 @@ from samtycke.component import Component
 from samtycke.services import Services
 from samtycke.unavailable import Unavailable
 from samtycke.web.errors import Conflict, Unprocessable
+from samtycke.web.surface import own_origin_only
 
 logger = logging.getLogger("samtycke.backup")
 
@@ -109,4 +110,6 @@ def _sent_then_removed(folder: Path) -> Iterator[bytes]:
 
 def build(services: Services) -> Component:
     api = BackupAPI(services)
-    return Component(name="backup", routes=[Route("/api/v1/backup", api.backup, methods=["POST"])])
+    return Component(
+        name="backup", routes=own_origin_only([Route("/api/v1/backup", api.backup, methods=["POST"])])
+    )
