@@ -332,4 +332,24 @@ def create_proxy(
         raise ValueError("the proxy mounts samtycke's visitor surface only")
     services: Services = samtycke.state.services
     proxy = Proxy(upstream, samtycke, services, site.id, **options)
-    return ConsentMiddleware(proxy, settings, site.id, services.signer, metrics=services.metrics)
+    enforced = ConsentMiddleware(proxy, settings, site.id, services.signer, metrics=services.metrics)
+    return Probes(enforced, proxy)
+
+
+class Probes:
+    """Health and readiness reach samtycke whatever the ``Host``.
+
+    Load balancers and orchestrators probe by address (``Host: 10.0.3.7:8000``), which
+    enforcement refuses as a host no site is served on.  The probes answer no visitor and
+    set no cookie, so they skip enforcement; every other request goes through it.
+    """
+
+    PATHS = frozenset({PREFIX + "/healthz", PREFIX + "/readyz"})
+
+    def __init__(self, enforced: ASGIApp, proxy: ASGIApp) -> None:
+        self.enforced = enforced
+        self.proxy = proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        probe = scope["type"] == "http" and scope["path"] in self.PATHS
+        await (self.proxy if probe else self.enforced)(scope, receive, send)

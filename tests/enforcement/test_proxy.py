@@ -150,6 +150,14 @@ def test_samtycke_lives_under_its_prefix(stack: Stack) -> None:
     assert tracker.status_code == 200
 
 
+def test_probes_by_address_are_answered_while_pages_for_unknown_hosts_are_not(stack: Stack) -> None:
+    by_address = {"Host": "10.0.3.7:8000"}
+    assert httpx.get(stack.proxy + "/_samtycke/healthz", headers=by_address).status_code == 200
+    assert httpx.get(stack.proxy + "/_samtycke/readyz", headers=by_address).status_code == 200
+    assert httpx.get(stack.proxy + "/elpris", headers=by_address).status_code == 421
+    assert httpx.get(stack.proxy + "/_samtycke/banner.js", headers=by_address).status_code == 421
+
+
 def test_cookies_are_enforced_as_the_middleware_does(stack: Stack) -> None:
     direct = httpx.get(stack.upstream + "/elpris")
     assert {"demo_lang", "_pk_id.1.abcd", "demo_ads", "tracker_uid", "demo_stats"} <= stored(direct)
