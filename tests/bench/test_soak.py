@@ -1,0 +1,103 @@
+"""The soak benchmark, run short so that it keeps working: nothing acknowledged is lost or stored twice.
+
+``bench/soak.py --short`` runs the whole script (a real ``samtycke serve`` on a fresh data
+directory, the flat-out burst, paced wrk with marked page views, consent writes, stats
+queries, a clean stop, a restart and ClickHouse read directly) for 30 seconds in three
+intervals.  What is checked here is only what must hold on any machine: every acknowledged
+hit and receipt is stored exactly once, the stops are clean, and the report has every part.
+Its timings and its memory verdict depend on the machine and belong in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.support.paths import REPO
+
+INTERVALS = 3  # 30 s in 10-second intervals
+
+
+def written_under_bench() -> dict[str, float]:
+    return {
+        path.name: path.stat().st_mtime for path in (REPO / "bench").glob("soak*") if path.suffix != ".py"
+    }
+
+
+@pytest.fixture(scope="module")
+def short_soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """One short run for the module's tests: its output and its report."""
+    tmp_path = tmp_path_factory.mktemp("soak")
+    report = tmp_path / "soak.json"
+    before = written_under_bench()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "soak.py"),
+            "--short",
+            "--json",
+            str(report),
+            "--work-dir",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert report.exists(), done.stdout[-4000:] + done.stderr[-4000:]
+    assert written_under_bench() == before, "a short run writes nothing under bench/"
+    return done, json.loads(report.read_text())
+
+
+@pytest.mark.slow
+def test_a_short_soak_counts_every_acknowledged_hit_and_receipt_once(short_soak: Any) -> None:
+    done, result = short_soak
+    checks, acknowledged = result["checks"], result["acknowledged"]
+
+    assert result["problems"] == [], done.stderr[-4000:]
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert acknowledged["hits"] > 0 and acknowledged["receipts"] > 0 and acknowledged["stats_queries"] > 0
+    assert acknowledged["hits"] == result["answers"]["hits"]["200"]
+    assert acknowledged["receipts"] == result["answers"]["consent"]["201"]
+    for name in (
+        "hits_lost",
+        "hits_repeated",
+        "hits_stored_never_sent",
+        "receipts_lost",
+        "receipts_repeated",
+    ):
+        assert checks[name] == 0, name
+    assert checks["receipts_at_another_index_or_leaf"] == 0
+    assert checks["indices_handed_out_twice"] == checks["index_gaps"] == 0
+    assert result["stop_after_soak"]["clean"] and result["restart"]["stop"]["clean"]
+    # The journal held everything until ClickHouse had it: nothing quarantined or unconfirmed.
+    assert result["journal_backlog"]["quarantined_segments_at_end"] == 0
+    assert result["journal_backlog"]["unconfirmed_segments_at_end"] == 0
+
+
+@pytest.mark.slow
+def test_a_short_soak_reports_every_part(short_soak: Any) -> None:
+    done, result = short_soak
+
+    assert len(result["load_average_before"]) == len(result["load_average_after"]) == 3
+    assert result["maximum"]["requests_per_second"] > 0
+    assert result["target_hits_per_s"] == pytest.approx(result["maximum"]["requests_per_second"] / 2, abs=0.1)
+    assert len(result["per_interval"]) == INTERVALS
+    for row in result["per_interval"]:
+        assert row["hits_per_s"] > 0 and row["consent_writes"] > 0 and row["stats_queries"] > 0
+        assert None not in (row["hits_p99_ms"], row["consent_p99_ms"], row["stats_p99_ms"])
+    memory = result["memory"]
+    assert len(memory["rss_mb_mean_per_interval"]) == INTERVALS
+    assert all(mb > 0 for mb in memory["rss_mb_mean_per_interval"])
+    assert isinstance(memory["flat"], bool) and memory["change"] is not None
+    assert f"memory {'PASS' if memory['flat'] else 'FAIL'}" in done.stdout
+    backlog = result["journal_backlog"]
+    assert len(backlog["records_max_per_interval"]) == INTERVALS
+    assert None not in backlog["records_max_per_interval"]
+    assert result["samples"] and all("rss_mb" in s and "backlog_records" in s for s in result["samples"])
