@@ -363,8 +363,10 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
             marker=f"{run_id}-",
             seed=args.seed,
         )
-        # As many paced connections as hold the target at about a millisecond per answer.
-        connections = max(2, round(target * (collector.PACE_MS + 1) / 1000))
+        # Little's law: the burst's connections over its rate is the time an answer took flat
+        # out; at half the rate, take half that, plus the pause a paced connection makes.
+        flat_out_s = collector.CONNECTIONS / maximum["requests_per_second"]
+        connections = max(2, round(target * (collector.PACE_MS / 1000 + flat_out_s / 2)))
         server_cpu_before = sum(thread_cpu_seconds(process.pid))
         client_cpu_before = os.times()
         asyncio.run(drive(soak, url, process.pid, min(connections, MAX_CONNECTIONS)))
@@ -644,7 +646,8 @@ from the moment a request was due; for hits it is wrk's, from sending to the ans
 {checks["hits_stored_without_answer"]} |
 | answers: hits / consent / stats | {how(result["answers"]["hits"])} / {how(result["answers"]["consent"])} / \
 {how(result["answers"]["stats"])} |
-| journal backlog left at the restart | {result["restart"]["journal_backlog_at_ready"]} records |
+| journal backlog at the restart's first readiness probe | \
+{result["restart"]["journal_backlog_at_ready"]} records |
 | stops: SIGTERM to exit after the soak / after the restart | \
 {result["stop_after_soak"]["signal_to_exit_s"]} s / {result["restart"]["stop"]["signal_to_exit_s"]} s, \
 clean: {result["stop_after_soak"]["clean"]} / {result["restart"]["stop"]["clean"]} |
