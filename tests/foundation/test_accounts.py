@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 from argon2 import PasswordHasher
+from starlette.testclient import TestClient
 
 from samtycke.accounts import (
     MIGRATIONS,
@@ -25,9 +26,11 @@ from samtycke.accounts import (
 from samtycke.accounts.store import ACCOUNTS, TOKENS
 from samtycke.sessions import MIGRATIONS as SESSION_MIGRATIONS
 from samtycke.sessions import SessionStore
-from samtycke.settings import Token, User
+from samtycke.settings import Settings, Token, User
 from samtycke.storage import Layout, Storage, migrations, parse_url
+from samtycke.web.app import create_app
 from tests.support.config import unique_database
+from tests.support.live import wait_ready
 from tests.support.tokens import ADMIN_TOKEN
 from tests.support.tokens import TOKENS as CONFIG_TOKENS
 
@@ -283,3 +286,27 @@ def test_another_instance_sees_the_same_accounts(make_accounts: Callable[..., Ac
     token = run(one.issue_token("anna", actor="root"))
     assert run(other.verify_password("anna", PASSWORD)) == Principal("anna", "marketer")
     assert run(other.check_token(token)) == Principal("anna", "marketer")
+
+
+def test_the_service_lets_stored_accounts_in_by_password_and_token(settings: Settings) -> None:
+    app = create_app(settings)
+    accounts = app.state.services.accounts
+    with TestClient(app, base_url="http://localhost") as client:
+        wait_ready(client)
+        assert client.portal is not None
+        client.portal.call(lambda: accounts.create("root", "admin", PASSWORD, actor="setup"))
+        client.portal.call(lambda: accounts.create("greta", "auditor", PASSWORD, actor="root"))
+        token = client.portal.call(lambda: accounts.issue_token("greta", actor="root"))
+        bearer = {"authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/audit/export", headers=bearer).status_code == 200
+        assert client.post("/api/v1/stats/query", headers=bearer, json={}).status_code == 403
+
+        form = {"name": "greta", "password": PASSWORD}
+        assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+        assert client.get("/audit", follow_redirects=False).status_code == 200
+
+        client.portal.call(lambda: accounts.disable("greta", actor="root"))
+        assert client.get("/audit", follow_redirects=False).status_code == 303, "the session ended"
+        assert client.get("/api/v1/audit/export", headers=bearer).status_code == 401
+        client.cookies.clear()
+        assert client.post("/login", data=form, follow_redirects=False).status_code == 401
