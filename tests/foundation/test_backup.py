@@ -8,6 +8,7 @@ verifies offline, and new receipts extend the old log consistently.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -41,6 +42,52 @@ STATS = {
     "date_range": "all",
     "dimensions": ["event:page"],
 }
+
+
+# Rewrites a backup's consent log as someone covering their tracks would: the first receipt
+# that refuses marketing is made to grant it, and with ``rehash`` its leaf hash is
+# recomputed to match.  Reading and writing Native needs ClickHouse; chDB binds one data
+# path per process, so this runs in a process of its own.
+TAMPER = """
+import gzip, json, sys
+import chdb
+from consent.ledger.entries import canonical
+from consent.ledger.merkle import leaf_hash
+
+path, rehash = sys.argv[1], sys.argv[2] == "rehash"
+source = "file('" + path + "', 'Native')"
+
+def refusing(value):
+    if isinstance(value, dict):
+        if value.get("marketing") is False:
+            return value
+        for item in value.values():
+            found = refusing(item)
+            if found is not None:
+                return found
+    return None
+
+rows = chdb.query(f"SELECT idx, entry FROM {source} ORDER BY idx", "JSONEachRow").bytes()
+for row in map(json.loads, rows.splitlines()):
+    entry = json.loads(row["entry"]) if row["entry"] else None
+    decisions = refusing(entry)
+    if decisions is not None:
+        break
+else:
+    sys.exit("no receipt refuses marketing")
+decisions["marketing"] = True
+text = json.dumps(entry).encode().hex()
+digest = leaf_hash(canonical(entry)).hex() if rehash else None
+replaced = [f"if(idx = {row['idx']}, unhex('{text}'), entry) AS entry"]
+if digest:
+    replaced.append(f"if(idx = {row['idx']}, '{digest}', leaf_hash) AS leaf_hash")
+native = chdb.query(
+    f"SELECT * REPLACE ({', '.join(replaced)}) FROM {source} ORDER BY idx", "Native"
+).bytes()
+with gzip.open(path, "wb") as out:
+    out.write(native)
+print(row["idx"])
+"""
 
 
 def environment() -> dict[str, str]:
@@ -265,3 +312,43 @@ def test_piped_a_backup_made_by_the_command_itself_prints_its_summary_alone(scen
     assert made.returncode == 0, made.stdout + made.stderr
     assert made.stderr == ""
     assert made.stdout.startswith("backed up ") and "OK:" in made.stdout, made.stdout
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["entry-changed", "entry-and-leaf-hash-changed"])
+def test_a_backup_whose_consent_log_was_rewritten_and_its_manifest_fixed_up_does_not_verify(
+    scene: dict[str, Any], rehash: bool
+) -> None:
+    """Checksums and row counts prove only that the backup is as its manifest says; the
+    consent log's own proof is what a forger cannot fix up without the signing key."""
+    base = scene["base"]
+    forged = base / f"forged-{rehash}"
+    shutil.copytree(base / "copy", forged)
+    table = forged / "tables" / "consent_log.native.gz"
+    altered = subprocess.run(
+        [sys.executable, "-c", TAMPER, str(table), "rehash" if rehash else "entry"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert altered.returncode == 0, altered.stderr
+    manifest = json.loads((forged / "manifest.json").read_text())
+    manifest["files"]["tables/consent_log.native.gz"].update(
+        sha256=hashlib.sha256(table.read_bytes()).hexdigest(), bytes=table.stat().st_size
+    )
+    (forged / "manifest.json").write_text(json.dumps(manifest))
+
+    checked = cli(base, "backup", "--verify", str(forged))
+    assert checked.returncode == 1, checked.stdout
+    problems = checked.stdout.splitlines()[1:]
+    assert problems and all(line.startswith("  consent log: ") for line in problems), checked.stdout
+    index = int(altered.stdout)
+    if rehash:
+        assert "consent log: the recomputed root hash does not match the signed checkpoint" in checked.stdout
+    else:
+        assert f"consent log: index {index}: the entry does not match its leaf hash" in checked.stdout, (
+            checked.stdout
+        )
+    refused = cli(base, "restore", str(forged), "--config", str(config(base, f"forged-target-{rehash}")))
+    assert refused.returncode == 2 and "does not verify" in refused.stderr, refused.stderr
+    assert not (base / f"forged-target-{rehash}").exists()
