@@ -3,9 +3,10 @@
 One page lists every account; its forms all post back to ``/admin/accounts`` with an
 ``action``, because a form can only GET or POST.  A change answers with a redirect to the
 page and a line saying what was done (post, redirect, get), so reloading the page does
-not repeat it.  Issuing a token is the exception: the token is in that one answer, never
-in an address, and the answer is not cached.  A refused change shows the page again with
-the reason, in the page's language, and the status of the refusal.
+not repeat it; that line travels signed, so only samtycke can make it say something.
+Issuing a token is the exception: the token is in that one answer, never in an address,
+and the answer is not cached.  A refused change shows the page again with the reason, in
+the page's language, and the status of the refusal.
 
 Accounts of the configuration file are listed with a note saying so; only their sessions
 can be ended here.
@@ -34,6 +35,10 @@ from samtycke.web.i18n import language
 NO_STORE = {"Cache-Control": "no-store"}
 ACTIONS = ("create", "disable", "enable", "delete", "password", "token", "revoke", "sessions")
 MAX_FIELD = 2048  # any field of these forms; longer is a mistake or an attack
+# What was done travels signed in the redirect's address, so a link made elsewhere cannot
+# show an admin that something happened which did not.
+DONE_PURPOSE = "accounts-done"
+DONE_SECONDS = 60
 
 # What was done, by action; {name} is the account, {ended} the sessions ended.
 DONE = {
@@ -98,10 +103,14 @@ class AccountsPage:
             return links.to_login(request)
         await self.services.auth.require(request, "admin")
         lang = language(request)
-        name = request.query_params.get("account", "")[:MAX_NAME]
-        action = request.query_params.get("done", "")
-        ended = request.query_params.get("ended", "0")[:6]
-        done = DONE[lang][action].format(name=name, ended=ended) if action in DONE[lang] else ""
+        said = self.services.signer.loads(
+            DONE_PURPOSE, request.query_params.get("done"), max_age=DONE_SECONDS
+        )
+        done = ""
+        if isinstance(said, dict) and said.get("action") in DONE[lang]:
+            done = DONE[lang][str(said["action"])].format(
+                name=said.get("name", ""), ended=said.get("ended", 0)
+            )
         return await self._render(request, {"done": done})
 
     async def act(self, request: Request) -> Response:
@@ -123,7 +132,7 @@ class AccountsPage:
     async def _do(self, request: Request, action: str, fields: dict[str, str], actor: Principal) -> Response:
         name = fields.get("name", "")
         admin = self.admin
-        extra: dict[str, str] = {}
+        said: dict[str, str | int] = {"action": action, "name": name}
         if action == "create":
             await admin.create(name, fields.get("role", ""), fields.get("password", ""), actor=actor)
         elif action in ("disable", "enable"):
@@ -137,13 +146,13 @@ class AccountsPage:
         elif action == "revoke":
             await admin.revoke_token(name, fields.get("token_id", ""), actor=actor)
         elif action == "sessions":
-            extra["ended"] = str(await admin.end_sessions(name, actor=actor))
+            said["ended"] = await admin.end_sessions(name, actor=actor)
         elif action == "token":
             token = await admin.issue_token(name, actor=actor)
             return await self._render(request, {"token": {"name": name, "value": token}}, status=201)
         else:
             raise Unprocessable(f"action is one of {', '.join(ACTIONS)}", field="action")
-        query = urlencode({"done": action, "account": name, **extra})
+        query = urlencode({"done": self.services.signer.dumps(DONE_PURPOSE, said)})
         return RedirectResponse(links.href(request, f"/admin/accounts?{query}"), status_code=303)
 
     async def _render(self, request: Request, context: dict[str, Any], status: int = 200) -> Response:
