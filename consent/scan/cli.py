@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
     parser = command(
         subparsers,
         "scan",
-        "Scan a website's cookies in headless Chromium; exit 1 when any cookie breaks the rules.",
+        "Scan a website's cookies in headless Chromium; exit 1 when any cookie breaks the rules. "
+        "Needs the scan extra (pip install 'samtycke[scan]') and a Chromium (apt-get install chromium).",
         EXAMPLE,
     )
     add_config_option(parser)
