@@ -110,6 +110,8 @@ def _clear(data_dir: Path, storage: Storage) -> None:
         )
         for (name,) in names:
             storage.command(f"DROP TABLE IF EXISTS {quote_identifier(str(name))} SYNC")
+    if not data_dir.exists():
+        return  # only the database held something: a new data directory on an old server
     for child in data_dir.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)

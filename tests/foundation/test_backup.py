@@ -10,39 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import stat
 import subprocess
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import tomli_w
 
-from tests.analytics.conftest import CHROME
-from tests.support.config import demo_raw
+from tests.support.backup import check_restored, cli, config, environment, make_traffic
 from tests.support.live import LiveServer
 from tests.support.terminal import on_terminal
-from tests.support.tokens import ADMIN_TOKEN, AUDITOR, MARKETER, TOKENS
-
-CHOICE = {
-    "site_id": 1,
-    "decisions": {"preferences": False, "statistics": True, "marketing": False},
-    "method": "custom",
-    "notice_version": "2026-11-01",
-    "lang": "sv",
-}
-STATS = {
-    "site_id": 1,
-    "metrics": ["visitors", "pageviews"],
-    "date_range": "all",
-    "dimensions": ["event:page"],
-}
-
+from tests.support.tokens import ADMIN_TOKEN
 
 # Rewrites a backup's consent log as someone covering their tracks would: the first receipt
 # that refuses marketing is made to grant it, and with ``rehash`` its leaf hash is
@@ -90,85 +69,13 @@ print(row["idx"])
 """
 
 
-def environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("SAMTYCKE_CONFIG", "SAMTYCKE_TOKEN")}
-
-
-def cli(base: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command piped, as a script or cron job runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "samtycke", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=base,
-        env=environment(),
-        check=False,
-    )
-
-
-def config(base: Path, name: str) -> Path:
-    raw = demo_raw(
-        storage={"data_dir": str(base / name)},
-        server={"secret_keys": ["backup-test-key"]},
-        tokens=TOKENS,
-    )
-    path = base / f"{name}.toml"
-    path.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    return path
-
-
-def stats(server: LiveServer) -> Any:
-    answer = httpx.post(server.url + "/api/v1/stats/query", json=STATS, headers=MARKETER, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["results"]
-
-
-def consent(server: LiveServer) -> dict[str, Any]:
-    answer = httpx.post(server.url + "/api/v1/consent", json=CHOICE, timeout=30)
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
-
-
-def export(server: LiveServer, folder: Path) -> tuple[Path, Path]:
-    """The audit export and the public keys, as files for ``samtycke log verify``."""
-    entries = httpx.get(server.url + "/api/v1/audit/export", headers=AUDITOR, timeout=60)
-    keys = httpx.get(server.url + "/api/v1/log/keys", timeout=30)
-    assert entries.status_code == keys.status_code == 200, entries.text
-    folder.mkdir(exist_ok=True)
-    (folder / "log.jsonl").write_bytes(entries.content)
-    (folder / "keys.json").write_bytes(keys.content)
-    return folder / "log.jsonl", folder / "keys.json"
-
-
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A backup made while the first server runs, and that server's answers at the time."""
     base = tmp_path_factory.mktemp("backup")
     first = LiveServer(data_dir=base / "first", config_path=config(base, "first")).start()
     try:
-        receipts = [consent(first) for _ in range(6)]
-        for n in range(12):
-            hit: dict[str, str | int] = {
-                "idsite": 1,
-                "rec": 1,
-                "url": f"http://localhost/page-{n % 4}",
-                "_id": f"{n:016x}",
-            }
-            assert httpx.get(
-                first.url + "/matomo.php", params=hit, headers={"user-agent": CHROME}
-            ).status_code in (
-                200,
-                204,
-            )
-        deadline = time.monotonic() + 30
-        while sum(row["metrics"][1] for row in stats(first)) < 12:
-            assert time.monotonic() < deadline, stats(first)
-            time.sleep(0.2)
-        before = stats(first)
-        state = base / "log-state.json"
-        online = cli(base, "log", "verify", "--url", first.url, "--state", str(state))
-        assert online.returncode == 0, online.stdout + online.stderr
+        traffic = make_traffic(first, base)
         made = cli(
             base,
             "backup",
@@ -191,9 +98,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         first.stop()
     return {
         "base": base,
-        "before": before,
-        "receipts": receipts,
-        "state": state,
+        "traffic": traffic,
         "made": made.stdout,
         "made_stderr": made.stderr,
         "watched": watched.stdout,
@@ -229,15 +134,7 @@ def test_a_restored_service_answers_the_same_and_its_log_keeps_growing_consisten
         assert stat.S_IMODE(pem.stat().st_mode) == 0o600
     second = LiveServer(data_dir=base / "second", config_path=target).start()
     try:
-        assert stats(second) == scene["before"]
-        entries, keys = export(second, base / "offline")
-        offline = cli(base, "log", "verify", str(entries), "--public-key", str(keys))
-        assert offline.returncode == 0, offline.stdout + offline.stderr
-        for receipt in scene["receipts"]:
-            assert receipt["receipt"]["receipt_id"] in entries.read_text()
-        consent(second)
-        grown = cli(base, "log", "verify", "--url", second.url, "--state", str(scene["state"]))
-        assert grown.returncode == 0, grown.stdout + grown.stderr
+        check_restored(second, base, scene["traffic"])
     finally:
         second.stop()
 
