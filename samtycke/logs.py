@@ -24,6 +24,7 @@ from samtycke.metrics import Metrics
 from samtycke.web.asgi import header
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_notes: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("access_notes", default=None)
 
 access = logging.getLogger("samtycke.access")
 
@@ -65,6 +66,17 @@ def configure(level: str = "info") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+def note(**fields: Any) -> None:
+    """Put what a handler decided about the request (why a login was refused) on its access line.
+
+    A request makes one log line, however it ends; a second line per refusal would let every
+    bad request cost two.  Outside a request nothing is written.
+    """
+    notes = _notes.get()
+    if notes is not None:
+        notes.update(fields)
+
+
 class AccessLog:
     """ASGI middleware: request id, access log line and request metrics."""
 
@@ -84,6 +96,8 @@ class AccessLog:
         # Request ids only need to be unique, not secret: the PRNG is far cheaper than urandom.
         rid = supplied if supplied and _REQUEST_ID.fullmatch(supplied) else f"{random.getrandbits(64):016x}"
         token = request_id.set(rid)
+        notes: dict[str, Any] = {}
+        notes_token = _notes.set(notes)
         started = time.perf_counter()
         status = 500
 
@@ -118,6 +132,8 @@ class AccessLog:
                         "route": route,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),
+                        **notes,
                     },
                 )
             request_id.reset(token)
+            _notes.reset(notes_token)

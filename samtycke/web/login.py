@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from samtycke import accounts, sessions
+from samtycke import accounts, logs, sessions
 from samtycke.auth import SESSION_COOKIE, Principal
 from samtycke.clientip import network
 from samtycke.component import Component
@@ -39,8 +38,6 @@ EVERYONE = (100, 60.0)
 MAX_NAME = 200
 # Why the form is shown again, and with which status.
 PROBLEMS = {"": 200, "missing": 400, "wrong": 401, "throttled": 429}
-
-logger = logging.getLogger("samtycke.login")
 
 
 class Login:
@@ -78,7 +75,7 @@ class Login:
     ) -> Response:
         """The form, again after a refusal: with what went wrong, its status, and the name as typed."""
         if problem:
-            logger.info("login refused", extra={"reason": problem})
+            logs.note(login_refused=problem)
         first_run = self.services.first_run
         return self.services.templates.TemplateResponse(
             request,
