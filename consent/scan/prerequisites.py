@@ -29,17 +29,20 @@ INSTALL_ONE = (
 )
 
 
+PLAYWRIGHT_MISSING = (
+    "samtycke scan needs Playwright, which the scan extra installs: "
+    f"`pip install '{SCAN_EXTRA}'` (from a source checkout: `pip install -e '.[scan]'`). "
+    "It also needs a Chromium. " + INSTALL_ONE
+)
+
+
 class BrowserMissing(Exception):
     """The scan cannot start: Playwright or Chromium is not installed.  The message says what to run."""
 
 
 def require_playwright() -> None:
     if importlib.util.find_spec("playwright") is None:
-        raise BrowserMissing(
-            "samtycke scan needs Playwright, which the scan extra installs: "
-            f"`pip install '{SCAN_EXTRA}'` (from a source checkout: `pip install -e '.[scan]'`). "
-            "It also needs a Chromium. " + INSTALL_ONE
-        )
+        raise BrowserMissing(PLAYWRIGHT_MISSING)
 
 
 def locate(given: str | None, search_path: str | None) -> str | None:

@@ -15,6 +15,13 @@ import importlib.util
 EMBEDDED_EXTRA = "samtycke[embedded]"
 
 
+MISSING = (
+    "The embedded ClickHouse (chDB) is not installed, and storage.clickhouse_url is unset or "
+    f"chdb://: install it with `pip install '{EMBEDDED_EXTRA}'`, or set storage.clickhouse_url "
+    "(or SAMTYCKE_CLICKHOUSE_URL) to a ClickHouse server, e.g. http://user:password@host:8123/samtycke."
+)
+
+
 class EngineMissing(Exception):
     """The configured storage needs a part that is not installed."""
 
@@ -22,8 +29,4 @@ class EngineMissing(Exception):
 def require_embedded() -> None:
     """Raise ``EngineMissing`` unless chDB can be imported."""
     if importlib.util.find_spec("chdb") is None:
-        raise EngineMissing(
-            "The embedded ClickHouse (chDB) is not installed, and storage.clickhouse_url is unset or "
-            f"chdb://: install it with `pip install '{EMBEDDED_EXTRA}'`, or set storage.clickhouse_url "
-            "(or SAMTYCKE_CLICKHOUSE_URL) to a ClickHouse server, e.g. http://user:password@host:8123/samtycke."
-        )
+        raise EngineMissing(MISSING)

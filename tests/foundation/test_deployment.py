@@ -115,6 +115,24 @@ def test_the_first_command_installs_the_embedded_engine_and_the_scanner() -> Non
     assert itself.extras == set(extras) - {"test"}
 
 
+def test_the_readme_names_the_install_commands_the_error_messages_name() -> None:
+    """A missing Playwright, Chromium or chDB is explained with the commands the README gives."""
+    from consent.scan import prerequisites
+    from samtycke.storage import engine
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    messages = [prerequisites.INSTALL_ONE, prerequisites.PLAYWRIGHT_MISSING, engine.MISSING]
+    commands = {command for message in messages for command in re.findall(r"`([^`]+)`", message)}
+    assert commands >= {
+        "apt-get install chromium",
+        "python -m playwright install chromium",
+        "pip install 'samtycke[scan]'",
+        "pip install 'samtycke[embedded]'",
+    }
+    for command in commands:
+        assert f"`{command}`" in readme, command
+
+
 def readme_commands() -> list[str]:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```sh\n(.*?)```", readme, re.DOTALL)
