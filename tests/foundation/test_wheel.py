@@ -215,12 +215,14 @@ READ_ONLY_ROOT = [
 
 
 @contextlib.contextmanager
-def serving(install: Install, *, read_only_root: bool = False, **storage: str) -> Iterator[str]:
+def serving(install: Install, name: str, *, read_only_root: bool = False, **storage: str) -> Iterator[str]:
     """``samtycke serve`` from the install, its console script, run from outside the repository.
 
+    Its data directory is ``install.root / name`` and its log ``name.log`` beside it (each
+    storage needs a data directory of its own: the consent log's checkpoint is kept there).
     With ``read_only_root`` it may write to its data directory alone.
     """
-    data_dir = install.root / "data"
+    data_dir = install.root / name
     data_dir.mkdir(exist_ok=True)
     wrapper = [*READ_ONLY_ROOT, str(data_dir)] if read_only_root else []
     raw = demo_raw(
@@ -228,11 +230,11 @@ def serving(install: Install, *, read_only_root: bool = False, **storage: str) -
         server={"secret_keys": ["wheel-test-key"]},
         tokens=token_entries("marketer"),
     )
-    config = install.root / "samtycke.toml"
+    config = install.root / f"{name}.toml"
     config.write_text(tomli_w.dumps(raw), encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = install.root / "serve.log"
+    log_path = install.root / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
@@ -258,7 +260,7 @@ def serving(install: Install, *, read_only_root: bool = False, **storage: str) -
 
 @pytest.fixture(scope="module")
 def served(install: Install) -> Iterator[str]:
-    with serving(install) as url:
+    with serving(install, "embedded") as url:
         yield url
 
 
@@ -351,11 +353,11 @@ def test_a_plain_install_has_neither_extra(plain_install: Install) -> None:
 def test_a_plain_install_serves_against_a_clickhouse_server(
     plain_install: Install, clickhouse_http: Any
 ) -> None:
-    with serving(plain_install, clickhouse_url=f"{clickhouse_http.url}/plain") as url:
+    with serving(plain_install, "server", clickhouse_url=f"{clickhouse_http.url}/plain") as url:
         assert httpx.get(url + "/dashboard", headers=MARKETER).status_code == 200
         hit = httpx.get(url + "/matomo.php", params={"idsite": 1, "rec": 1, "url": "http://localhost/"})
         assert hit.status_code in (200, 204), hit.text
-    log = (plain_install.root / "serve.log").read_text(encoding="utf-8")
+    log = (plain_install.root / "server.log").read_text(encoding="utf-8")
     assert "samtycke: ClickHouse server at http://127.0.0.1" in log, log
 
 
@@ -363,15 +365,16 @@ def test_a_plain_install_serves_against_a_clickhouse_server(
 def test_a_plain_install_runs_on_a_read_only_root_writing_only_its_data_directory(
     plain_install: Install, clickhouse_http: Any
 ) -> None:
-    with serving(plain_install, read_only_root=True, clickhouse_url=f"{clickhouse_http.url}/readonly") as url:
+    readonly = f"{clickhouse_http.url}/readonly"
+    with serving(plain_install, "read-only", read_only_root=True, clickhouse_url=readonly) as url:
         recorded = httpx.post(url + "/api/v1/consent", json=choice(), headers={"origin": url})
         assert recorded.status_code == 201, recorded.text[:500]
         hit = httpx.get(url + "/matomo.php", params={"idsite": 1, "rec": 1, "url": "http://localhost/"})
         assert hit.status_code in (200, 204), hit.text
         assert httpx.get(url + "/readyz").status_code == 200
-    log = (plain_install.root / "serve.log").read_text(encoding="utf-8")
+    log = (plain_install.root / "read-only.log").read_text(encoding="utf-8")
     assert "Read-only file system" not in log and "Traceback" not in log, log
-    written = {path.name for path in (plain_install.root / "data").iterdir()}
+    written = {path.name for path in (plain_install.root / "read-only").iterdir()}
     assert "journal" in written, written
 
 
