@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import statistics
 import tempfile
@@ -232,6 +233,7 @@ def main() -> int:
         rss.stop()
         server.terminate()
         server.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
     # Each abused phase against the mean of the healthy phases on either side of it.
     shares = [
         phases[i]["requests_per_second"]
