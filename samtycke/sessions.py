@@ -4,7 +4,7 @@ A signed cookie alone cannot be taken back: whoever holds it stays logged in unt
 expires.  So the cookie carries only a random session id, and ClickHouse holds the
 session: who, which role, until when, and whether it was ended.  Every instance in front
 of the same ClickHouse sees the same sessions.  Logging out ends one session; an admin can
-end every session of an account (``DELETE /api/v1/users/{name}/sessions``,
+end every session of an account (``DELETE /api/v1/accounts/{name}/sessions``,
 ``samtycke sessions revoke NAME``).
 
 The table is keyed by a sha256 of the id, so reading it does not let anyone log in.  An

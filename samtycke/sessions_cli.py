@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from samtycke import sessions
+from samtycke import accounts, sessions
+from samtycke.accounts.cli import CLI_ACTOR
+from samtycke.accounts.events import AccountEvents
 from samtycke.cli import add_config_option, command, load_settings
 from samtycke.cli_server import add_server_options, ask_server, here_or_on_server, in_storage
 from samtycke.storage import Storage
@@ -36,16 +38,21 @@ def register(subparsers: Any) -> None:
 def run_revoke(args: argparse.Namespace) -> int:
     settings = load_settings(args)
 
+    def now() -> datetime:
+        return datetime.now(UTC)
+
     async def end_all(storage: Storage) -> int:
-        return await sessions.SessionStore(storage, lambda: datetime.now(UTC), ready=lambda: True).end_all(
-            args.name
-        )
+        ended = await sessions.SessionStore(storage, now, ready=lambda: True).end_all(args.name)
+        # Recorded for auditors like the same change made on the accounts page.
+        await AccountEvents(storage, now).record(CLI_ACTOR, "end_sessions", args.name, f"sessions={ended}")
+        return ended
 
     def here() -> int:
-        return in_storage(settings, sessions.MIGRATIONS, end_all, "Could not end the sessions")
+        migrations = [*sessions.MIGRATIONS, *accounts.MIGRATIONS]
+        return in_storage(settings, migrations, end_all, "Could not end the sessions")
 
     def there(base: str) -> int:
-        path = f"/api/v1/users/{quote(args.name, safe='')}/sessions"
+        path = f"/api/v1/accounts/{quote(args.name, safe='')}/sessions"
         return int(ask_server(args, base, "DELETE", path)["ended"])
 
     ended = here_or_on_server(args, settings, here, there)

@@ -17,7 +17,7 @@ import hmac
 import secrets
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from samtycke import accounts, logs, sessions
@@ -27,7 +27,6 @@ from samtycke.component import Component
 from samtycke.ratelimit import RateLimiter, Throttle
 from samtycke.services import Services
 from samtycke.web import links
-from samtycke.web.errors import Unprocessable
 from samtycke.web.i18n import language
 from samtycke.web.surface import own_origin_only
 
@@ -124,26 +123,6 @@ class Login:
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=self.secure(request))
         return response
 
-    async def end_sessions(self, request: Request) -> Response:
-        """
-        summary: End every session of an account (admin)
-        description: >-
-          Everyone logged in as this user name, or through a token of this name, is logged
-          out: at once on this instance, within seconds on the others.
-        security: [{bearer: []}]
-        parameters:
-          - {name: name, in: path, required: true, schema: {type: string, maxLength: 200}}
-        responses:
-          200: {description: How many sessions were ended.}
-          401: {description: No credentials.}
-          403: {description: Not an admin, or a cookie-authenticated call from another origin.}
-        """
-        await self.auth.require(request, "admin")
-        name = str(request.path_params["name"])
-        if len(name) > MAX_NAME:
-            raise Unprocessable(f"a user name has at most {MAX_NAME} characters", field="name")
-        return JSONResponse({"name": name, "ended": await self.auth.sessions.end_all(name)})
-
 
 def secure(services: Services, request: Request) -> bool:
     """Whether samtycke is reached over https, so its cookie must say ``Secure``."""
@@ -175,7 +154,6 @@ def routes(services: Services) -> list[BaseRoute]:
             Route("/login", login.form, methods=["GET"], include_in_schema=False),
             Route("/login", login.login, methods=["POST"], include_in_schema=False),
             Route("/logout", login.logout, methods=["POST"], include_in_schema=False),
-            Route("/api/v1/users/{name}/sessions", login.end_sessions, methods=["DELETE"]),
         ]
     )
 

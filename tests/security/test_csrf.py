@@ -40,7 +40,6 @@ COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/audit/purge"): {},
     ("POST", "/api/v1/stats/query"): {"json": {"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}},
     ("DELETE", "/api/v1/visitors/{visitor_id}"): {"params": {"site_id": 1}},
-    ("DELETE", "/api/v1/users/{name}/sessions"): {},
     ("POST", "/api/v1/backup"): {},
     ("POST", "/login"): {"data": {"token": ADMIN_TOKEN}},
     ("POST", "/logout"): {},
@@ -56,7 +55,6 @@ COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
 }
 PATHS = {
     "/api/v1/visitors/{visitor_id}": "/api/v1/visitors/0123456789abcdef",
-    "/api/v1/users/{name}/sessions": "/api/v1/users/maria/sessions",
     "/setup/{token}": "/setup/not-the-link",
     "/api/v1/accounts/{name}": "/api/v1/accounts/nobody",
     "/api/v1/accounts/{name}/password": "/api/v1/accounts/maria/password",
@@ -228,12 +226,12 @@ def test_an_admin_ends_every_session_of_an_account(client: TestClient) -> None:
     first, second = log_in(client), log_in(client)
     other = log_in(client, token=ADMIN_TOKEN)
     client.cookies.clear()
-    response = client.delete("/api/v1/users/anna/sessions", headers=ADMIN)
+    response = client.delete("/api/v1/accounts/anna/sessions", headers=ADMIN)
     assert response.json() == {"name": "anna", "ended": 2}
     assert (authorised(client, first), authorised(client, second)) == (401, 401)
     assert authorised(client, other) == 200, "other accounts stay logged in"
     client.cookies.clear()
-    assert client.delete("/api/v1/users/anna/sessions").status_code == 401
+    assert client.delete("/api/v1/accounts/anna/sessions").status_code == 401
 
 
 def test_sessions_expire_after_their_lifetime(client: TestClient, clock: Clock) -> None:
@@ -268,3 +266,6 @@ def test_the_command_line_ends_every_session_of_an_account(auth_settings: Settin
         first, second = log_in(client), log_in(client)
         assert main(["sessions", "revoke", "anna", "--config", str(config)]) == 0
         assert (authorised(client, first), authorised(client, second)) == (401, 401)
+        events = client.get("/api/v1/audit/accounts", headers=ADMIN).json()["events"]
+    recorded = [(e["actor"], e["action"], e["target"]) for e in events]
+    assert ("cli", "end_sessions", "anna") in recorded, "recorded for auditors like the accounts page's change"
