@@ -268,4 +268,4 @@ def test_the_command_line_ends_every_session_of_an_account(auth_settings: Settin
         assert (authorised(client, first), authorised(client, second)) == (401, 401)
         events = client.get("/api/v1/audit/accounts", headers=ADMIN).json()["events"]
     recorded = [(e["actor"], e["action"], e["target"]) for e in events]
-    assert ("cli", "end_sessions", "anna") in recorded, "recorded for auditors like the accounts page's change"
+    assert ("cli", "end_sessions", "anna") in recorded, "recorded like the accounts page's change"
