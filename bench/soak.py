@@ -57,6 +57,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,7 @@ class Soak:
         return time.monotonic() - self.began
 
 
-async def arrivals(soak: Soak, rate: float, send: Any) -> None:
+async def arrivals(soak: Soak, rate: float, send: Callable[[float], Awaitable[None]]) -> None:
     """``send(due)`` at random moments, ``rate`` a second on average, whether or not answers keep up."""
     rng = random.Random(soak.seed + int(rate * 1000))
     gate = asyncio.Semaphore(IN_FLIGHT)
@@ -248,8 +249,11 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
-JOURNAL_GAUGES = re.compile(
-    r"^samtycke_journal_(backlog_records|backlog_bytes|quarantined_segments|unconfirmed_segments) (\S+)$",
+# The journal's backlog, and the visit state the collector holds in memory (bounded: it grows
+# until the least recently seen visitors are forgotten, and with it the server's memory).
+GAUGES = re.compile(
+    r"^samtycke_(?:journal_)?(backlog_records|backlog_bytes|quarantined_segments|unconfirmed_segments"
+    r"|visits_tracked_in_memory) (\S+)$",
     re.M,
 )
 
@@ -260,7 +264,7 @@ async def sampler(soak: Soak, client: httpx.AsyncClient, pid: int) -> None:
         sample: dict[str, float] = {"t": round(at, 2), "rss_mb": round(tree_rss_bytes(pid) / 2**20, 1)}
         try:
             text = (await client.get("/metrics")).text
-            sample |= {name: float(value) for name, value in JOURNAL_GAUGES.findall(text)}
+            sample |= {name: float(value) for name, value in GAUGES.findall(text)}
         except httpx.TransportError:
             pass  # the sample keeps its memory figure
         soak.samples.append(sample)
@@ -283,7 +287,10 @@ async def hits(soak: Soak, url: str, connections: int) -> None:
             run_wrk, url, script, connections=connections, duration=f"{seconds}s", threads=connections
         )
         achieved = max(interval.wrk["requests_per_second"], 1.0)
-        connections = max(1, min(MAX_CONNECTIONS, round(connections * soak.target / achieved)))
+        # Half the way there (in proportion): on a shared machine one slow interval must not
+        # double the next one's load.
+        step = math.sqrt(soak.target / achieved)
+        connections = max(1, min(MAX_CONNECTIONS, round(connections * step)))
         done += seconds
     soak.stopping = True
 
@@ -540,8 +547,21 @@ def memory(soak: Soak) -> dict[str, Any]:
     ]
     second, last = (means[1], means[-1]) if len(means) >= 3 else (None, None)
     change = round((last - second) / second, 4) if second and last else None
+    visits = [
+        max((soak.samples[i].get("visits_tracked_in_memory", 0.0) for i in group), default=None)
+        for group in groups
+    ]
+    # Where the visit state stopped growing (within 1 % of its largest size): from there on the
+    # memory the server holds by design is all there, and what still grows is something else.
+    largest = max((v for v in visits if v is not None), default=0.0)
+    full = next((i for i, v in enumerate(visits) if v is not None and v >= 0.99 * largest), None)
+    at_full = means[full] if full is not None and full < len(means) - 1 else None
+    since_full = round((last_mean - at_full) / at_full, 4) if at_full and (last_mean := means[-1]) else None
     return {
         "rss_mb_mean_per_interval": means,
+        "visits_in_memory_max_per_interval": visits,
+        "visit_state_full_from_interval": full,
+        "change_since_visit_state_full": since_full,
         "rss_mb_max": max((s["rss_mb"] for s in soak.samples), default=None),
         "second_interval_mb": second,
         "last_interval_mb": last,
@@ -603,18 +623,29 @@ def write_results(result: dict[str, Any]) -> None:
         return ", ".join(f"{status} {n:,}" for status, n in sorted(counts.items())) or "none"
 
     def cell(value: float | None, digits: int = 1) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
+        return "-" if value is None else f"{value:,.{digits}f}"
 
     rows = "\n".join(
         f"| {row['interval'] + 1} | {row['hits_per_s']:.0f} | {cell(row['hits_p99_ms'])} | "
         f"{row['consent_writes']:,} | {cell(row['consent_p99_ms'])} | {row['stats_queries']:,} | "
-        f"{cell(row['stats_p99_ms'])} | {cell(rss, 0)} | {cell(backlog, 0)} |"
-        for row, rss, backlog in zip(
+        f"{cell(row['stats_p99_ms'])} | {cell(rss, 0)} | {cell(visits, 0)} | {cell(backlog, 0)} |"
+        for row, rss, visits, backlog in zip(
             result["per_interval"],
             memory_["rss_mb_mean_per_interval"],
+            memory_["visits_in_memory_max_per_interval"],
             result["journal_backlog"]["records_max_per_interval"],
             strict=True,
         )
+    )
+    full, since_full = memory_["visit_state_full_from_interval"], memory_["change_since_visit_state_full"]
+    visit_state = (
+        ""
+        if since_full is None
+        else f"""Almost every page view comes from a new visitor, so the collector's visit
+state (bounded, least recently seen forgotten first) grows until it is full, and the
+server's memory with it; it was full from interval {full + 1}, and from then to the last
+interval RSS changed by {since_full * 100:.1f} %.
+"""
     )
     section = f"""{SECTION}
 Run {result["date"]} at commit `{result["code"]}`, {result["backend"]}, on {result["machine"]}:
@@ -652,12 +683,13 @@ from the moment a request was due; for hits it is wrk's, from sending to the ans
 {result["stop_after_soak"]["signal_to_exit_s"]} s / {result["restart"]["stop"]["signal_to_exit_s"]} s, \
 clean: {result["stop_after_soak"]["clean"]} / {result["restart"]["stop"]["clean"]} |
 
-Per interval (memory: mean RSS of the server process; backlog: the most journalled records not
-yet in ClickHouse among the samples):
+{visit_state}
+Per interval (RSS: mean of the server process's samples; visits: the most visitors held in
+memory; backlog: the most journalled records not yet in ClickHouse among the samples):
 
 | interval | hits/s | hits p99 ms | consent writes | consent p99 ms | stats queries | stats p99 ms \
-| RSS MB | backlog records |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| RSS MB | visits | backlog records |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 """
     path = HERE / "RESULTS.md"

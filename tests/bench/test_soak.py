@@ -10,9 +10,11 @@ Its timings and its memory verdict depend on the machine and belong in bench/RES
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,8 +98,32 @@ def test_a_short_soak_reports_every_part(short_soak: Any) -> None:
     assert len(memory["rss_mb_mean_per_interval"]) == INTERVALS
     assert all(mb > 0 for mb in memory["rss_mb_mean_per_interval"])
     assert isinstance(memory["flat"], bool) and memory["change"] is not None
+    assert len(memory["visits_in_memory_max_per_interval"]) == INTERVALS
+    assert None not in memory["visits_in_memory_max_per_interval"]
     assert f"memory {'PASS' if memory['flat'] else 'FAIL'}" in done.stdout
     backlog = result["journal_backlog"]
     assert len(backlog["records_max_per_interval"]) == INTERVALS
     assert None not in backlog["records_max_per_interval"]
     assert result["samples"] and all("rss_mb" in s and "backlog_records" in s for s in result["samples"])
+
+
+@pytest.mark.slow
+def test_a_short_soaks_report_renders_as_a_results_section(
+    short_soak: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, result = short_soak
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    soak = importlib.import_module("soak")
+    monkeypatch.setattr(soak, "HERE", tmp_path)
+    (tmp_path / "RESULTS.md").write_text("# Benchmarks\n\n## Other (`bench/other.py`)\n\nkept\n")
+
+    soak.write_results(result)
+    soak.write_results(result)  # a second run replaces its own section and nothing else
+
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert text.count("## Soak (`bench/soak.py`)") == 1 and "kept" in text
+    verdict = "PASS" if result["memory"]["flat"] else "FAIL"
+    assert f"| memory flat: last interval within 10 % of the second | **{verdict}**" in text
+    assert "| lost / stored twice (hits and receipts) | 0 / 0 |" in text
+    assert f"Load average {result['load_average_before'][0]} at the start" in text
+    assert text.count("\n| 1 |") == text.count("\n| 2 |") == text.count("\n| 3 |") == 1
