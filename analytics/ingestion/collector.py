@@ -4,9 +4,10 @@ A request is GET parameters, a POST form, or a bulk JSON POST
 (``{"requests": ["?idsite=1&...", ...], "token_auth": "..."}``).  Each hit is parsed,
 run through the pipeline, and acknowledged only after its record is in the journal.
 Answers are Matomo's: a 1x1 GIF (``Cache-Control: no-store``), 204 with
-``send_image=0``, the bulk summary JSON, 400 for invalid input or an unknown site, and
-503 when recording is off or the journal cannot take more.  Pages on the sites' own
-domains may read the answers, with credentials; other origins may not (``samtycke.web.cors``).
+``send_image=0``, the bulk summary JSON, 400 for invalid input, an unknown site or a bulk
+mostly of invalid hits, and 503 when recording is off or the journal cannot take more.
+Pages on the sites' own domains may read the answers, with credentials; other origins may
+not (``samtycke.web.cors``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from analytics.ingestion.pipeline import Context, Pipeline
-from analytics.ingestion.request import InvalidHit, Params, parse_hit, parse_query
+from analytics.ingestion.request import Hit, InvalidHit, Params, parse_hit, parse_query
 from consent import cookies as consent_cookies
 from consent.cookies import CONSENT_COOKIE
 from samtycke import jsontext
@@ -51,6 +52,9 @@ MATOMO_NOTE = (
     "Send tracking requests with idsite and rec=1."
 )
 MAX_BULK = 1000
+# Matomo's trackers send bulks of hits they built themselves, all valid but for the odd one;
+# a bulk with more invalid entries than this is refused whole, unprocessed.
+MAX_BULK_INVALID = 100
 TRACKING_PATHS = ("/matomo.php", "/piwik.php")
 TRACKING_DOC = """
 summary: Matomo tracking request
@@ -129,15 +133,12 @@ class Collector:
 
     async def bulk(self, scope: Scope, headers: Mapping[bytes, str], params: Params, body: bytes) -> Response:
         entries, shared = _bulk_entries(body)
+        hits, invalid = self.validated(entries, shared)
         context = self.context(scope, headers)
         records: list[Record] = []
-        invalid: list[int] = []
-        for index, entry in enumerate(entries):
+        for index, hit in hits:
             try:
-                hit_params = _entry_params(entry, index)
-                for name, value in shared.items():
-                    hit_params.setdefault(name, value)
-                found = await self.pipeline.process(parse_hit(hit_params), context)
+                found = await self.pipeline.process(hit, context)
             except InvalidHit:
                 invalid.append(index)
                 continue
@@ -151,9 +152,40 @@ class Collector:
             "status": "success",
             "tracked": len(entries) - len(invalid),
             "invalid": len(invalid),
-            "invalid_indices": invalid,
+            "invalid_indices": sorted(invalid),
         }
         return JSONResponse(summary, headers={**NO_STORE, **self.cors_headers(scope, headers)})
+
+    def validated(
+        self, entries: list[Any], shared: Mapping[str, str]
+    ) -> tuple[list[tuple[int, Hit]], list[int]]:
+        """The bulk's hits by index, and the indices of invalid entries; 400 past ``MAX_BULK_INVALID``.
+
+        Every entry is checked before any is processed, so a refused bulk leaves no trace
+        (no visit is extended by a hit that is then not stored), and checking stops at the
+        limit: a bulk of invalid hits costs what its first ``MAX_BULK_INVALID`` cost.
+        """
+        hits: list[tuple[int, Hit]] = []
+        invalid: list[int] = []
+        for index, entry in enumerate(entries):
+            try:
+                hit_params = _entry_params(entry, index)
+                for name, value in shared.items():
+                    hit_params.setdefault(name, value)
+                hit = parse_hit(hit_params)
+                self.pipeline.policy(hit)  # an unknown site
+            except InvalidHit:
+                invalid.append(index)
+                if len(invalid) > MAX_BULK_INVALID:
+                    raise BadRequest(
+                        f"a bulk request holds at most {MAX_BULK_INVALID} invalid requests; "
+                        f"entry {index} is invalid too",
+                        field="requests",
+                        details={"invalid_indices": invalid},
+                    ) from None
+                continue
+            hits.append((index, hit))
+        return hits, invalid
 
     async def preflight(self, request: Request) -> Response:
         """

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from analytics.ingestion.collector import TRACKER
+from analytics.ingestion.collector import MAX_BULK_INVALID, TRACKER
 from tests.analytics.conftest import (
     CHROME,
     GOOGLEBOT,
@@ -102,6 +102,24 @@ def test_malformed_bulk_is_400_listing_what_is_wrong(client: TestClient, body: b
     if b"5, null" in body:
         assert error["details"] == {"invalid_indices": [1, 2]}
         assert "1, 2" in error["message"]
+
+
+def test_bulk_mostly_of_invalid_hits_is_refused_whole_unprocessed(client: TestClient) -> None:
+    valid = "?" + urlencode(hit(url="http://localhost/bulk-refused"))
+    invalid = ["?rec=1", "?idsite=999&rec=1"] * (MAX_BULK_INVALID // 2) + ["?rec=1"]
+    response = client.post(
+        "/matomo.php",
+        json={"requests": [valid, *invalid, valid]},
+        headers={**UA, "accept": "application/json"},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    # Checking stopped at the first invalid entry past the limit, before the last valid one.
+    assert error["details"] == {"invalid_indices": list(range(1, MAX_BULK_INVALID + 2))}
+    assert rows(client, "SELECT count() FROM events WHERE pathname = '/bulk-refused'") == [(0,)]
+    # Up to the limit a bulk is answered as Matomo answers it: its valid hits are tracked.
+    response = client.post("/matomo.php", json={"requests": [valid, *invalid[1:]]}, headers=UA)
+    assert (response.status_code, response.json()["invalid"]) == (200, MAX_BULK_INVALID)
 
 
 def test_unknown_site_is_400(client: TestClient) -> None:
