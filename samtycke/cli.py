@@ -23,13 +23,16 @@ import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samtycke import runtime
 from samtycke.component import optional_module
 from samtycke.settings import Settings, loading
 from samtycke.settings.loading import ConfigError
 from samtycke.storage import DataDirInUse, EngineMissing, StorageError, StorageUnavailable
+
+if TYPE_CHECKING:  # the CLI imports the service's parts only when a command needs them
+    from samtycke.services import Services
 
 EXAMPLES = {
     "serve": "samtycke serve --config /etc/samtycke.toml --port 8000",
@@ -207,7 +210,7 @@ def run_serve(args: argparse.Namespace) -> int:
             return 2
         with storage_failures("The embedded ClickHouse could not start", 2):
             services.storage.ensure_database()
-    options = server_options(host, port, settings.server.max_header_bytes)
+    options = server_options(host, port, settings.server.max_header_bytes, services)
     address = f"http://{_display(host)}:{port}"
     print(f"samtycke: {services.storage.target.describe()}; open {address}/", file=sys.stderr, flush=True)
     # Once ClickHouse is up, and only if nobody can administer samtycke: a one-time link, here only.
@@ -231,17 +234,24 @@ def _announce_setup(link: str) -> None:
     )
 
 
-def server_options(host: str, port: int, max_header_bytes: int) -> dict[str, Any]:
+def server_options(
+    host: str, port: int, max_header_bytes: int, services: Services | None = None
+) -> dict[str, Any]:
     """How samtycke runs uvicorn: no access log and no proxy-header rewriting, because both
     would put client addresses in logs; samtycke logs requests itself, without them.  A
-    request head over ``max_header_bytes`` is refused before it is buffered whole."""
+    request head over ``max_header_bytes`` is refused before it is buffered whole, and, with
+    ``services``, a network over its budget of refusals before its request is parsed."""
     from samtycke.web.headerlimit import REQUEST_LINE_ALLOWANCE
 
     http: Any = "h11"  # h11 stops at its incomplete-event size by itself
     if _available("httptools"):
         from samtycke.web.server import head_limited_protocol
 
-        http = head_limited_protocol(max_header_bytes)
+        http = head_limited_protocol(
+            max_header_bytes,
+            services.client_ip if services is not None else None,
+            services.refusals if services is not None else None,
+        )
     return {
         "host": host,
         "port": port,

@@ -8,13 +8,18 @@ derive what they need (location, a keyed hash, a masked form) and drop it.
 The same trust decides whether the request reached the proxy over https
 (``X-Forwarded-Proto`` / ``Forwarded: proto=``), and ``network`` tells which addresses
 one holder controls: an IPv4 address alone, but a whole IPv6 /64, which providers hand to
-a single customer.
+a single customer.  ``network_key`` hashes that network with a key of this process, so
+that limits can count per network without holding anything an address could be
+recovered from.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
+import secrets
 import socket
 from collections.abc import Sequence
 
@@ -60,6 +65,7 @@ class Networks:
 class ClientIP:
     def __init__(self, trusted_proxies: Sequence[str]) -> None:
         self.trusted = Networks(trusted_proxies)
+        self._network_secret = secrets.token_bytes(16)
 
     def is_trusted(self, address: Address) -> bool:
         return address in self.trusted
@@ -70,6 +76,11 @@ class ClientIP:
             conn.headers.get("forwarded", ""),
             conn.headers.get("x-forwarded-for", ""),
         )
+
+    def network_key(self, address: Address | None) -> bytes:
+        """A keyed hash of the network ``address`` is in; one key for every unknown address."""
+        holder = network(address) if address is not None else "unknown"
+        return hmac.digest(self._network_secret, holder.encode(), hashlib.sha256)[:8]
 
     def forwarded_https(self, conn: HTTPConnection) -> bool:
         """Whether a trusted proxy says the client reached it over https."""

@@ -25,6 +25,7 @@ from samtycke.auth import Auth
 from samtycke.clientip import ClientIP
 from samtycke.journal import Journal, Record, Shipper
 from samtycke.metrics import Metrics
+from samtycke.refusals import RefusalBudget
 from samtycke.sessions import SessionStore
 from samtycke.settings import Settings
 from samtycke.signing import Signer, load_or_create_keys
@@ -68,6 +69,7 @@ class Services:
     accounts: Accounts
     auth: Auth
     client_ip: ClientIP
+    refusals: RefusalBudget  # refused requests per client network, over the last minute
     templates: Jinja2Templates
     now: Callable[[], datetime]
     state: StorageState = field(default_factory=StorageState)
@@ -199,6 +201,7 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
         accounts=accounts,
         auth=Auth(accounts, signer, sessions, SameOrigin(settings.server.public_url)),
         client_ip=ClientIP(settings.server.trusted_proxies),
+        refusals=RefusalBudget(settings.server.refusals_per_minute),
         templates=templates,
         now=clock,
         state=state,

@@ -123,6 +123,14 @@ class ServerSettings:
         "Largest single request header line; a request with one over it is refused with 431.",
         minimum=256,
     )
+    refusals_per_minute: int = setting(
+        50,
+        "Requests refused for bad input (400, 413, 422, 429, 431) one client network may cause per "
+        "minute, counting an IPv4 address or an IPv6 /64 as one network; past it, every request "
+        "from the network is answered 429 at once, unread, until it falls back within. "
+        "Generous, because one address may be a company or a carrier's NAT. 0: no limit.",
+        minimum=0,
+    )
     demo: bool = setting(False, "Serve the built-in demo pages at `/demo`.")
 
 

@@ -38,6 +38,7 @@ from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_un
 from samtycke.web.headerlimit import HeaderLimit
 from samtycke.web.i18n import language
 from samtycke.web.pageheaders import PageHeaders
+from samtycke.web.penalty import Penalty
 from samtycke.web.routing import DirectRoute
 from samtycke.web.surface import Surface, for_visitors, mounted, own_origin_only
 
@@ -163,7 +164,9 @@ def _assemble(
         routes=mounted(routes, surface),
         lifespan=lifespan,
         middleware=[
-            # Outermost: an oversized request is refused, and logged once, before any parsing.
+            # Outermost: a network that keeps sending what is refused below is answered unread.
+            Middleware(Penalty, client_ip=services.client_ip, budget=services.refusals),
+            # Then an oversized request is refused, and logged once, before any parsing.
             Middleware(
                 HeaderLimit,
                 max_bytes=settings.server.max_header_bytes,

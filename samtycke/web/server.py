@@ -6,6 +6,11 @@ This protocol counts what arrives while a head is incomplete and, past
 ``server.max_header_bytes`` plus the longest request line samtycke accepts, answers 431
 and closes the connection.  The app's own
 ``HeaderLimit`` then checks the parsed headers, under this server or any other.
+
+Such a refusal counts against the client's network (``samtycke.refusals``), as the app's
+refusals do, and a network over its budget is answered 429 here, before a byte of what it
+sent is parsed.  Only when the peer is the client itself: behind a trusted proxy the
+client is known from headers, so the app's ``samtycke.web.penalty`` decides instead.
 """
 
 from __future__ import annotations
@@ -15,19 +20,37 @@ import logging
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from samtycke.clientip import ClientIP, parse
+from samtycke.refusals import RefusalBudget
 from samtycke.web.headerlimit import REQUEST_LINE_ALLOWANCE
+from samtycke.web.penalty import answer_penalised
 
 logger = logging.getLogger("samtycke")
 
 
-def head_limited_protocol(max_bytes: int) -> type[asyncio.Protocol]:
+def head_limited_protocol(
+    max_bytes: int, client_ip: ClientIP | None = None, refusals: RefusalBudget | None = None
+) -> type[asyncio.Protocol]:
     """uvicorn's httptools protocol, refusing request heads over ``max_bytes`` of headers
-    (and the request line's allowance)."""
+    (and the request line's allowance), and every request of a network over ``refusals``."""
     limit = max_bytes + REQUEST_LINE_ALLOWANCE
 
     class HeadLimitedHttpTools(HttpToolsProtocol):
         reading_head = True  # a connection starts with a request's head
         head_bytes = 0
+        network_key: bytes | None = None  # the peer's network, when the peer is the client
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if client_ip is None or refusals is None or refusals.limit <= 0 or self.client is None:
+                return
+            peer = parse(self.client[0])
+            if peer is not None and not client_ip.is_trusted(peer):
+                self.network_key = client_ip.network_key(peer)
+
+        def penalised(self) -> bool:
+            key = self.network_key
+            return key is not None and refusals is not None and refusals.anyone_over() and refusals.over(key)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -39,6 +62,9 @@ def head_limited_protocol(max_bytes: int) -> type[asyncio.Protocol]:
             super().on_headers_complete()
 
         def data_received(self, data: bytes) -> None:
+            if self.penalised():
+                self.refuse_network()
+                return
             super().data_received(data)
             if not self.reading_head or self.transport.is_closing():
                 return
@@ -48,7 +74,27 @@ def head_limited_protocol(max_bytes: int) -> type[asyncio.Protocol]:
             if self.head_bytes > limit:
                 self.refuse_head()
 
+        def refuse_network(self) -> None:
+            assert refusals is not None and self.network_key is not None
+            retry_after = refusals.retry_after(self.network_key)
+            body = answer_penalised(retry_after, closed=True)
+            self.transport.write(
+                b"".join(
+                    [
+                        STATUS_LINE[429],
+                        b"content-type: application/json\r\n",
+                        b"content-length: %d\r\n" % len(body),
+                        b"retry-after: %d\r\n" % retry_after,
+                        b"connection: close\r\n\r\n",
+                        body,
+                    ]
+                )
+            )
+            self.transport.close()
+
         def refuse_head(self) -> None:
+            if refusals is not None and self.network_key is not None:
+                refusals.refused(self.network_key)
             logger.warning("request headers too large", extra={"bytes": self.head_bytes, "limit": limit})
             body = (
                 b'{"error":{"code":"headers_too_large","message":"the request\'s headers are over %d bytes"}}'

@@ -188,6 +188,7 @@ BULK_CASES = [
         always,
     ),
     Case("bulk requests of invalid hits", bulk(INVALID_HITS), never),
+    Case("a bulk request of a thousand invalid hits", bulk(["?rec=1"] * 1000), always),
 ]
 
 
@@ -206,7 +207,13 @@ def app(tmp_path_factory: pytest.TempPathFactory, chdb_path: Any) -> Starlette:
             },
             "journal": {"ship_interval": 0.1},
             # The client is a trusted proxy, so the address it forwards is one samtycke would use.
-            "server": {"secret_keys": ["abuse-key"], "trusted_proxies": [f"{PEER}/32"]},
+            # Every case comes from that one network: its budget of refusals must outlast them
+            # all, or later cases would meet the penalty (tests/security/test_penalty.py) instead.
+            "server": {
+                "secret_keys": ["abuse-key"],
+                "trusted_proxies": [f"{PEER}/32"],
+                "refusals_per_minute": 1_000_000,
+            },
         },
     )
     settings: Settings = loading.from_mapping(raw)
