@@ -5,6 +5,7 @@
     python bench/soak.py --no-results-md   # writes bench/soak.json only
     python bench/soak.py --short           # 30 s in 10-second intervals; writes nothing under bench/
     python bench/soak.py --short --json report.json --work-dir run/
+    python bench/soak.py --clickhouse-url http://user:password@host:8123/ --json report.json
 
 One fresh data directory and one ``samtycke serve`` (one uvicorn worker, embedded ClickHouse,
 journal fsync on: the defaults):
@@ -21,6 +22,9 @@ journal fsync on: the defaults):
    /api/v1/stats/query with a marketer's token), both arriving at random at a fixed rate, and
    samples the server's memory (RSS of the process and any children) and the journal's
    backlog from /metrics.
+With ``--clickhouse-url`` the server stores into a ClickHouse server instead, whose memory
+is then not part of the server's; such a run writes its report only where ``--json`` says.
+
 3. A clean stop (SIGTERM), a second start on the same data directory (it ships whatever the
    journal still holds), a clean stop, and ClickHouse read directly: every acknowledged hit
    and receipt must be there exactly once.
@@ -125,9 +129,9 @@ def marked_script(acks: Path, marker: str, seed: int) -> str:
     return collector.LUA + collector.PACED + constants + MARKED
 
 
-def config_text(data_dir: Path) -> str:
+def config_text(data_dir: Path, clickhouse_url: str) -> str:
     token_hash = hashlib.sha256(collector.MARKETER.encode()).hexdigest()
-    return restarts.config_text(data_dir, f"chdb://{data_dir / 'clickhouse'}") + (
+    return restarts.config_text(data_dir, clickhouse_url) + (
         f'[[tokens]]\nname = "soak"\nrole = "marketer"\nsha256 = "{token_hash}"\n'
     )
 
@@ -349,7 +353,12 @@ def wait_shipped(url: str, timeout: float = 120.0) -> int:
 def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     data_dir = base / "data"
-    config = config_text(data_dir)
+    clickhouse_url = (
+        restarts.with_database(args.clickhouse_url, run_id)
+        if args.clickhouse_url
+        else f"chdb://{data_dir / 'clickhouse'}"
+    )
+    config = config_text(data_dir, clickhouse_url)
     load_before, busy_before = os.getloadavg(), restarts.machine_busy_seconds()
     began = time.monotonic()
     (base / "serve").mkdir(parents=True)
@@ -397,7 +406,7 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     restart_stop = stop(process, base / "restart" / "serve.log")
     elapsed = time.monotonic() - began
     busy = restarts.machine_busy_seconds() - busy_before
-    checks = verify(soak, data_dir, run_id)
+    checks = verify(soak, clickhouse_url, run_id)
     cpus = os.cpu_count() or 1
     soak_seconds = sum(i.seconds for i in soak.intervals)
     wrk_cpu = (client_cpu.children_user + client_cpu.children_system) - (
@@ -408,7 +417,7 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d"),
         "code": restarts.code_version(),
         "machine": f"{platform.machine()}, {cpus} CPUs, Python {platform.python_version()}",
-        "backend": "embedded chDB",
+        "backend": "ClickHouse server over HTTP" if args.clickhouse_url else "embedded chDB",
         "seconds": args.seconds,
         "interval_s": args.interval,
         "elapsed_s": round(elapsed, 1),
@@ -449,7 +458,7 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     }
 
 
-def verify(soak: Soak, data_dir: Path, run_id: str) -> dict[str, Any]:
+def verify(soak: Soak, clickhouse_url: str, run_id: str) -> dict[str, Any]:
     """Read ClickHouse directly, the server stopped, and compare with what was acknowledged."""
     acknowledged: set[str] = set()
     answers: Counter[str] = Counter()
@@ -469,7 +478,7 @@ def verify(soak: Soak, data_dir: Path, run_id: str) -> dict[str, Any]:
             # The next one may have been sent and cut by the interval's end; in thread 1 one
             # more was built (never sent) when wrk checked the script.
             last_sent[thread] = highest + 2
-    storage = Storage(parse_url(f"chdb://{data_dir / 'clickhouse'}", restarts.DATABASE))
+    storage = Storage(parse_url(clickhouse_url, restarts.DATABASE))
     try:
         receipts = restarts.check_receipts(storage, soak.receipts, soak.indices)
         counted: dict[str, int] = dict(
@@ -714,7 +723,8 @@ def main() -> int:
         action="store_true",
         help=f"{SHORT_SECONDS} s in {SHORT_INTERVAL}-second intervals; writes nothing under bench/",
     )
-    parser.add_argument("--json", default="", help="also write the report here")
+    parser.add_argument("--json", default="", help="write the report here (and nothing under bench/)")
+    parser.add_argument("--clickhouse-url", default="", help="a ClickHouse server (default: embedded chDB)")
     parser.add_argument("--work-dir", default="", help="keep the data directory and logs here")
     parser.add_argument("--seed", type=int, default=1618, help="for the page views and the arrivals")
     parser.add_argument("--no-results-md", action="store_true", help="only write bench/soak.json")
@@ -742,7 +752,7 @@ def main() -> int:
     )
     if args.json:
         Path(args.json).write_text(text, encoding="utf-8")
-    if not args.short:
+    elif not args.short and not args.clickhouse_url:
         (HERE / "soak.json").write_text(text, encoding="utf-8")
         if not args.no_results_md:
             write_results(result)

@@ -3,8 +3,9 @@
 ``bench/soak.py --short`` runs the whole script (a real ``samtycke serve`` on a fresh data
 directory, the flat-out burst, paced wrk with marked page views, consent writes, stats
 queries, a clean stop, a restart and ClickHouse read directly) for 30 seconds in three
-intervals.  What is checked here is only what must hold on any machine: every acknowledged
-hit and receipt is stored exactly once, the stops are clean, and the report has every part.
+intervals, on the embedded default and against a ClickHouse server.  What is checked here
+is only what must hold on any machine: every acknowledged hit and receipt is stored exactly
+once, the stops are clean, and the report has every part.
 Its timings and its memory verdict depend on the machine and belong in bench/RESULTS.md.
 """
 
@@ -30,10 +31,8 @@ def written_under_bench() -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def short_soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Any]:
-    """One short run for the module's tests: its output and its report."""
-    tmp_path = tmp_path_factory.mktemp("soak")
+def run_short_soak(tmp_path: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """A short run (with ``options``): its output and its report."""
     report = tmp_path / "soak.json"
     before = written_under_bench()
     done = subprocess.run(
@@ -45,6 +44,7 @@ def short_soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Com
             str(report),
             "--work-dir",
             str(tmp_path / "run"),
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -57,9 +57,13 @@ def short_soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Com
     return done, json.loads(report.read_text())
 
 
-@pytest.mark.slow
-def test_a_short_soak_counts_every_acknowledged_hit_and_receipt_once(short_soak: Any) -> None:
-    done, result = short_soak
+@pytest.fixture(scope="module")
+def short_soak(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """One short run on the embedded default for the module's tests."""
+    return run_short_soak(tmp_path_factory.mktemp("soak"))
+
+
+def assert_nothing_lost_or_repeated(done: subprocess.CompletedProcess[str], result: Any) -> None:
     checks, acknowledged = result["checks"], result["acknowledged"]
 
     assert result["problems"] == [], done.stderr[-4000:]
@@ -81,6 +85,20 @@ def test_a_short_soak_counts_every_acknowledged_hit_and_receipt_once(short_soak:
     # The journal held everything until ClickHouse had it: nothing quarantined or unconfirmed.
     assert result["journal_backlog"]["quarantined_segments_at_end"] == 0
     assert result["journal_backlog"]["unconfirmed_segments_at_end"] == 0
+
+
+@pytest.mark.slow
+def test_a_short_soak_counts_every_acknowledged_hit_and_receipt_once(short_soak: Any) -> None:
+    assert_nothing_lost_or_repeated(*short_soak)
+
+
+@pytest.mark.slow
+def test_a_short_soak_against_a_clickhouse_server_counts_everything_once(
+    clickhouse_http: Any, tmp_path: Path
+) -> None:
+    done, result = run_short_soak(tmp_path, "--clickhouse-url", f"{clickhouse_http.url}/")
+    assert result["backend"] == "ClickHouse server over HTTP"
+    assert_nothing_lost_or_repeated(done, result)
 
 
 @pytest.mark.slow
