@@ -20,14 +20,14 @@ journal fsync on: the defaults):
    file.  Meanwhile this process sends consent choices (POST /api/v1/consent, a twentieth of
    the hit rate, each receipt answered 201 kept) and the dashboard's overview queries (POST
    /api/v1/stats/query with a marketer's token), both arriving at random at a fixed rate, and
-   samples the server's memory (RSS of the process and any children) and the journal's
-   backlog from /metrics.
-With ``--clickhouse-url`` the server stores into a ClickHouse server instead, whose memory
-is then not part of the server's; such a run writes its report only where ``--json`` says.
-
+   samples the server's memory (RSS of the process and any children), the journal's backlog
+   and the number of visitors held in memory from /metrics.
 3. A clean stop (SIGTERM), a second start on the same data directory (it ships whatever the
    journal still holds), a clean stop, and ClickHouse read directly: every acknowledged hit
    and receipt must be there exactly once.
+
+With ``--clickhouse-url`` the server stores into a ClickHouse server instead, whose memory
+is then not part of the server's; such a run writes its report only where ``--json`` says.
 
 Reported: RSS over time and whether the last interval's mean is within 10 % of the second's
 (after the first interval of warm-up); p99 per interval for hits (wrk's, from sending to the
