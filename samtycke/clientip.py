@@ -77,10 +77,9 @@ class ClientIP:
             conn.headers.get("x-forwarded-for", ""),
         )
 
-    def network_key(self, address: Address | None) -> bytes:
-        """A keyed hash of the network ``address`` is in; one key for every unknown address."""
-        holder = network(address) if address is not None else "unknown"
-        return hmac.digest(self._network_secret, holder.encode(), hashlib.sha256)[:8]
+    def network_key(self, address: Address) -> bytes:
+        """A keyed hash of the network ``address`` is in."""
+        return hmac.digest(self._network_secret, network(address).encode(), hashlib.sha256)[:8]
 
     def forwarded_https(self, conn: HTTPConnection) -> bool:
         """Whether a trusted proxy says the client reached it over https."""

@@ -2,7 +2,7 @@
 
 Each refusal of bad input (``REFUSALS``: 400, 413, 422, 429, 431) counts against the
 client network that caused it (``samtycke.clientip.network``: an IPv4 address or an IPv6
-/64, the forwarded client's behind a trusted proxy).  A network with more than
+/64, the forwarded client's behind a trusted proxy).  A network that has had
 ``server.refusals_per_minute`` in the last minute gets 429 with ``Retry-After`` before
 anything reads its headers, query string or body; if its request carries a body, or it
 keeps sending while refused, the answer also closes the connection, so the body is never
@@ -10,9 +10,10 @@ read.  An abusive client's requests then cost about the least an answer can.
 
 The budget is generous because one address may be many people (a company proxy, a
 carrier's NAT): a few bad requests among them lock nobody out.  Unknown pages (404) and
-refused credentials (401, 403: login has its own throttle) do not count.  The answer is
-JSON in the API's error shape, not a page: rendering one is what a penalised request must
-not cost.
+refused credentials (401, 403: login has its own throttle) do not count, nor do requests
+whose client address is unknown (a Unix socket with no trusted proxy's header).  The
+answer is JSON in the API's error shape, not a page: rendering one is what a penalised
+request must not cost.
 
 The budget sees the network's keyed hash (``ClientIP.network_key``), never an address.
 Each answer is one log line, without the address.
@@ -38,14 +39,15 @@ _FORWARDING = frozenset({b"forwarded", b"x-forwarded-for"})
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
-def network_key(client_ip: ClientIP, scope: Scope) -> bytes:
-    """The budget's key for the client network the request came from."""
+def network_key(client_ip: ClientIP, scope: Scope) -> bytes | None:
+    """The budget's key for the client network the request came from; None when it is unknown
+    (a Unix socket), as all such requests would share one key and one penalty."""
     client = scope.get("client")
     forwarding = headers_named(scope, _FORWARDING, _FORWARDING)
     address = client_ip.resolve(
         client[0] if client else "", forwarding.get(b"forwarded", ""), forwarding.get(b"x-forwarded-for", "")
     )
-    return client_ip.network_key(address)
+    return client_ip.network_key(address) if address is not None else None
 
 
 class Penalty:
@@ -63,7 +65,7 @@ class Penalty:
         key = None
         if self.budget.anyone_over():
             key = network_key(self.client_ip, scope)
-            if self.budget.over(key):
+            if key is not None and self.budget.over(key):
                 await self.refuse(scope, send, key)
                 return
         status = 0
@@ -78,7 +80,9 @@ class Penalty:
             await self.app(scope, receive, watched)
         finally:
             if status in REFUSALS:
-                self.budget.refused(key if key is not None else network_key(self.client_ip, scope))
+                key = key or network_key(self.client_ip, scope)
+                if key is not None:
+                    self.budget.refused(key)
 
     async def refuse(self, scope: Scope, send: Send, key: bytes) -> None:
         retry_after = self.budget.retry_after(key)
