@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from samtycke.storage import Layout, MaterializedView, Migration, Storage, Table
+from samtycke.storage import client as client_module
 from samtycke.storage import migrations as migrations_module
 
 EVENTS = Table(
@@ -111,3 +114,25 @@ def test_a_second_process_on_the_embedded_data_dir_gets_a_clear_message(tmp_path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_native_export_in_pieces_reads_back_every_row_once(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small pieces, so the embedded engine's export spans several; equal rows and NULLs included.
+    monkeypatch.setattr(client_module, "EXPORT_BUCKET_ROWS", 5)
+    database = storage.database
+    storage.command(
+        f"CREATE TABLE {database}.source (a UInt64, n Nullable(String)) ENGINE = MergeTree ORDER BY a"
+    )
+    storage.command(
+        f"INSERT INTO {database}.source SELECT number % 7, if(number % 3 = 0, NULL, 'v') FROM numbers(23)"
+    )
+    pieces: list[bytes] = []
+    storage.export_native(f"SELECT * FROM {database}.source", pieces.append)
+    storage.command(f"CREATE TABLE {database}.copy AS {database}.source")
+    assert storage.insert_native(f"{database}.copy", iter(pieces)) == 23
+    grouped = "SELECT a, n, count() FROM {database}.{table} GROUP BY a, n ORDER BY a, n"
+    assert storage.query(grouped.format(database=database, table="copy")) == storage.query(
+        grouped.format(database=database, table="source")
+    )
