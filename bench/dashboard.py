@@ -42,9 +42,11 @@ from analytics.schema import (
     ROLLUP_PAGES,
     ROLLUP_SOURCES,
 )
-from analytics.stats import builder, parser, runner
+from analytics.stats import parser, runner
 from samtycke.settings import Goal, Site
+from samtycke.settings.declared import AnalyticsSettings
 from samtycke.storage import Layout, Storage, migrations, parse_url
+from samtycke.storage.budget import QueryBudget
 
 HERE = Path(__file__).resolve().parent
 TABLES = (ROLLUP_HOURLY, ROLLUP_PAGES, ROLLUP_SOURCES, ROLLUP_COUNTRIES, ROLLUP_DEVICES)
@@ -112,16 +114,20 @@ SITE_GOALS = [
 
 
 async def run_once(storage: Storage, query: Any, site_id: int) -> str:
-    """One query through the API's runner; returns what it read (a rollup or the events)."""
+    """One query through the API's runner, within its default budget; returns what it read."""
     site = Site(
         id=site_id, name=f"Site {site_id}", domains=["demo.localhost"], timezone=TIMEZONE, goals=SITE_GOALS
     )
-    if hasattr(runner, "Answer"):  # the full stats API
-        answer = await runner.run(storage, query, site, NOW)
-        return str(answer.meta["table"])
-    statement = builder.build(query, TIMEZONE, NOW)  # type: ignore[arg-type]
-    await runner.run(storage, query, statement)  # type: ignore[call-arg]
-    return "events"
+    defaults = AnalyticsSettings()
+    budget = QueryBudget(
+        storage,
+        concurrency=defaults.stats_concurrency,
+        queue_seconds=defaults.stats_queue_seconds,
+        max_execution_time=defaults.stats_max_execution_time,
+        max_memory_usage=defaults.stats_max_memory_bytes,
+    )
+    answer = await runner.run(budget, query, site, NOW)
+    return str(answer.meta["table"])
 
 
 def percentile(samples: list[float], fraction: float) -> float:
