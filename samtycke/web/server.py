@@ -9,14 +9,16 @@ and closes the connection.  The app's own
 
 Such a refusal counts against the client's network (``samtycke.refusals``), as the app's
 refusals do, and a network over its budget is answered 429 here, before a byte of what it
-sent is parsed.  Only when the peer is the client itself: behind a trusted proxy the
-client is known from headers, so the app's ``samtycke.web.penalty`` decides instead.
+sent is parsed, after a second's wait (``PENALTY_DELAY``).  Only when the peer is the
+client itself: behind a trusted proxy the client is known from headers, so the app's
+``samtycke.web.penalty`` decides instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -27,6 +29,20 @@ from samtycke.web.penalty import answer_penalised
 
 logger = logging.getLogger("samtycke")
 
+# A client that waits for each answer before it sends again (most scripts do) sends one
+# request a second per connection while refused, instead of as many as the server answers;
+# a held connection costs a socket and no CPU.  Past ``MAX_HELD`` held at once, the answer
+# is immediate, so a flood of connections cannot hold the server's sockets.
+PENALTY_DELAY = 1.0
+MAX_HELD = 256
+
+
+@dataclass
+class Held:
+    """How many connections are waiting for their 429."""
+
+    count: int = 0
+
 
 def head_limited_protocol(
     max_bytes: int, client_ip: ClientIP | None = None, refusals: RefusalBudget | None = None
@@ -34,6 +50,7 @@ def head_limited_protocol(
     """uvicorn's httptools protocol, refusing request heads over ``max_bytes`` of headers
     (and the request line's allowance), and every request of a network over ``refusals``."""
     limit = max_bytes + REQUEST_LINE_ALLOWANCE
+    held = Held()
 
     class HeadLimitedHttpTools(HttpToolsProtocol):
         reading_head = True  # a connection starts with a request's head
@@ -63,7 +80,7 @@ def head_limited_protocol(
 
         def data_received(self, data: bytes) -> None:
             if self.penalised():
-                self.refuse_network()
+                self.hold_and_refuse()
                 return
             super().data_received(data)
             if not self.reading_head or self.transport.is_closing():
@@ -73,6 +90,20 @@ def head_limited_protocol(
             self.head_bytes += len(data)
             if self.head_bytes > limit:
                 self.refuse_head()
+
+        def hold_and_refuse(self) -> None:
+            """Answer after ``PENALTY_DELAY`` seconds, reading nothing meanwhile, while few are held."""
+            self.transport.pause_reading()
+            if held.count >= MAX_HELD:
+                self.refuse_network()
+                return
+            held.count += 1
+            asyncio.get_running_loop().call_later(PENALTY_DELAY, self.release)
+
+        def release(self) -> None:
+            held.count -= 1
+            if not self.transport.is_closing():
+                self.refuse_network()
 
         def refuse_network(self) -> None:
             assert refusals is not None and self.network_key is not None
