@@ -77,6 +77,11 @@ def note(**fields: Any) -> None:
         notes.update(fields)
 
 
+# Methods named as themselves in metrics and logs.  HTTP allows any token as a method (and
+# h11 passes them on), so the others share one label: a client cannot grow the metrics.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
 class AccessLog:
     """ASGI middleware: request id, access log line and request metrics."""
 
@@ -84,8 +89,8 @@ class AccessLog:
         self.app = app
         self.metrics = metrics
         # Labelled metric children by (route, method, status): looking them up is a
-        # measurable share of a tracking request.  Routes, httptools' methods and statuses
-        # are finite sets, so this stays small.
+        # measurable share of a tracking request.  Routes, ``METHODS`` and statuses are
+        # finite sets, so this stays small.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,11 +120,12 @@ class AccessLog:
             seconds = time.perf_counter() - started
             # The matched route's path template (the router puts the route in the scope).
             route = getattr(scope.get("route"), "path", "(unmatched)")
-            key = (route, scope["method"], status)
+            method = scope["method"] if scope["method"] in METHODS else "(other)"
+            key = (route, method, status)
             children = self._children.get(key)
             if children is None:
                 children = self._children[key] = (
-                    self.metrics.requests.labels(route, scope["method"], str(status)),
+                    self.metrics.requests.labels(route, method, str(status)),
                     self.metrics.latency.labels(route),
                 )
             children[0].inc()
@@ -128,7 +134,7 @@ class AccessLog:
                 access.info(
                     "request",
                     extra={
-                        "method": scope["method"],
+                        "method": method,
                         "route": route,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),

@@ -51,6 +51,14 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     assert "samtycke_storage_up 1.0" in text
 
 
+def test_invented_methods_share_one_metrics_label(client: TestClient) -> None:
+    for number in range(50):
+        client.request(f"BREW{number}", "/healthz")
+    text = client.get("/metrics").text
+    assert "BREW" not in text
+    assert 'samtycke_http_requests_total{method="(other)",route="/healthz",status="405"} 50.0' in text
+
+
 def test_metrics_time_the_journals_group_commits(client: TestClient) -> None:
     hits = 3
     for n in range(hits):
