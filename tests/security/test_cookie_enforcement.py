@@ -46,7 +46,8 @@ class Clock:
 
 
 def middleware(signer: Signer, clock: Callable[[], float] = time.time, **site: object) -> ConsentMiddleware:
-    settings = enforcement_settings(**{"domains": DOMAINS, **site})
+    # No extra cookie paths: the counts below are those of the request path and the registry.
+    settings = enforcement_settings(**{"domains": DOMAINS, "cookie_paths": [], **site})
     return ConsentMiddleware(PlainTextResponse("sida"), settings, 1, signer, clock=clock)
 
 
