@@ -23,18 +23,15 @@ from consent.banner import site_config
 from consent.recording.choice import MAX_BODY, Choice, parse_choice
 from consent.recording.dpv import as_dpv
 from consent.recording.service import ConsentService
-from samtycke import jsontext
 from samtycke.clientip import parse as parse_address
-from samtycke.numbers import is_whole_number
 from samtycke.unavailable import Unavailable
 from samtycke.web import cors
 from samtycke.web.asgi import header
+from samtycke.web.bodies import read_json
 from samtycke.web.errors import (
-    BadRequest,
     Forbidden,
     HTTPError,
     NotFound,
-    PayloadTooLarge,
     Unprocessable,
     from_unavailable,
 )
@@ -46,23 +43,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "Content-Type, If-None-Match"
-
-
-async def read_json(request: Request, limit: int = MAX_BODY) -> Any:
-    length = header(request.scope, b"content-length") or ""
-    if is_whole_number(length) and int(length) > limit:
-        raise PayloadTooLarge(f"the body is over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the body is over {limit} bytes")
-    if not body.strip():
-        return None
-    try:
-        return jsontext.parse(body)
-    except jsontext.NotJSON as exc:
-        raise BadRequest("the body is not valid JSON") from exc
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -227,7 +207,7 @@ class ConsentAPI:
           429: {description: Too many consent writes from this network; Retry-After says when to try again.}
           503: {description: The log is not ready or the journal is full.}
         """
-        body = await read_json(request)
+        body = await read_json(request, MAX_BODY)
         choice = parse_choice(self.settings, body, sec_gpc(request), default_language(body, request))
         origin = header(request.scope, b"origin")
         if origin and not self.site_origins[choice.site.id].allows(origin, request.scope):
@@ -258,7 +238,7 @@ class ConsentAPI:
           422: {description: No consent cookie, so nothing to withdraw.}
           429: {description: Too many consent writes from this network; Retry-After says when to try again.}
         """
-        body = await read_json(request)
+        body = await read_json(request, MAX_BODY)
         previous = self.current(request)
         if previous is None:
             raise Unprocessable("there is no consent cookie, so there is nothing to withdraw", field="cookie")

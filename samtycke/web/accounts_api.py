@@ -16,21 +16,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from samtycke import jsontext
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.web.account_admin import AccountAdmin, account_json, event_json
+from samtycke.web.bodies import read_json
 from samtycke.web.errors import BadRequest, Unprocessable
 
 NO_STORE = {"Cache-Control": "no-store"}
 DEFAULT_EVENTS, MAX_EVENTS = 100, 1000
+# Account documents are a name, a role and a password: a few hundred bytes.
+MAX_BODY = 16 * 1024
 
 
 async def body_object(request: Request) -> dict[str, Any]:
-    try:
-        document = jsontext.parse(await request.body())
-    except jsontext.NotJSON as exc:
-        raise BadRequest("the body is not valid JSON", field="body") from exc
+    document = await read_json(request, MAX_BODY)
+    if document is None:
+        raise BadRequest("the body is not valid JSON", field="body")
     if not isinstance(document, dict):
         raise Unprocessable("the body is a JSON object", field="body")
     return document
