@@ -15,7 +15,7 @@ import httpx
 import pytest
 import tomli_w
 from argon2 import PasswordHasher
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import WWW
 from tests.browser.test_banner_a11y import axe_violations
@@ -65,7 +65,9 @@ def api_status(server: LiveServer, token: str) -> int:
 def test_an_admin_creates_an_account_whose_token_and_new_password_work(
     server: LiveServer, new_context: Callable[..., BrowserContext]
 ) -> None:
-    page = new_context(locale="en-GB").new_page()
+    context = new_context(locale="en-GB")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=address(server, ""))
+    page = context.new_page()
     log_in(page, server, ADMIN, ADMIN_PASSWORD, "/?lang=en")
     page.click("header nav >> text=Accounts")
     page.wait_for_url("**/admin/accounts*")
@@ -85,7 +87,8 @@ def test_an_admin_creates_an_account_whose_token_and_new_password_work(
     assert len(token) >= 40, token
     assert "shown only this once" in page.inner_text(".new-token")
     page.click("#copy-token")
-    assert page.inner_text("#copy-token") == "Copied"
+    expect(page.locator("#copy-token")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == token
     assert api_status(server, token) == 200, "the new auditor's token reads the account record"
 
     page.goto(address(server, "/admin/accounts?lang=en"))
