@@ -318,7 +318,7 @@ def _dimension(name: str, value: str, found: dict[str, str]) -> None:
         return
     if not 1 <= int(match.group(1)) <= MAX_DIMENSION:
         raise InvalidHit(f"custom dimensions are numbered 1-{MAX_DIMENSION}", field=name)
-    found[match.group(1)] = value[:MAX_DIMENSION_VALUE]
+    found[str(int(match.group(1)))] = value[:MAX_DIMENSION_VALUE]  # dimension07 is dimension 7
 
 
 # Tracking parameter -> (Hit field, reader).

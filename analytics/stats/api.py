@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from analytics.stats import parser, realtime, runner
+from analytics.stats import columns, parser, realtime, runner
 from samtycke import jsontext
 from samtycke.services import Services
 
@@ -23,8 +23,25 @@ class StatsAPI:
           Plausible Stats API v2 shape. Metrics visitors, visits, pageviews, views_per_visit,
           bounce_rate (percent of visits with one action), visit_duration (mean seconds),
           events (all hits except heartbeats), conversion_rate (percent of visitors who
-          reached the goal; needs the event:goal dimension or a goal filter) and percentage
-          (share of all visitors). `date_range` is day, 7d, 30d, month, 6mo, 12mo, year, all,
+          reached the goal; needs the event:goal dimension or a goal filter), percentage
+          (share of all visitors), searches_without_results (site searches that reported
+          `search_count=0`) and, mostly by event:page, time_on_page (mean seconds from a
+          pageview to the visit's next pageview, or else to its last hit; pageviews with no
+          later hit are left out), entry_rate and exit_rate (percent of the row's visits that
+          started on it, or whose last pageview is in it). Dimensions: event:page,
+          event:hostname, event:kind, event:title (page titles), event:outlink,
+          event:download, event:search_keyword, event:search_category, event:category,
+          event:action, event:name (events drill down: filter on the category, group by the
+          action), event:goal, event:props:NAME (a custom dimension by its declared name, or
+          an undeclared one by number; visit-scoped ones take the visit's last value),
+          event:props (which custom dimensions hits carry), visit:entry_page,
+          visit:exit_page, visit:source, visit:channel, visit:referrer, visit:utm_medium,
+          visit:utm_source, visit:utm_campaign, visit:country, visit:region, visit:city,
+          visit:browser, visit:browser_version, visit:os, visit:os_version, visit:device,
+          visit:screen, visit:language and time, time:hour, time:day, time:week,
+          time:month. Grouped by a dimension only some hits have (links, downloads,
+          searches, events, titles, custom dimensions), a row counts only those hits.
+          `date_range` is day, 7d, 30d, month, 6mo, 12mo, year, all,
           [from, to] dates or [from, to] ISO datetimes, in the site's time zone. Filters are
           [is|is_not|contains|matches, dimension, [values]], nested with and, or and not.
           `include` takes comparisons ({"mode": "previous_period"|"year_over_year"}),
@@ -46,12 +63,16 @@ class StatsAPI:
                     items:
                       type: string
                       enum: [visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration,
-                             events, conversion_rate, percentage]
+                             events, conversion_rate, percentage, time_on_page, entry_rate, exit_rate,
+                             searches_without_results]
                   date_range:
                     oneOf:
                       - {type: string, enum: [day, 7d, 30d, month, 6mo, 12mo, year, all]}
                       - {type: array, items: {type: string}, minItems: 2, maxItems: 2}
-                  dimensions: {type: array, items: {type: string}}
+                  dimensions:
+                    type: array
+                    maxItems: 4
+                    items: {type: string, examples: [event:page, event:outlink, "event:props:Plan"]}
                   filters: {type: array, items: {type: array}}
                   order_by: {type: array, items: {type: array}}
                   include:
@@ -88,6 +109,7 @@ class StatsAPI:
         parsed = parser.parse(document, self.known_sites)
         site = services.settings.site(parsed.site_id)
         assert site is not None
+        columns.check(parsed, site)
         async with services.reports.turn():
             answer = await runner.run(services.reports, parsed, site, services.now())
         if "text/csv" in request.headers.get("accept", ""):

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from analytics.schema import EVENTS
 from analytics.stats import conditions, goals, ranges, rollups
-from analytics.stats.parser import DIMENSIONS, GOAL_DIMENSION, TIME_DIMENSIONS, VISIT_FACTS, DateRange, Query
+from analytics.stats.columns import Columns
+from analytics.stats.parser import GOAL_DIMENSION, PAGE_METRICS, TIME_DIMENSIONS, DateRange, Query
 from analytics.stats.ranges import Period, granularity
 from analytics.stats.sql import Parameters
 from samtycke.settings import Site
@@ -47,7 +48,30 @@ _RAW_METRICS = {
     "views_per_visit": "if(count() = 0, 0, round(sum(group_pageviews) / count(), 2))",
     "bounce_rate": "if(count() = 0, 0, round(100 * countIf(visit_actions = 1) / count()))",
     "visit_duration": "if(count() = 0, 0, round(avg(visit_duration_ms) / 1000))",
+    "time_on_page": (
+        "if(sum(group_timed_pages) = 0, 0, round(sum(group_page_ms) / sum(group_timed_pages) / 1000))"
+    ),
+    "entry_rate": "if(count() = 0, 0, round(100 * countIf(group_entered = 1) / count()))",
+    "exit_rate": "if(count() = 0, 0, round(100 * countIf(group_exited = 1) / count()))",
+    "searches_without_results": "sum(group_empty_searches)",
 }
+
+# Every hit of the period with where it stands in its visit, for the per-page metrics:
+# ``page_ms`` is a pageview's time until the visit's next pageview, or else until the visit's
+# last hit (a heartbeat, an event); ``is_exit`` marks the visit's last pageview.
+_PLACED_HITS = """    SELECT *,
+        if(kind = 'pageview',
+            if(next_pageview_ms > 0, next_pageview_ms, last_hit_ms) - toUnixTimestamp64Milli(timestamp), 0)
+            AS page_ms,
+        toUInt8(kind = 'pageview' AND next_pageview_ms = 0) AS is_exit
+    FROM (
+        SELECT *,
+            minIf(toUnixTimestamp64Milli(timestamp), kind = 'pageview') OVER (PARTITION BY visit_id
+                ORDER BY timestamp ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_pageview_ms,
+            max(toUnixTimestamp64Milli(timestamp)) OVER (PARTITION BY visit_id) AS last_hit_ms
+        FROM {events} WHERE {where}
+    )
+"""
 
 
 @dataclass(frozen=True)
@@ -112,36 +136,32 @@ def _raw_statement(
 ) -> Statement:
     range_where = _bounds(period, "timestamp", parameters)
     goals_sql = goals.completed(list(site.goals), parameters)
-    uses_facts = any(d in VISIT_FACTS for d in dimensions) or any(
-        leaf.dimension in VISIT_FACTS for leaf in query.leaves()
-    )
+    columns = Columns(site, parameters)
     needs_visit_stats = any(m in ("bounce_rate", "visit_duration") for m in metrics)
-
-    def column(dimension: str) -> str:
-        return DIMENSIONS[dimension]
+    page_metrics = any(m in PAGE_METRICS for m in metrics)
 
     hit_where = list(range_where)
-    hit_where += [conditions.render(c, column, goals_sql, parameters) for c in query.filters]
+    hit_where += [conditions.render(c, columns.value, goals_sql, parameters) for c in query.filters]
     if GOAL_DIMENSION in dimensions:
         hit_where.append(goals.may_complete(list(site.goals), parameters))
+    hit_where += [only for only in (columns.only(d) for d in dimensions) if only is not None]
     inner = []
     for index, dimension in enumerate(dimensions):
-        inner.append(f"{_dimension_sql(dimension, goals_sql, 'timestamp')} AS d{index}")
+        inner.append(f"{_dimension_sql(dimension, goals_sql, 'timestamp', columns)} AS d{index}")
     names = [f"d{i}" for i in range(len(dimensions))]
     source = EVENTS
-    if uses_facts:
-        source = (
-            f"{EVENTS} INNER JOIN (SELECT visit_id, exit_page, referrer_of_visit FROM visit_facts) AS vf"
-            " USING (visit_id)"
-        )
+    if page_metrics:
+        source = f"(\n{_PLACED_HITS.format(events=EVENTS, where=' AND '.join(range_where))}) AS hits"
+    if columns.facts:
+        joined = ", ".join(columns.facts)
+        source += f" INNER JOIN (SELECT visit_id, {joined} FROM visit_facts) AS vf USING (visit_id)"
     ctes = []
-    if uses_facts or needs_visit_stats:
+    if columns.facts or needs_visit_stats:
+        facts = "".join(f",\n        {aggregate} AS {name}" for name, aggregate in columns.facts.items())
         ctes.append(
             "visit_facts AS (\n"
             "    SELECT visit_id, countIf(kind != 'ping') AS visit_actions,\n"
-            "        dateDiff('millisecond', min(timestamp), max(timestamp)) AS visit_duration_ms,\n"
-            "        argMaxIf(pathname, timestamp, kind = 'pageview') AS exit_page,\n"
-            "        anyIf(referrer, is_entry = 1) AS referrer_of_visit\n"
+            f"        dateDiff('millisecond', min(timestamp), max(timestamp)) AS visit_duration_ms{facts}\n"
             f"    FROM {EVENTS} WHERE {' AND '.join(range_where)} GROUP BY visit_id\n"
             ")"
         )
@@ -151,9 +171,21 @@ def _raw_statement(
         if needs_visit_stats
         else ""
     )
+    per_group = [
+        "countIf(kind = 'pageview') AS group_pageviews",
+        "countIf(kind != 'ping') AS group_events",
+        "countIf(kind = 'search' AND search_count = 0) AS group_empty_searches",
+    ]
+    if page_metrics:
+        per_group += [
+            "sumIf(page_ms, page_ms > 0) AS group_page_ms",
+            "countIf(page_ms > 0) AS group_timed_pages",
+            "max(is_entry) AS group_entered",
+            "max(is_exit) AS group_exited",
+        ]
     grouped = (
         f"SELECT {', '.join([*inner, 'visit_id'])}, any(visitor_id) AS visitor,\n"
-        "        countIf(kind = 'pageview') AS group_pageviews, countIf(kind != 'ping') AS group_events\n"
+        f"        {', '.join(per_group)}\n"
         f"    FROM {source} WHERE {' AND '.join(hit_where)}\n"
         f"    GROUP BY {', '.join([*names, 'visit_id'])}"
     )
@@ -195,12 +227,12 @@ def _rollup_dimension(dimension: str, plan: rollups.Plan) -> str:
     return f"toString({plan.column(dimension)})"
 
 
-def _dimension_sql(dimension: str, goals_sql: str, time_column: str) -> str:
+def _dimension_sql(dimension: str, goals_sql: str, time_column: str, columns: Columns) -> str:
     if dimension in TIME_FORMATS:
         return TIME_FORMATS[dimension].format(t=time_column, tz="{tz:String}")
     if dimension == GOAL_DIMENSION:
         return f"arrayJoin({goals_sql})"
-    return f"toString({DIMENSIONS[dimension]})"
+    return f"toString({columns.value(dimension)})"
 
 
 def _finish(

@@ -23,21 +23,31 @@ from datetime import date, datetime
 from typing import Any
 
 from samtycke.days import RANGES
+from samtycke.settings.loading import CUSTOM_DIMENSION_NAME
 from samtycke.web.errors import BadRequest
 
 METRICS = (
     "visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events",
-    "conversion_rate", "percentage",
+    "conversion_rate", "percentage", "time_on_page", "entry_rate", "exit_rate", "searches_without_results",
 )  # fmt: skip
+# Metrics that read where each pageview stands in its visit (the next hit, the last pageview).
+PAGE_METRICS = ("time_on_page", "entry_rate", "exit_rate")
 
 # Public dimension name -> events column or expression (time and goals are the builder's).
 DIMENSIONS: dict[str, str] = {
     "event:page": "pathname",
     "event:hostname": "hostname",
     "event:kind": "kind",
-    "event:name": "if(kind = 'event', concat(event_category, ' / ', event_action), toString(kind))",
+    "event:title": "title",
+    "event:outlink": "if(kind = 'outlink', link, '')",
+    "event:download": "if(kind = 'download', link, '')",
+    "event:search_keyword": "search_keyword",
+    "event:search_category": "search_category",
+    "event:category": "event_category",
+    "event:action": "event_action",
+    "event:name": "event_name",
     "visit:entry_page": "entry_page",
-    "visit:exit_page": "exit_page",  # a visit fact, computed per visit
+    "visit:exit_page": "exit_page",  # a visit fact, computed per visit (``columns``)
     "visit:source": "source",
     "visit:channel": "channel",
     "visit:referrer": "referrer_of_visit",  # a visit fact: the entry hit's referrer
@@ -53,9 +63,24 @@ DIMENSIONS: dict[str, str] = {
     "visit:os_version": "os_version",
     "visit:device": "device",
     "visit:screen": "resolution",
+    "visit:language": "language",
 }
+# Dimensions that only some hits have: grouped by one, a query counts only those hits.
+HIT_KINDS: dict[str, str] = {
+    "event:title": "pageview",
+    "event:outlink": "outlink",
+    "event:download": "download",
+    "event:search_keyword": "search",
+    "event:search_category": "search",
+    "event:category": "event",
+    "event:action": "event",
+    "event:name": "event",
+}
+# Custom dimensions: ``event:props:<declared name or number>``, resolved per site (``properties``);
+# ``event:props`` alone breaks down by the custom dimension itself (its number).
+PROPS = "event:props"
+PROPS_PREFIX = "event:props:"
 GOAL_DIMENSION = "event:goal"
-VISIT_FACTS = ("visit:exit_page", "visit:referrer")
 TIME_DIMENSIONS = ("time", "time:hour", "time:day", "time:week", "time:month")
 FILTER_OPERATORS = ("is", "is_not", "contains", "matches")
 LOGICAL_OPERATORS = ("and", "or", "not")
@@ -254,14 +279,22 @@ def _dimensions(value: Any) -> tuple[str, ...]:
         raise InvalidQuery(f"at most {MAX_DIMENSIONS} dimensions", field="dimensions")
     out: list[str] = []
     for index, dimension in enumerate(value):
-        if not isinstance(dimension, str) or (
-            dimension not in DIMENSIONS and dimension not in TIME_DIMENSIONS and dimension != GOAL_DIMENSION
+        if not isinstance(dimension, str) or not (
+            _groupable(dimension) or dimension in TIME_DIMENSIONS or dimension == PROPS
         ):
             raise InvalidQuery(f"unknown dimension {dimension!r:.60}", field=f"dimensions[{index}]")
         if dimension in out:
             raise InvalidQuery(f"dimension {dimension!r} is listed twice", field=f"dimensions[{index}]")
         out.append(dimension)
     return tuple(out)
+
+
+def _groupable(dimension: str) -> bool:
+    """A dimension with one value per hit: a column, the goal, or a custom dimension by name."""
+    if dimension in DIMENSIONS or dimension == GOAL_DIMENSION:
+        return True
+    name = dimension.removeprefix(PROPS_PREFIX)
+    return name != dimension and CUSTOM_DIMENSION_NAME.fullmatch(name) is not None
 
 
 def _filters(value: Any) -> tuple[Condition, ...]:
@@ -295,7 +328,7 @@ def _condition(item: Any, where: str, depth: int) -> Condition:
     if len(item) not in (3, 4):
         raise InvalidQuery("a filter is [operator, dimension, [values]]", field=where)
     dimension, values = item[1], item[2]
-    if not isinstance(dimension, str) or (dimension not in DIMENSIONS and dimension != GOAL_DIMENSION):
+    if not isinstance(dimension, str) or not _groupable(dimension):
         raise InvalidQuery(f"cannot filter on {dimension!r:.60}", field=f"{where}[1]")
     if not isinstance(values, list) or not 1 <= len(values) <= MAX_FILTER_VALUES:
         raise InvalidQuery(f"filter values are a list of 1-{MAX_FILTER_VALUES} strings", field=f"{where}[2]")

@@ -203,7 +203,7 @@ def _attach_comparisons(
 
 
 def _change(metric: str, now: float, before: float) -> float | None:
-    if metric in ("bounce_rate", "conversion_rate", "percentage"):
+    if metric in ("bounce_rate", "conversion_rate", "percentage", "entry_rate", "exit_rate"):
         return _number(now - before)  # percentage points
     if not before:
         return None if now else 0

@@ -271,6 +271,20 @@ class Goal:
 
 
 @dataclass(frozen=True)
+class CustomDimension:
+    id: int = required("Matomo's custom dimension number: `dimensionN` in the tracking request.", minimum=1)
+    name: str = required(
+        "The name reports use (`event:props:<name>`): letters, digits, spaces, `_` and `-`, not only digits."
+    )
+    scope: str = setting(
+        "action",
+        "visit: one value per visit (its last), counting everything the visit did; action: the "
+        "value of each hit, counting only hits that carry it.",
+        choices=("visit", "action"),
+    )
+
+
+@dataclass(frozen=True)
 class Site:
     id: int = required("The Matomo `idsite`.")
     name: str = required("Shown in the dashboard, banner and policy.")
@@ -311,6 +325,11 @@ class Site:
     categories: list[Category] = setting([], "Custom categories beside the four built-in ones.")
     cookies: list[CookieEntry] = setting([], "The cookie registry.")
     goals: list[Goal] = setting([], "Conversion goals.")
+    dimensions: list[CustomDimension] = setting(
+        [],
+        "Declared custom dimensions, reported under their names. Undeclared ones are still "
+        "stored and are reported under their numbers (`event:props:3`).",
+    )
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,7 @@ def _check_site(site: Site, key: str) -> None:
         # Written into the Path attribute of expiring cookies: a path, and nothing that ends it.
         if not re.fullmatch(r"/[^\s;,]*", path):
             raise ConfigError(f"{key}.cookie_paths[{i}]", f"must be a path starting with /, not {path!r}")
+    _check_dimensions(site, key)
     categories = set(BUILTIN_CATEGORIES) | {c.id for c in site.categories}
     for i, category in enumerate(site.categories):
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", category.id):
@@ -237,6 +238,34 @@ def _check_site(site: Site, key: str) -> None:
                 re.compile(cookie.name)
             except re.error as exc:
                 raise ConfigError(f"{where}.name", f"is not a valid regular expression: {exc}") from exc
+
+
+# Matomo numbers custom dimensions from 1; the collector accepts up to 999.
+MAX_CUSTOM_DIMENSION = 999
+# Also the shape the stats API accepts after ``event:props:``.
+CUSTOM_DIMENSION_NAME = re.compile(r"\w[\w -]{0,63}")
+
+
+def _check_dimensions(site: Site, key: str) -> None:
+    ids: set[int] = set()
+    names: set[str] = set()
+    for i, dimension in enumerate(site.dimensions):
+        where = f"{key}.dimensions[{i}]"
+        if dimension.id > MAX_CUSTOM_DIMENSION:
+            raise ConfigError(f"{where}.id", f"must be at most {MAX_CUSTOM_DIMENSION}")
+        if dimension.id in ids:
+            raise ConfigError(f"{where}.id", f"repeats dimension {dimension.id}")
+        # Reports name undeclared dimensions by their numbers, so a name never looks like one.
+        if not CUSTOM_DIMENSION_NAME.fullmatch(dimension.name) or dimension.name.isdigit():
+            raise ConfigError(
+                f"{where}.name",
+                "must be 1-64 letters, digits, spaces, _ or - (not starting with a space or -), and not"
+                " only digits",
+            )
+        if dimension.name.casefold() in names:
+            raise ConfigError(f"{where}.name", f"repeats the name {dimension.name!r}")
+        ids.add(dimension.id)
+        names.add(dimension.name.casefold())
 
 
 # Database and cluster names are written into DDL (``ON CLUSTER `c```, ``Distributed(`c`, `db`, ...)``),

@@ -112,6 +112,34 @@ def test_site_rules_name_their_key() -> None:
     assert error.value.key == "sites[0].cookie_paths[1]"
 
 
+@pytest.mark.parametrize(
+    ("dimensions", "key"),
+    [
+        ([{"id": 0, "name": "Plan"}], "sites[0].dimensions[0].id"),
+        ([{"id": 1000, "name": "Plan"}], "sites[0].dimensions[0].id"),
+        ([{"id": 1, "name": "Plan"}, {"id": 1, "name": "Ämne"}], "sites[0].dimensions[1].id"),
+        ([{"id": 1, "name": "Plan"}, {"id": 2, "name": "plan"}], "sites[0].dimensions[1].name"),
+        ([{"id": 1, "name": "12"}], "sites[0].dimensions[0].name"),
+        ([{"id": 1, "name": "a:b"}], "sites[0].dimensions[0].name"),
+        ([{"id": 1, "name": "Plan", "scope": "page"}], "sites[0].dimensions[0].scope"),
+        ([{"id": 1}], "sites[0].dimensions[0].name"),
+    ],
+)
+def test_custom_dimension_declarations_are_checked(dimensions: list[dict[str, object]], key: str) -> None:
+    raw = demo_raw()
+    raw["sites"][0]["dimensions"] = dimensions
+    with pytest.raises(ConfigError) as error:
+        configfile.from_mapping(raw)
+    assert error.value.key == key
+
+
+def test_custom_dimensions_load_with_their_scope() -> None:
+    raw = demo_raw()
+    raw["sites"][0]["dimensions"] = [{"id": 1, "name": "Plan", "scope": "visit"}, {"id": 4, "name": "Ämne"}]
+    site = configfile.from_mapping(raw).sites[0]
+    assert [(d.id, d.name, d.scope) for d in site.dimensions] == [(1, "Plan", "visit"), (4, "Ämne", "action")]
+
+
 def test_a_bad_config_file_exits_2_with_one_paragraph_and_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[server]\nport = "x"\n', encoding="utf-8")
