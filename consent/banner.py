@@ -8,6 +8,7 @@ sha256 is what receipts point to, so the same function serves the banner and the
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,9 +155,16 @@ def _cookie(entry: CookieEntry, lang: str) -> dict[str, Any]:
 
 
 def site_config(
-    site: Site, lang: str, deployed_at: str, consent_days: int, refusal_days: int, gpc: bool = False
+    site: Site,
+    lang: str,
+    deployed_at: str,
+    consent_days: int,
+    refusal_days: int,
+    gpc: bool = False,
+    group: Sequence[Site] = (),
 ) -> dict[str, Any]:
-    """The banner's configuration; ``gpc`` when the request carried ``Sec-GPC: 1``."""
+    """The banner's configuration; ``gpc`` when the request carried ``Sec-GPC: 1``; ``group``:
+    the sites of the site's group, whose links carry the visitor's choice (``handoff``)."""
     categories = []
     for text in category_texts(site, lang):
         entries = [c for c in site.cookies if c.category == text.id]
@@ -197,5 +205,12 @@ def site_config(
         "paths": cookie_paths(site),
         "consent_mode": dict(CONSENT_MODE),
         "lifetimes": {"consent_days": consent_days, "refusal_days": refusal_days},
-        "endpoints": {"consent": "/api/v1/consent"},
+        "endpoints": {
+            "consent": "/api/v1/consent",
+            "handoff": "/api/v1/consent/handoff",
+            "redeem": "/api/v1/consent/handoff/redeem",
+        },
+        "handoff": [
+            {"site_id": other.id, "domains": list(other.domains)} for other in group if other.id != site.id
+        ],
     }

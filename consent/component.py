@@ -11,7 +11,7 @@ from pathlib import Path
 
 from consent import schema
 from consent.recording.service import ConsentService
-from consent.web import api, audit, logapi, rates
+from consent.web import api, audit, handoff, logapi, rates
 from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
@@ -25,6 +25,7 @@ BANNER = STATIC / "banner.js"
 
 def build(services: Services) -> Component:
     service = ConsentService(services)
+    consent_api = api.ConsentAPI(service)
 
     def readiness() -> tuple[bool, str]:
         return service.log.ready, service.log.problem
@@ -34,7 +35,7 @@ def build(services: Services) -> Component:
         templates=TEMPLATES,
         static=STATIC,
         routes=[
-            *for_visitors(api.routes(service)),
+            *for_visitors([*api.routes(consent_api), *handoff.routes(consent_api)]),
             *own_origin_only(
                 [*logapi.routes(service), *audit.routes(service), *rates.routes(service.services)]
             ),

@@ -65,7 +65,9 @@ def receipt_entry(
     previous_receipt_id: str | None,
     now: datetime,
     days: int,
+    source_receipt_id: str | None = None,
 ) -> Entry:
+    """The log entry for ``choice``; ``source_receipt_id`` names the receipt an adopted choice came from."""
     receipt_id = new_receipt_id()
     start = rfc3339(now)
     body = {
@@ -91,6 +93,8 @@ def receipt_entry(
         },
         "jurisdiction": JURISDICTION,
     }
+    if source_receipt_id is not None:
+        body["source_receipt_id"] = source_receipt_id
     return Entry("receipt", body, now, site_id=choice.site.id, subject=commitment, receipt_id=receipt_id)
 
 
@@ -102,11 +106,13 @@ def receipt_from_entry(
     if site is not None:
         rank = category_rank(site)
         decisions = dict(sorted(decisions.items(), key=lambda kv: rank.get(kv[0], 99)))
+    adopted = {"source_receipt_id": entry["source_receipt_id"]} if "source_receipt_id" in entry else {}
     return {
         "schema_version": SCHEMA_VERSION,
         "standards": STANDARDS,
         "receipt_id": entry["receipt_id"],
         "previous_receipt_id": entry.get("previous_receipt_id"),
+        **adopted,
         "subject": {"consent_id": consent_id, "type": "pseudonymous", "commitment": entry.get("subject")},
         "event": entry["event"],
         "event_time": entry["event_time"],

@@ -14,12 +14,14 @@ from consent.cookies import ConsentCookie, for_site
 from consent.ledger.entries import ch_time, ranges, rfc3339
 from consent.ledger.log import ConsentLog, SignedCheckpoint
 from consent.ledger.sequencer import Appended, Entry
+from consent.recording.adoption import SourceChoice, adopted_choice
 from consent.recording.choice import Choice
 from consent.recording.notices import Notices
 from consent.recording.receipts import lifetime_days, receipt_entry, receipt_from_entry, sign_receipt
 from consent.recording.subjects import Subjects
 from samtycke.journal import record
 from samtycke.services import Services
+from samtycke.settings import Site
 from samtycke.web.errors import Unprocessable
 
 logger = logging.getLogger("samtycke.consent")
@@ -74,7 +76,22 @@ class ConsentService:
 
     # -- recording --------------------------------------------------------------------------------
 
-    async def issue(self, choice: Choice, previous: ConsentCookie | None) -> Issued:
+    async def adopt(
+        self,
+        source: SourceChoice,
+        site: Site,
+        method: str,
+        lang: str,
+        gpc_signal: bool,
+        previous: ConsentCookie | None,
+    ) -> Issued:
+        """A receipt on ``site`` for the choice of the ``source`` receipt (see ``recording.adoption``)."""
+        choice = adopted_choice(source, site, method, lang, gpc_signal)
+        return await self.issue(choice, previous, source.receipt_id)
+
+    async def issue(
+        self, choice: Choice, previous: ConsentCookie | None, source_receipt_id: str | None = None
+    ) -> Issued:
         self.log.require_ready()
         notice = self.notices.get(choice.site.id, choice.notice_version, choice.lang)
         if notice is None:
@@ -93,7 +110,9 @@ class ConsentService:
         else:
             subject = await self.subjects.get_or_create(consent_id, now)
         days = lifetime_days(choice, self.settings.consent.consent_days, self.settings.consent.refusal_days)
-        entry = receipt_entry(choice, notice, subject.commitment, previous_receipt or None, now, days)
+        entry = receipt_entry(
+            choice, notice, subject.commitment, previous_receipt or None, now, days, source_receipt_id
+        )
         extra = [subject.new_record] if subject.new_record is not None else []
         appended = await self.log.append(entry, extra)
         receipt = receipt_from_entry(appended.entry, consent_id, choice.site, appended.leaf_hash.hex())

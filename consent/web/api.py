@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from consent import cookies
 from consent.banner import site_config
+from consent.groups import group_sites
 from consent.recording.choice import MAX_BODY, Choice, parse_choice
 from consent.recording.dpv import as_dpv
 from consent.recording.service import ConsentService
@@ -156,6 +157,7 @@ class ConsentAPI:
                 self.settings.consent.consent_days,
                 self.settings.consent.refusal_days,
                 gpc,
+                group_sites(self.settings, site),
             )
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
             self.config_cache[key] = (data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
@@ -386,8 +388,7 @@ class ConsentAPI:
         return cors.preflight(origin, methods=ALLOW_METHODS, headers=ALLOW_HEADERS, max_age=600)
 
 
-def routes(service: ConsentService) -> list[BaseRoute]:
-    api = ConsentAPI(service)
+def routes(api: ConsentAPI) -> list[BaseRoute]:
     return [
         Route(
             "/api/v1/sites/{site_id}/consent-config",

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from consent.banner import category_texts, notice_sha256
 from consent.categories import NECESSARY
 from consent.declaration import declared
+from consent.groups import group_sites
 from consent.recording.notices import Notices
 from consent.texts import COOKIE_TABLE, UI
 from samtycke.component import Component
@@ -132,6 +133,7 @@ class Pages:
             "other_lang": "en" if lang == "sv" else "sv",
             "reopen": UI[lang]["reopen"],
             "statistics_mode": site.statistics_mode,
+            "shared_with": [other for other in group_sites(settings, site) if other.id != site.id],
         }
 
     async def cookies(self, request: Request) -> Response:

@@ -320,6 +320,14 @@ class Site:
         "browser tells no one a cookie's path.",
     )
     policy_url: str = setting("", "The site's own privacy policy; empty: samtycke's generated page.")
+    group: str = setting(
+        "",
+        "Name of the group of the organisation's own sites that this site shares a visitor's "
+        "choice with; empty: none. A visitor who follows a link from one site of the group to "
+        "another brings their choice along through a one-time code, and the policy page names "
+        "every site of the group. Being one value, it puts a site in one group at most; a group "
+        "needs at least two sites.",
+    )
     controller: Controller = setting(Controller(), "Controller details for the generated policy.")
     notice: Notice = setting(Notice(), "Current version of the banner and policy texts.")
     categories: list[Category] = setting([], "Custom categories beside the four built-in ones.")

@@ -189,10 +189,31 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"sites[{i}].id", f"repeats site id {site.id}")
         seen.add(site.id)
         _check_site(site, f"sites[{i}]")
+    _check_groups(settings)
     for i, token in enumerate(settings.tokens):
         if not re.fullmatch(r"[0-9a-f]{64}", token.sha256):
             raise ConfigError(
                 f"tokens[{i}].sha256", "must be 64 lowercase hex digits (a sha256, never the token)"
+            )
+
+
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _check_groups(settings: Settings) -> None:
+    """A group names at least two sites, so that a site alone never hands out codes."""
+    members: dict[str, list[int]] = {}
+    for i, site in enumerate(settings.sites):
+        if not site.group:
+            continue
+        if not GROUP_NAME.fullmatch(site.group):
+            raise ConfigError(f"sites[{i}].group", "must be letters, digits, _, . and -, up to 64 characters")
+        members.setdefault(site.group, []).append(i)
+    for name, indices in members.items():
+        if len(indices) < 2:
+            raise ConfigError(
+                f"sites[{indices[0]}].group",
+                f"names group {name!r}, which no other site is in; a group needs at least two sites",
             )
 
 

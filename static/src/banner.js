@@ -17,6 +17,15 @@
   const STATE = 'samtycke_state';
   // Retries of a choice the server did not acknowledge: after 1, 2, 4, 8 and 16 seconds, then no more.
   const RETRIES = 5;
+  // A choice carried from another site of the group arrives as a one-time code in the address. It
+  // leaves the address bar at once, before the page's other scripts read, log or share the URL.
+  const HANDOFF = 'samtycke_handoff';
+  let code = null;
+  try {
+    const u = new URL(location.href);
+    code = u.searchParams.get(HANDOFF);
+    if (code !== null) u.searchParams.delete(HANDOFF), history.replaceState(history.state, '', u.href);
+  } catch (e) { /* no history API: the code is still used once, below */ }
 
   // Google Consent Mode v2. The stub that pages put first in <head> has already set the default
   // (denied, except security_storage: it serves the necessary category). Without the stub the
@@ -163,26 +172,64 @@
     return send(pending);
   }
 
+  const post = (path, body, signal) => fetch(url(path), { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body, signal });
+  const stateCookie = () => String(d.cookie.match(/(?:^|;\s*)samtycke_state=[^;]*/));
+
+  // The cookie the server just set is the truth (it may deny marketing for Sec-GPC). When the API
+  // is on another site that cookie is not readable here, so keep our own copy of the state.
+  function remember(before, mine, days) {
+    const fresh = stateCookie() !== before && readState();
+    if (!fresh) d.cookie = STATE + '=' + encodeURIComponent(JSON.stringify(mine)) + ';max-age=' + days * 86400 + ';path=/;samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
+    return fresh || mine;
+  }
+
   async function send(p) {
     busy = 1;
-    const cookie = () => d.cookie.match(/(?:^|;\s*)samtycke_state=[^;]*/);
-    const before = String(cookie());
+    const before = stateCookie();
     let ok;
     try {
-      ok = (await fetch(url(cfg.endpoints.consent), { method: 'POST', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: p.body })).ok;
+      ok = (await post(cfg.endpoints.consent, p.body)).ok;
     } catch (e) { /* unreachable: handled like a refusal to acknowledge */ }
     busy = 0;
     if (!ok) return unsaved(p);
     pending = null;
     note('');
-    // The cookie the server just set is the truth (it may deny marketing for Sec-GPC). When the API
-    // is on another site that cookie is not readable here, so keep our own copy of the state.
-    const fresh = String(cookie()) !== before && readState();
-    state = fresh || p.mine;
-    if (!fresh) d.cookie = STATE + '=' + encodeURIComponent(JSON.stringify(p.mine)) + ';max-age=' + p.days * 86400 + ';path=/;samesite=lax' + (location.protocol === 'https:' ? ';secure' : '');
+    state = remember(before, p.mine, p.days);
     close();
     apply(true);
   }
+
+  // ---- One choice across the group's sites ---------------------------------------------------
+  // The target site records the carried choice under its own receipt; without one (a used,
+  // expired or foreign code, or no answer) nothing is adopted and the visitor is asked as usual.
+  async function redeem() {
+    try {
+      const before = stateCookie();
+      const r = await post(cfg.endpoints.redeem, JSON.stringify({ code, site_id: +site, lang: cfg.lang || lang }));
+      if (!r.ok) return null;
+      const { receipt: rc } = await r.json();
+      const g = rc.purposes.filter((x) => !x.required && x.decision === 'granted').map((x) => x.category);
+      return remember(before, { v: cfg.notice.version, exp: Math.floor(Date.parse(rc.validity.until) / 1000), g, m: rc.method }, rc.validity.days);
+    } catch (e) { return null; }
+  }
+
+  // A plain click on a link to another site of the group asks for a one-time code and adds it to
+  // the address; only with a recorded choice, and only for a link that opens here. No answer within
+  // two seconds: the link is followed without one.
+  const partner = (to) => /^https?:$/.test(to.protocol) && to.hostname !== location.hostname &&
+    (cfg.handoff || []).find((s) => s.domains.some((x) => x === to.hostname || (x.startsWith('*.') && to.hostname.endsWith(x.slice(1)))));
+  d.addEventListener('click', (e) => {
+    const a = e.target.closest && e.target.closest('a[href]');
+    if (!a || !cfg || !state || e.defaultPrevented || e.button || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    if ((a.target && a.target !== '_self') || a.hasAttribute('download')) return;
+    const to = new URL(a.href, location.href), p = partner(to);
+    if (!p) return;
+    e.preventDefault();
+    const stop = new AbortController(), t = setTimeout(() => stop.abort(), 2000);
+    post(cfg.endpoints.handoff, JSON.stringify({ site_id: +site, target_site_id: p.site_id }), stop.signal)
+      .then((r) => r.ok && r.json()).then((j) => j && to.searchParams.set(HANDOFF, j.code)).catch(() => {})
+      .finally(() => (clearTimeout(t), location.assign(to.href)));
+  });
 
   // Not acknowledged: back to necessary only, on this page and the next (which then asks again).
   // The dialog stays as the visitor left it and shows why; it never reopens by itself.
@@ -322,8 +369,11 @@
       if (d.readyState === 'loading') await new Promise((r) => d.addEventListener('DOMContentLoaded', r));
       style();
       state = readState();
+      // A carried choice counts only where the visitor has made none here.
+      const adopted = !state && code && /^[\w-]{22}$/.test(code) ? await redeem() : null;
+      if (adopted) state = adopted;
       build();
-      apply(false);
+      apply(!!adopted);
       if (state) ui.reopen.hidden = false;
       else open();
     })

@@ -69,6 +69,19 @@ def test_post_form(client: TestClient) -> None:
     assert found == [("event", "video", "play", 2.5, "/form")]
 
 
+def test_a_handoff_code_in_the_address_is_stored_nowhere(client: TestClient) -> None:
+    """A page view sent before the banner took the code out of the address keeps none of it."""
+    code = "Hx9cQ2vT7mPz4LkW1aBcDe"
+    params = hit(
+        url=f"http://localhost/landed?samtycke_handoff={code}&utm_source=news",
+        urlref=f"http://shop.example/page?samtycke_handoff={code}",
+    )
+    assert client.get("/matomo.php", params=params, headers=UA).status_code == 200
+    found = rows(client, "SELECT * FROM events WHERE pathname = '/landed'")
+    assert len(found) == 1 and found[0][0] is not None
+    assert code not in repr(found), found
+
+
 def test_bulk_json_counts_tracked_and_invalid(client: TestClient) -> None:
     body = {
         "requests": [

@@ -50,7 +50,12 @@ def test_consent_config_matches_the_banner_contract(consent_client: TestClient) 
     assert config["gpc"] == {"honoured": True, "active": False, "denies": ["marketing"]}
     assert config["consent_mode"]["analytics_storage"] == "statistics"
     assert config["lifetimes"] == {"consent_days": 395, "refusal_days": 180}
-    assert config["endpoints"] == {"consent": "/api/v1/consent"}
+    assert config["endpoints"] == {
+        "consent": "/api/v1/consent",
+        "handoff": "/api/v1/consent/handoff",
+        "redeem": "/api/v1/consent/handoff/redeem",
+    }
+    assert config["handoff"] == []  # the demo site is in no group
 
     english = consent_client.get("/api/v1/sites/1/consent-config?lang=en").json()
     assert english["texts"]["accept_all"] == "Accept all" and english["texts"]["reopen"] == "Cookie settings"

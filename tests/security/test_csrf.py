@@ -34,6 +34,8 @@ VISITOR_ROUTES = {
     ("POST", "/api/v1/consent"),
     ("DELETE", "/api/v1/consent"),
     ("POST", "/api/v1/consent/withdraw"),
+    ("POST", "/api/v1/consent/handoff"),
+    ("POST", "/api/v1/consent/handoff/redeem"),
 }
 # Every route that changes something with the login cookie, called with valid input.
 COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {

@@ -108,6 +108,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Without the visitor's consent cookie there is nothing to withdraw.
     ("POST", "/api/v1/consent/withdraw"): everyone(422, json={"lang": "sv"}, foreign=403),
     ("OPTIONS", "/api/v1/consent/withdraw"): everyone(204, headers=PREFLIGHT, foreign=403),
+    # The demo site is in no group, so there is no site to carry a choice to, and no code to redeem.
+    ("POST", "/api/v1/consent/handoff"): everyone(422, json={"site_id": 1, "target_site_id": 1}, foreign=403),
+    ("OPTIONS", "/api/v1/consent/handoff"): everyone(204, headers=PREFLIGHT, foreign=403),
+    ("POST", "/api/v1/consent/handoff/redeem"): everyone(
+        422, json={"code": "A" * 22, "site_id": 1}, foreign=403
+    ),
+    ("OPTIONS", "/api/v1/consent/handoff/redeem"): everyone(204, headers=PREFLIGHT, foreign=403),
     ("GET", "/api/v1/consent/export"): everyone(200),
     ("OPTIONS", "/api/v1/consent/export"): everyone(204, headers=PREFLIGHT, foreign=403),
     ("GET", "/sites/{site_id}/cookies"): everyone(200, path="/sites/1/cookies"),
