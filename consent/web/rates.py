@@ -22,7 +22,7 @@ from samtycke.services import Services
 from samtycke.storage import StorageError
 from samtycke.web.params import date_range_of, local_today, site_of
 
-METHODS = ("accept_all", "reject_all", "custom", "gpc", "withdraw")
+METHODS = ("accept_all", "reject_all", "custom", "gpc", "withdraw", "handoff")
 
 _RECEIPTS = f"""
 WITH receipts AS (
@@ -64,8 +64,8 @@ class ConsentRates:
         summary: Consent rates
         description: >
           Aggregated banner answers from the consent log, with no personal data: the opt-in
-          rate per optional category, and the share of accept_all, reject_all, custom, gpc
-          and withdraw choices per day and per notice version. `date_range` is day, 7d, 30d,
+          rate per optional category, and the share of accept_all, reject_all, custom, gpc,
+          withdraw and handoff choices per day and per notice version. `date_range` is day, 7d, 30d,
           month, 6mo, 12mo, year, all or `YYYY-MM-DD,YYYY-MM-DD` in the site's time zone.
         security: [{bearer: []}]
         parameters:

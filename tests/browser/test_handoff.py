@@ -28,6 +28,7 @@ from playwright.sync_api import BrowserContext, Page, Request, Route
 from samtycke.settings import loading as configfile
 from samtycke.web.app import create_app
 from tests.browser.conftest import artifact, click_action, dialog_visible, open_demo, wait_js
+from tests.browser.test_banner_a11y import axe_violations
 from tests.support.config import deep_merge, demo_raw, unique_database
 from tests.support.ports import free_port
 
@@ -249,3 +250,13 @@ def test_replayed_expired_and_foreign_codes_are_refused(
         assert dialog_visible(late) and not late.evaluate("window.samtycke.get().decided")
     finally:
         group.clock.offset = timedelta(0)
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_policy_naming_the_group_has_no_axe_violations(
+    group: Group, browse: Callable[[], BrowserContext], lang: str
+) -> None:
+    page = browse().new_page()
+    open_demo(page, group.url(SHOP, f"/sites/2/policy?lang={lang}"))
+    assert "Demo Energi" in page.locator("#shared-choice + p + ul").inner_text()
+    assert axe_violations(page) == []
