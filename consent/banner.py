@@ -124,6 +124,11 @@ def cookies_url(site: Site, lang: str) -> str:
     return f"/sites/{site.id}/cookies?lang={lang}"
 
 
+def privacy_url(site: Site, lang: str) -> str:
+    """The visitor's own consents: samtycke's page, whichever policy the site links."""
+    return f"/sites/{site.id}/privacy?lang={lang}"
+
+
 def cookie_paths(site: Site) -> list[str]:
     """Every path the site is known to set cookies on: its configured paths and the registry's."""
     paths: list[str] = []
@@ -197,6 +202,7 @@ def site_config(
             "sha256": notice_sha256(site, lang),
             "policy_url": policy_url(site, lang),
             "cookies_url": cookies_url(site, lang),
+            "privacy_url": privacy_url(site, lang),
             "deployed_at": deployed_at,
         },
         "texts": texts,

@@ -36,9 +36,8 @@ def build(services: Services) -> Component:
         static=STATIC,
         routes=[
             *for_visitors([*api.routes(consent_api), *handoff.routes(consent_api)]),
-            *own_origin_only(
-                [*logapi.routes(service), *audit.routes(service), *rates.routes(service.services)]
-            ),
+            *logapi.routes(service),  # each route declares its own surface
+            *own_origin_only([*audit.routes(service), *rates.routes(service.services)]),
             *for_visitors([assets.script("/banner.js", BANNER, "The consent banner (with its CSS)")]),
         ],
         migrations=schema.MIGRATIONS,

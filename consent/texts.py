@@ -30,6 +30,7 @@ UI: dict[str, dict[str, str]] = {
         "placeholder": "Innehållet kräver samtycke till {category}.",
         "close": "Stäng",
         "policy": "Integritetspolicy",
+        "my_consents": "Mina samtycken",
         "cookie_list": "Alla cookies och tredje parter",
         "gpc": (
             "Din webbläsare skickar Global Privacy Control. Cookies för marknadsföring används "
@@ -60,6 +61,7 @@ UI: dict[str, dict[str, str]] = {
         "placeholder": "This content needs consent to {category}.",
         "close": "Close",
         "policy": "Privacy policy",
+        "my_consents": "My consents",
         "cookie_list": "All cookies and third parties",
         "gpc": (
             "Your browser sends Global Privacy Control, so marketing cookies are not used unless "

@@ -1,4 +1,9 @@
-"""The public log API: checkpoints, proofs, entries and keys, for anyone to audit."""
+"""The public log API: checkpoints, proofs, entries and keys, for anyone to audit.
+
+The checkpoint, inclusion proofs and keys are on the visitor surface too: a visitor's
+privacy page verifies their receipts with them, and behind ``samtycke proxy`` that page is
+on the website's origin.  Consistency proofs and entries serve auditors, on samtycke's own.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from consent.ledger import note
+from consent.ledger.entries import rfc3339
 from consent.recording.service import ConsentService
 from samtycke.numbers import is_whole_number
 from samtycke.web.errors import Unprocessable
+from samtycke.web.surface import for_visitors, own_origin_only
 
 MAX_PAGE = 1000
 
@@ -57,13 +64,17 @@ class LogAPI:
               application/json:
                 schema:
                   type: object
-                  required: [origin, tree_size, root_hash, key_id, note]
+                  required: [origin, tree_size, root_hash, key_id, note, signed_at]
                   properties:
                     origin: {type: string}
                     tree_size: {type: integer, minimum: 0}
                     root_hash: {type: string}
                     key_id: {type: string}
                     note: {type: string}
+                    signed_at:
+                      type: string
+                      format: date-time
+                      description: When it was signed; the signature does not cover it.
         """
         signed = await self.log.checkpoint()
         if request.query_params.get("format") == "json":
@@ -74,6 +85,7 @@ class LogAPI:
                     "root_hash": signed.root.hex(),
                     "key_id": signed.key_id,
                     "note": signed.note,
+                    "signed_at": rfc3339(signed.created_at),
                 }
             )
         return PlainTextResponse(signed.note, headers={"Cache-Control": "no-cache"})
@@ -226,9 +238,17 @@ class LogAPI:
 def routes(service: ConsentService) -> list[BaseRoute]:
     api = LogAPI(service)
     return [
-        Route("/api/v1/log/checkpoint", api.checkpoint, methods=["GET"]),
-        Route("/api/v1/log/inclusion", api.inclusion, methods=["GET"]),
-        Route("/api/v1/log/consistency", api.consistency, methods=["GET"]),
-        Route("/api/v1/log/entries", api.entries, methods=["GET"]),
-        Route("/api/v1/log/keys", api.keys, methods=["GET"]),
+        *for_visitors(
+            [
+                Route("/api/v1/log/checkpoint", api.checkpoint, methods=["GET"]),
+                Route("/api/v1/log/inclusion", api.inclusion, methods=["GET"]),
+                Route("/api/v1/log/keys", api.keys, methods=["GET"]),
+            ]
+        ),
+        *own_origin_only(
+            [
+                Route("/api/v1/log/consistency", api.consistency, methods=["GET"]),
+                Route("/api/v1/log/entries", api.entries, methods=["GET"]),
+            ]
+        ),
     ]

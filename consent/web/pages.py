@@ -1,4 +1,4 @@
-"""The cookie declaration and the privacy policy, generated from a site's configuration.
+"""The pages a site's visitors read: the cookie declaration, the policy and their own consents.
 
 ``/sites/{id}/cookies`` lists every registry entry by category: a full page, an HTML
 fragment to embed in the site's own page (``?format=fragment``), or JSON
@@ -6,6 +6,11 @@ fragment to embed in the site's own page (``?format=fragment``), or JSON
 privacy and cookie policy.  Both name the notice version the banner shows, with the
 date the consent log published it and the sha256 of its text, which is what every
 receipt points to; the revision date is that publication date.
+
+``/sites/{id}/privacy`` ("Mina samtycken") is the same page for every visitor: its script
+(``static/privacy/``) reads the visitor's own state and history from the consent API with
+the consent cookie, verifies receipts against the log in the browser, and changes,
+withdraws or erases through the same API.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from consent.banner import category_texts, notice_sha256
 from consent.categories import NECESSARY
 from consent.declaration import declared
 from consent.groups import group_sites
+from consent.privacy_texts import PRIVACY_SCRIPT_TEXTS
 from consent.recording.notices import Notices
 from consent.texts import COOKIE_TABLE, UI
 from samtycke.component import Component
@@ -130,6 +136,7 @@ class Pages:
             "imy_url": IMY_URL,
             "cookies_url": f"/sites/{site.id}/cookies?lang={lang}",
             "policy_url": f"/sites/{site.id}/policy?lang={lang}",
+            "privacy_url": f"/sites/{site.id}/privacy?lang={lang}",
             "other_lang": "en" if lang == "sv" else "sv",
             "reopen": UI[lang]["reopen"],
             "statistics_mode": site.statistics_mode,
@@ -191,6 +198,33 @@ class Pages:
         html = self.services.templates.get_template("policy.html").render(request=request, **context)
         return HTMLResponse(html, headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Language"})
 
+    async def privacy(self, request: Request) -> Response:
+        """
+        summary: The visitor's own consents ("Mina samtycken")
+        description: >-
+          Current choice, history with in-browser verification against the log, change,
+          download, withdrawal and erasure. The page is the same for everyone; its script
+          reads the visitor's history from `GET /api/v1/consent` with the consent cookie.
+        parameters:
+          - {name: site_id, in: path, required: true, schema: {type: integer}}
+          - {name: lang, in: query, schema: {type: string, enum: [sv, en]}}
+        responses:
+          200: {description: The page.}
+          404: {description: No such site.}
+        """
+        site = self.site(request)
+        lang = language(request)
+        notice = await self.notice(site, lang)
+        context = self.context(request, site, lang, notice)
+        script_texts = {
+            **PRIVACY_SCRIPT_TEXTS[lang],
+            "category_names": {text.id: text.name for text in category_texts(site, lang)},
+        }
+        html = self.services.templates.get_template("privacy.html").render(
+            request=request, script_texts=script_texts, **context
+        )
+        return HTMLResponse(html, headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Language"})
+
 
 def build(services: Services) -> Component:
     pages = Pages(services)
@@ -201,6 +235,7 @@ def build(services: Services) -> Component:
             [
                 Route("/sites/{site_id}/cookies", pages.cookies, methods=["GET"]),
                 Route("/sites/{site_id}/policy", pages.policy, methods=["GET"]),
+                Route("/sites/{site_id}/privacy", pages.privacy, methods=["GET"]),
             ]
         ),
     )

@@ -3,10 +3,11 @@
 ``samtycke proxy`` serves samtycke under ``/_samtycke`` on the origin of the website it
 stands in front of.  There, every script of the website runs with samtycke's cookies
 and the website's server sees what the browser sends, so only what the site's visitors
-need is mounted: the banner and its files, the consent API, the collector, and the
-cookie declaration and policy pages (``VISITOR``).  The dashboard, the audit view, login,
-the stats, visitor-data and log APIs and ``/metrics`` are for the people who run
-samtycke and live on its own origin only (``OWN_ORIGIN``).
+need is mounted: the banner and its files, the consent API, the collector, the cookie
+declaration, policy and privacy pages, and the log's checkpoint, inclusion proofs and keys
+that the privacy page verifies receipts with (``VISITOR``).  The dashboard, the audit
+view, login, the stats and visitor-data APIs, the rest of the log API and ``/metrics``
+are for the people who run samtycke and live on its own origin only (``OWN_ORIGIN``).
 
 Every route says which it is (a test holds each to it); one that does not stays on
 samtycke's own origin, so forgetting can never expose it on the website's.

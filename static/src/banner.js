@@ -274,7 +274,8 @@
           ' ', cfg.notice.cookies_url ? h('a', { href: url(cfg.notice.cookies_url) }, t.cookie_list) : null),
         gpc.length ? h('p', { class: 'stk-g' }, t.gpc) : null,
         h('p', { class: 'stk-e', role: 'alert', hidden: true }),
-        h('div', { class: 'stk-l2', hidden: true }, ...cats.map(cat)),
+        h('div', { class: 'stk-l2', hidden: true }, ...cats.map(cat),
+          cfg.notice.privacy_url ? h('p', {}, h('a', { href: url(cfg.notice.privacy_url) }, t.my_consents)) : null),
         // Under GPC "accept all" leaves out what the signal refuses, and says so.
         h('div', { class: 'stk-b' }, btn('accept-all', gpc.length ? t.accept_gpc.replace('{categories}', gpc.map(low).join(', ')) : t.accept_all),
           btn('reject-all', t.reject_all),

@@ -1,6 +1,6 @@
 """axe-core (WCAG 2.2 AA and best practice) over every page a visitor or user can reach, in both languages.
 
-The start page, the demo with its banner, the policy and the cookie declaration, the login
+The start page, the demo with its banner, the policy, the cookie declaration, the privacy page, the login
 form, the dashboard and the audit view (logged in), and the error pages: each is loaded in
 Chromium from a real ``samtycke serve`` and must have no violations at all.
 """
@@ -25,7 +25,15 @@ pytestmark = pytest.mark.browser
 
 ADMIN, PASSWORD = "ada", "a long enough pass phrase"
 
-PUBLIC = ["/", "/sites/1/policy", "/sites/1/cookies", "/login", "/sites/99/policy", "/no-such-page"]
+PUBLIC = [
+    "/",
+    "/sites/1/policy",
+    "/sites/1/cookies",
+    "/sites/1/privacy",
+    "/login",
+    "/sites/99/policy",
+    "/no-such-page",
+]
 LOGGED_IN = ["/dashboard", "/audit"]
 
 

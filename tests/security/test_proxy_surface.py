@@ -1,9 +1,10 @@
 """What ``samtycke proxy`` puts on the website's origin, and what it sends the website.
 
 Only the visitor surface is served under ``/_samtycke``: the dashboard, audit, login,
-the stats, visitor-data, log and admin APIs and ``/metrics`` answer 404 there, even to
-an admin.  samtycke's cookies and tokens never reach the upstream.  Every address
-samtycke writes respects the prefix it is served under, and none comes from ``Host``.
+the stats, visitor-data and admin APIs, the log's entries and consistency proofs and
+``/metrics`` answer 404 there, even to an admin.  samtycke's cookies and tokens never
+reach the upstream.  Every address samtycke writes respects the prefix it is served
+under, and none comes from ``Host``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ VISITOR_PATHS = {
     "/banner.js",
     "/sites/{site_id}/cookies",
     "/sites/{site_id}/policy",
+    "/sites/{site_id}/privacy",
+    # What the privacy page verifies receipts with.
+    "/api/v1/log/checkpoint",
+    "/api/v1/log/inclusion",
+    "/api/v1/log/keys",
     "/healthz",
     "/readyz",
     "/static",

@@ -119,6 +119,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("OPTIONS", "/api/v1/consent/export"): everyone(204, headers=PREFLIGHT, foreign=403),
     ("GET", "/sites/{site_id}/cookies"): everyone(200, path="/sites/1/cookies"),
     ("GET", "/sites/{site_id}/policy"): everyone(200, path="/sites/1/policy"),
+    ("GET", "/sites/{site_id}/privacy"): everyone(200, path="/sites/1/privacy"),
     ("GET", "/static"): everyone(200, path="/static/site.css"),
     # The consent log is public: anyone may check it.
     ("GET", "/api/v1/log/checkpoint"): everyone(200),
