@@ -36,14 +36,12 @@ def test_policy_covers_what_swedish_utilities_cover(pages: TestClient, lang: str
         "dataskyddsombud@demo-energi.example",
         "Integritetsskyddsmyndigheten",
         "2026-11-01",
-        "/api/v1/consent/export?format=kantara",
-        "POST /api/v1/consent/withdraw",
-        "DELETE /api/v1/consent",
-        "GET /api/v1/consent",
+        f'href="/sites/1/privacy?lang={lang}"',  # access, rectification, erasure, portability, withdrawal
         "192.168.0.0",  # mask level 2 from the settings
         *RIGHTS[lang],
     ]:
         assert needle in html, needle
+    assert "/api/v1/" not in html, "the rights lead to the visitor's privacy page, not to raw API paths"
     if lang == "sv":
         assert "Senast uppdaterad" in html and "Sessionscookie" in html and "Tredjepartscookie" in html
         assert "Vi använder aldrig berättigat intresse" in html

@@ -235,13 +235,18 @@ ADDRESS = re.compile(r'\b(?:href|src|action)="([^"#][^"]*)"')
 
 def test_visitor_pages_through_the_proxy_link_under_its_prefix(proxied: Proxied) -> None:
     proxy = proxied.proxy
-    for path in ("/sites/1/cookies", "/sites/1/policy", "/no-such-page"):
+    for path in ("/sites/1/cookies", "/sites/1/policy", "/sites/1/privacy", "/no-such-page"):
         page = httpx.get(proxy + "/_samtycke" + path, headers={"Accept": "text/html"})
         addresses = ADDRESS.findall(page.text)
         assert addresses, path
         local = [a for a in addresses if a.startswith("/") and not a.startswith("//")]
         assert [a for a in local if not a.startswith("/_samtycke/")] == [], path
         assert not any(word in page.text for word in ('/dashboard"', '/audit"', '/login"')), path
+    # The privacy page's script calls the API under the prefix, and finds there what it verifies with.
+    privacy = httpx.get(proxy + "/_samtycke/sites/1/privacy").text
+    assert 'data-root="/_samtycke"' in privacy
+    for path in ("/api/v1/log/checkpoint", "/api/v1/log/keys", "/api/v1/log/inclusion?leaf_index=0"):
+        assert httpx.get(proxy + "/_samtycke" + path).status_code == 200, path
 
 
 @pytest.fixture
