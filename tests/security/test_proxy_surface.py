@@ -48,6 +48,8 @@ VISITOR_PATHS = {
     "/api/v1/consent",
     "/api/v1/consent/withdraw",
     "/api/v1/consent/export",
+    "/api/v1/consent/handoff",
+    "/api/v1/consent/handoff/redeem",
     "/banner.js",
     "/sites/{site_id}/cookies",
     "/sites/{site_id}/policy",
