@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from consent.banner import category_texts, notice_sha256
+from consent.banner import category_texts, notice_sha256, privacy_url
 from consent.categories import NECESSARY
 from consent.declaration import declared
 from consent.groups import group_sites
@@ -136,7 +136,7 @@ class Pages:
             "imy_url": IMY_URL,
             "cookies_url": f"/sites/{site.id}/cookies?lang={lang}",
             "policy_url": f"/sites/{site.id}/policy?lang={lang}",
-            "privacy_url": f"/sites/{site.id}/privacy?lang={lang}",
+            "privacy_url": privacy_url(site, lang),
             "other_lang": "en" if lang == "sv" else "sv",
             "reopen": UI[lang]["reopen"],
             "statistics_mode": site.statistics_mode,
