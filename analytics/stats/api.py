@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from analytics.stats import columns, parser, realtime, runner
+from analytics.stats.funnel.api import FunnelAPI
 from samtycke import jsontext
 from samtycke.services import Services
 
@@ -124,5 +125,6 @@ class StatsAPI:
 def routes(services: Services) -> list[BaseRoute]:
     return [
         Route("/api/v1/stats/query", StatsAPI(services).query, methods=["POST"]),
+        Route("/api/v1/stats/funnel", FunnelAPI(services).funnel, methods=["POST"]),
         *realtime.routes(services),
     ]

@@ -30,19 +30,32 @@ def completed(goals: list[Goal], parameters: Parameters) -> str:
     parts = []
     for goal in goals:
         name = parameters.bind(goal.name, "String", "g")
-        tests = [f"(goal_id != 0 AND goal_id = {parameters.bind(goal.id, 'UInt32', 'g')})"]
-        if goal.page:
-            page = parameters.bind(like_pattern(goal.page), "String", "g")
-            tests.append(f"(kind = 'pageview' AND pathname LIKE {page})")
-        if goal.event_category:
-            event = [f"event_category = {parameters.bind(goal.event_category, 'String', 'g')}"]
-            if goal.event_action:
-                event.append(f"event_action = {parameters.bind(goal.event_action, 'String', 'g')}")
-            if goal.event_name:
-                event.append(f"event_name = {parameters.bind(goal.event_name, 'String', 'g')}")
-            tests.append("(kind = 'event' AND " + " AND ".join(event) + ")")
-        parts.append(f"if({' OR '.join(tests)}, [{name}], CAST([], 'Array(String)'))")
+        parts.append(f"if({condition(goal, parameters)}, [{name}], CAST([], 'Array(String)'))")
     return parts[0] if len(parts) == 1 else f"arrayConcat({', '.join(parts)})"
+
+
+def condition(goal: Goal, parameters: Parameters) -> str:
+    """SQL for UInt8: whether the current hit completes ``goal``."""
+    tests = [f"(goal_id != 0 AND goal_id = {parameters.bind(goal.id, 'UInt32', 'g')})"]
+    if goal.page:
+        tests.append(page_condition(goal.page, parameters))
+    if goal.event_category:
+        tests.append(event_condition(goal.event_category, goal.event_action, goal.event_name, parameters))
+    return f"({' OR '.join(tests)})"
+
+
+def page_condition(pattern: str, parameters: Parameters) -> str:
+    """SQL for UInt8: a pageview whose path matches ``pattern`` (``*`` is a wildcard)."""
+    return f"(kind = 'pageview' AND pathname LIKE {parameters.bind(like_pattern(pattern), 'String', 'g')})"
+
+
+def event_condition(category: str, action: str, name: str, parameters: Parameters) -> str:
+    """SQL for UInt8: an event hit with these of category, action and name as are not empty."""
+    tests = ["kind = 'event'"]
+    for column, value in (("event_category", category), ("event_action", action), ("event_name", name)):
+        if value:
+            tests.append(f"{column} = {parameters.bind(value, 'String', 'g')}")
+    return "(" + " AND ".join(tests) + ")"
 
 
 def may_complete(goals: list[Goal], parameters: Parameters) -> str:

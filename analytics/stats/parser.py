@@ -428,3 +428,8 @@ def _pagination(value: Any) -> tuple[int, int]:
     if not _is_int(offset) or not 0 <= offset <= MAX_OFFSET:
         raise InvalidQuery(f"offset is 0-{MAX_OFFSET}", field="pagination.offset")
     return int(limit), int(offset)
+
+
+# Shared with the other requests on statistics (funnels): the same site and date-range rules.
+parse_site = _site
+parse_date_range = _date_range

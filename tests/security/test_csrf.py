@@ -41,6 +41,14 @@ VISITOR_ROUTES = {
 COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/audit/purge"): {},
     ("POST", "/api/v1/stats/query"): {"json": {"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}},
+    ("POST", "/api/v1/stats/funnel"): {
+        "json": {
+            "site_id": 1,
+            "date_range": "7d",
+            "within": "visit",
+            "steps": [{"page": "/"}, {"page": "/a"}],
+        }
+    },
     ("DELETE", "/api/v1/visitors/{visitor_id}"): {"params": {"site_id": 1}},
     ("POST", "/api/v1/backup"): {},
     ("POST", "/login"): {"data": {"token": ADMIN_TOKEN}},

@@ -53,6 +53,12 @@ CHOICE = {
 }
 HIT = {"idsite": "1", "rec": "1", "url": "http://localhost/matrix"}
 PREFLIGHT = {"origin": SITE_ORIGIN, "access-control-request-method": "POST"}
+FUNNEL = {
+    "site_id": 1,
+    "date_range": "7d",
+    "within": "visit",
+    "steps": [{"page": "/"}, {"goal": "Signed a contract"}],
+}
 RECORDED = "(the consent id of the receipt recorded first)"
 
 
@@ -131,6 +137,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/stats/query"): logged_in(
         401, 200, 403, 200, json={"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}
     ),
+    ("POST", "/api/v1/stats/funnel"): logged_in(401, 200, 403, 200, json=FUNNEL),
     ("GET", "/api/v1/stats/realtime"): logged_in(401, 200, 403, 200, params={"site_id": 1}),
     ("GET", "/api/v1/stats/consent"): logged_in(401, 200, 403, 200, params={"site_id": 1}),
     ("GET", "/dashboard"): logged_in(303, 200, 403, 200),
