@@ -5,6 +5,8 @@ safe to run twice (``IF NOT EXISTS``), so a migration interrupted half-way simpl
 again.  Applied migrations are recorded in ``schema_migrations`` with a checksum of the
 statements they ran; a recorded migration whose statements have since changed is
 reported, because editing a released migration instead of adding a new one is a bug.
+Once the migrations are applied, every MergeTree table gets the engine settings that keep
+its merged-away parts from piling up in memory (``samtycke.storage.part_cleanup``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from samtycke.storage import part_cleanup
 from samtycke.storage.client import Storage
 from samtycke.storage.ddl import Layout, MaterializedView, Table
 
@@ -84,6 +87,7 @@ def apply(storage: Storage, layout: Layout, migrations: Sequence[Migration]) -> 
             ("id", "checksum", "applied_at"),
         )
         applied.append(migration.id)
+    part_cleanup.apply(storage, layout)
     return applied
 
 
