@@ -19,7 +19,7 @@ def build(services: Services) -> Component:
     settings = services.settings
     geo = GeoIP(settings.analytics.geoip_database)
     salts = Salts(services.storage, list(settings.sites), services.now, services.layout)
-    visits = Visits()
+    visits = Visits(settings.analytics.visits_in_memory)
     pipeline = Pipeline(
         settings, auth=services.auth, geo=geo, salts=salts, visits=visits, metrics=services.metrics
     )

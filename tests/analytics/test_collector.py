@@ -342,3 +342,14 @@ def test_endpoints_are_described_in_openapi(client: TestClient) -> None:
     assert body["required"] == ["site_id", "metrics", "date_range"]
     assert {"get", "delete"} <= set(paths["/api/v1/visitors/{visitor_id}"])
     assert "/matomo.js" in paths
+
+
+def test_the_visits_held_in_memory_stop_at_the_configured_number(make_client: AppFactory) -> None:
+    test_client = make_client(analytics={"visits_in_memory": 100})
+
+    for n in range(130):  # each from its own address: a new visitor
+        forwarded = {**UA, "x-forwarded-for": f"198.51.100.{n}"}
+        assert test_client.get("/matomo.php", params=hit(), headers=forwarded).status_code == 200
+
+    metrics = test_client.get("/metrics").text
+    assert "samtycke_visits_tracked_in_memory 100.0" in metrics
