@@ -3,10 +3,12 @@
 A new visit starts after 30 minutes without hits, at midnight in the site's time zone,
 when the campaign changes, or when the tracker asks (``new_visit=1``).  The state is
 bounded (least recently seen visitors are forgotten first) and keyed by the pseudonymous
-visitor id only.  Each hit leaves with the facts that make entry, exit, bounce and
-duration derivable by addition (see ``analytics.schema``).  With several instances each
-keeps its own state, so a visitor whose hits alternate between instances may be counted
-as more visits; route by client to avoid that.
+visitor id only, and kept compact (one integer key, no per-visitor copies of values
+visitors share), because at a busy site it is most of the collector's memory.  Each hit
+leaves with the facts that make entry, exit, bounce and duration derivable by addition
+(see ``analytics.schema``).  With several instances each keeps its own state, so a visitor
+whose hits alternate between instances may be counted as more visits; route by client to
+avoid that.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ _ids = random.Random(secrets.randbits(128))
 @dataclass(slots=True)
 class VisitState:
     visit_id: int
-    started: datetime
     last_seen: datetime
     local_day: date
     campaign: str
@@ -51,7 +52,11 @@ class Placement:
 class Visits:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
-        self._state: OrderedDict[tuple[int, int], VisitState] = OrderedDict()
+        # Keyed by site and visitor in one integer (visitor ids are 64-bit): a tuple key
+        # would cost another object per visitor.
+        self._state: OrderedDict[int, VisitState] = OrderedDict()
+        # Every hit of a day brings its own date object; the state keeps one per day.
+        self._days: dict[date, date] = {}
 
     def __len__(self) -> int:
         return len(self._state)
@@ -70,7 +75,7 @@ class Visits:
         force_new: bool = False,
     ) -> Placement | None:
         """Assign a hit to a visit; ``None`` for a heartbeat that has no visit to extend."""
-        key = (site_id, visitor_id)
+        key = _key(site_id, visitor_id)
         state = self._state.get(key)
         if state is not None and not force_new and not _continues(state, at, local_day, campaign):
             state = None
@@ -79,9 +84,8 @@ class Visits:
                 return None
             state = VisitState(
                 visit_id=_ids.getrandbits(63) or 1,
-                started=at,
                 last_seen=at,
-                local_day=local_day,
+                local_day=self._day(local_day),
                 campaign=campaign,
                 actions=0,
                 entry_page=page,
@@ -111,7 +115,19 @@ class Visits:
         )
 
     def forget(self, site_id: int, visitor_id: int) -> None:
-        self._state.pop((site_id, visitor_id), None)
+        self._state.pop(_key(site_id, visitor_id), None)
+
+    def _day(self, day: date) -> date:
+        shared = self._days.get(day)
+        if shared is None:
+            if len(self._days) > 8:  # days pass; a few around today are all that is in use
+                self._days.clear()
+            shared = self._days[day] = day
+        return shared
+
+
+def _key(site_id: int, visitor_id: int) -> int:
+    return site_id << 64 | visitor_id
 
 
 def _continues(state: VisitState, at: datetime, local_day: date, campaign: str) -> bool:

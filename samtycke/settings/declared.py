@@ -149,8 +149,8 @@ class AnalyticsSettings:
     recording: bool = setting(True, "Accept tracking requests; when off the collector answers 503.")
     visits_in_memory: int = setting(
         200_000,
-        "Visitors whose current visit the collector holds in memory, about 470 bytes each "
-        "(200,000 take about 95 MB). Past it the least recently seen are forgotten, and a "
+        "Visitors whose current visit the collector holds in memory, about 350 bytes each "
+        "(200,000 take about 70 MB). Past it the least recently seen are forgotten, and a "
         "forgotten visitor's next hit starts a new visit. A visit ends after 30 minutes "
         "without hits, so enough for 30 minutes of new visitors counts every visit.",
         minimum=100,
