@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from consent import schema
+from consent.accounts.service import AccountConsent
 from consent.recording.service import ConsentService
-from consent.web import api, audit, handoff, logapi, rates
+from consent.web import accounts, api, audit, handoff, logapi, rates
 from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
@@ -25,7 +26,8 @@ BANNER = STATIC / "banner.js"
 
 def build(services: Services) -> Component:
     service = ConsentService(services)
-    consent_api = api.ConsentAPI(service)
+    account_consent = AccountConsent(service)
+    consent_api = api.ConsentAPI(service, account_consent)
 
     def readiness() -> tuple[bool, str]:
         return service.log.ready, service.log.problem
@@ -37,7 +39,9 @@ def build(services: Services) -> Component:
         routes=[
             *for_visitors([*api.routes(consent_api), *handoff.routes(consent_api)]),
             *logapi.routes(service),  # each route declares its own surface
-            *own_origin_only([*audit.routes(service), *rates.routes(service.services)]),
+            *own_origin_only(
+                [*audit.routes(service), *rates.routes(service.services), *accounts.routes(account_consent)]
+            ),
             *for_visitors([assets.script("/banner.js", BANNER, "The consent banner (with its CSS)")]),
         ],
         migrations=schema.MIGRATIONS,

@@ -6,6 +6,8 @@
 ``consent_subjects``  the per-subject salt behind each subject commitment; erasure
                       deletes the row (crypto-shredding).
 ``consent_checkpoints`` every signed checkpoint, to check the tree against at start-up.
+``consent_account_links`` which receipts a customer account's choice was made or adopted by,
+                      under the account's commitment; erasing the account deletes its rows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from samtycke.storage import Migration, Table
 LOG = "consent_log"
 SUBJECTS = "consent_subjects"
 CHECKPOINTS = "consent_checkpoints"
+ACCOUNT_LINKS = "consent_account_links"
 
 TIME = "DateTime64(3, 'UTC')"
 
@@ -69,4 +72,24 @@ MIGRATIONS = [
         ),
     ),
     receipts.migration("consent.0002_shipment_receipts", [LOG, SUBJECTS, CHECKPOINTS]),
+    Migration(
+        id="consent.0003_account_links",
+        description="Receipts linked to a customer account, by the account's commitment.",
+        steps=(
+            Table(
+                name=ACCOUNT_LINKS,
+                columns=(
+                    ("account", "String"),
+                    ("idx", "UInt64"),
+                    ("receipt_id", "String"),
+                    ("origin_idx", "UInt64"),
+                    ("created_at", TIME),
+                ),
+                engine="ReplacingMergeTree",
+                order_by="(account, idx)",
+                sharding_key="cityHash64(account)",
+            ),
+        ),
+    ),
+    receipts.migration("consent.0004_account_link_receipts", [ACCOUNT_LINKS]),
 ]

@@ -36,7 +36,7 @@ from consent.ledger import note
 from consent.ledger.entries import ch_time
 from consent.ledger.keys import KeyRing
 from consent.ledger.merkle import MerkleTree
-from consent.ledger.sequencer import Appended, Entry, Sequencer
+from consent.ledger.sequencer import Appended, Entry, Extra, Sequencer
 from samtycke import datadir, durable
 from samtycke.journal import Record, record
 from samtycke.services import Services
@@ -179,9 +179,9 @@ class ConsentLog:
         await self.services.append(records)
         self.written_through = self.services.journal.written_through()
 
-    async def append(self, entry: Entry, extra: list[Record] | None = None) -> Appended:
+    async def append(self, entry: Entry, extra: Extra = ()) -> Appended:
         self.require_ready()
-        return await self.sequencer.append(entry, extra or [])
+        return await self.sequencer.append(entry, extra)
 
     # -- checkpoints ------------------------------------------------------------------------------
 

@@ -47,10 +47,15 @@ class Appended:
     entry: dict[str, Any]
 
 
+# Records journalled with an entry, before it: given, or made from the index the entry gets
+# (for records that point at it).
+Extra = Sequence[Record] | Callable[[int], Sequence[Record]]
+
+
 @dataclass
 class _Request:
     entry: Entry
-    extra: Sequence[Record]
+    extra: Extra
     future: asyncio.Future[Appended]
 
 
@@ -62,7 +67,7 @@ class Sequencer:
     _queue: list[_Request] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def append(self, entry: Entry, extra: Sequence[Record] = ()) -> Appended:
+    async def append(self, entry: Entry, extra: Extra = ()) -> Appended:
         """Return once ``entry`` (and ``extra`` records before it) are durable and in the tree."""
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._queue.append(_Request(entry, extra, future))
@@ -91,7 +96,8 @@ class Sequencer:
             body = {**request.entry.body, "index": index}
             data = canonical_fast(body)
             leaf = leaf_hash(data)
-            records.extend(request.extra)
+            extra = request.extra
+            records.extend(extra(index) if callable(extra) else extra)
             records.append(record(schema.LOG, _row(index, request.entry, data, leaf)))
             appended.append(Appended(index, leaf, body))
         try:

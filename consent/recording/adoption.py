@@ -10,11 +10,15 @@ Control signal on the target opts out of what it covers, as on a first visit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from consent.categories import GPC_DENIES, optional_ids
 from consent.cookies import ConsentCookie
 from consent.recording.choice import Choice
+from samtycke.journal import Record
 from samtycke.settings import Site
 
 HANDOFF = "handoff"
@@ -33,6 +37,11 @@ class SourceChoice:
         """The receipt the signed consent cookie names (the server wrote both)."""
         return cls(cookie.receipt_id, cookie.site_id, dict(cookie.decisions))
 
+    @classmethod
+    def of_entry(cls, entry: dict[str, Any]) -> SourceChoice:
+        """The receipt a stored log entry is."""
+        return cls(str(entry["receipt_id"]), int(entry["site_id"]), dict(entry["decisions"]))
+
 
 def adopted_choice(source: SourceChoice, site: Site, method: str, lang: str, gpc_signal: bool) -> Choice:
     decisions = {category: bool(source.decisions.get(category, False)) for category in optional_ids(site)}
@@ -43,3 +52,30 @@ def adopted_choice(source: SourceChoice, site: Site, method: str, lang: str, gpc
                 decisions[category] = False
                 gpc = True
     return Choice(site, decisions, method, site.notice.version, lang, gpc, gpc_signal)
+
+
+def _nothing(index: int, receipt_id: str) -> Sequence[Record]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a receipt says about a customer account, and the records that file it there."""
+
+    mark: dict[str, Any]  # the receipt's "account" field
+    # Records journalled with the receipt, given its log index and receipt id.
+    records: Callable[[int, str], Sequence[Record]] = field(default=_nothing)
+
+
+def valid_until(entry: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(entry["validity"]["until"]).replace("Z", "+00:00"))
+
+
+def still_valid(entry: dict[str, Any], site: Site, now: datetime) -> bool:
+    """A stored receipt whose choice still holds: the site's current notice, and not past its validity."""
+    return (
+        entry.get("type") == "receipt"
+        and entry.get("site_id") == site.id
+        and entry.get("notice", {}).get("version") == site.notice.version
+        and valid_until(entry) > now
+    )

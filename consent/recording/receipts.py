@@ -66,8 +66,10 @@ def receipt_entry(
     now: datetime,
     days: int,
     source_receipt_id: str | None = None,
+    account: dict[str, Any] | None = None,
 ) -> Entry:
-    """The log entry for ``choice``; ``source_receipt_id`` names the receipt an adopted choice came from."""
+    """The log entry for ``choice``; ``source_receipt_id`` names the receipt an adopted choice came from,
+    and ``account`` says whether the choice is linked to a customer account."""
     receipt_id = new_receipt_id()
     start = rfc3339(now)
     body = {
@@ -95,6 +97,8 @@ def receipt_entry(
     }
     if source_receipt_id is not None:
         body["source_receipt_id"] = source_receipt_id
+    if account is not None:
+        body["account"] = account
     return Entry("receipt", body, now, site_id=choice.site.id, subject=commitment, receipt_id=receipt_id)
 
 
@@ -106,7 +110,7 @@ def receipt_from_entry(
     if site is not None:
         rank = category_rank(site)
         decisions = dict(sorted(decisions.items(), key=lambda kv: rank.get(kv[0], 99)))
-    adopted = {"source_receipt_id": entry["source_receipt_id"]} if "source_receipt_id" in entry else {}
+    adopted: dict[str, Any] = {key: entry[key] for key in ("source_receipt_id", "account") if key in entry}
     return {
         "schema_version": SCHEMA_VERSION,
         "standards": STANDARDS,

@@ -14,12 +14,12 @@ from consent.cookies import ConsentCookie, for_site
 from consent.ledger.entries import ch_time, ranges, rfc3339
 from consent.ledger.log import ConsentLog, SignedCheckpoint
 from consent.ledger.sequencer import Appended, Entry
-from consent.recording.adoption import SourceChoice, adopted_choice
+from consent.recording.adoption import Link, SourceChoice, adopted_choice
 from consent.recording.choice import Choice
 from consent.recording.notices import Notices
 from consent.recording.receipts import lifetime_days, receipt_entry, receipt_from_entry, sign_receipt
 from consent.recording.subjects import Subjects
-from samtycke.journal import record
+from samtycke.journal import Record, record
 from samtycke.services import Services
 from samtycke.settings import Site
 from samtycke.web.errors import Unprocessable
@@ -84,14 +84,22 @@ class ConsentService:
         lang: str,
         gpc_signal: bool,
         previous: ConsentCookie | None,
+        link: Link | None = None,
     ) -> Issued:
-        """A receipt on ``site`` for the choice of the ``source`` receipt (see ``recording.adoption``)."""
+        """A receipt on ``site`` for the choice of the ``source`` receipt (see ``recording.adoption``);
+        ``link`` files it under a customer account."""
         choice = adopted_choice(source, site, method, lang, gpc_signal)
-        return await self.issue(choice, previous, source.receipt_id)
+        return await self.issue(choice, previous, source.receipt_id, link)
 
     async def issue(
-        self, choice: Choice, previous: ConsentCookie | None, source_receipt_id: str | None = None
+        self,
+        choice: Choice,
+        previous: ConsentCookie | None,
+        source_receipt_id: str | None = None,
+        link: Link | None = None,
     ) -> Issued:
+        """A receipt for ``choice``; ``source_receipt_id`` names the receipt an adopted choice came
+        from, and ``link`` files the receipt under a customer account."""
         self.log.require_ready()
         notice = self.notices.get(choice.site.id, choice.notice_version, choice.lang)
         if notice is None:
@@ -111,9 +119,21 @@ class ConsentService:
             subject = await self.subjects.get_or_create(consent_id, now)
         days = lifetime_days(choice, self.settings.consent.consent_days, self.settings.consent.refusal_days)
         entry = receipt_entry(
-            choice, notice, subject.commitment, previous_receipt or None, now, days, source_receipt_id
+            choice,
+            notice,
+            subject.commitment,
+            previous_receipt or None,
+            now,
+            days,
+            source_receipt_id,
+            link.mark if link is not None else None,
         )
-        extra = [subject.new_record] if subject.new_record is not None else []
+        new_subject = [subject.new_record] if subject.new_record is not None else []
+
+        def extra(index: int) -> list[Record]:
+            linked = link.records(index, entry.receipt_id) if link is not None else ()
+            return [*new_subject, *linked]
+
         appended = await self.log.append(entry, extra)
         receipt = receipt_from_entry(appended.entry, consent_id, choice.site, appended.leaf_hash.hex())
         signed, jws = sign_receipt(receipt, self.log.keys.active)
@@ -151,6 +171,25 @@ class ConsentService:
         items = [HistoryItem(int(i), str(h), json.loads(e)) for i, h, e in rows if e]
         return items, await self.log.checkpoint_covering(items[-1].index + 1 if items else 0)
 
+    async def entry_at(self, index: int) -> dict[str, Any] | None:
+        """The stored entry at a log index; None when its payload was purged (or never stored)."""
+        rows = await self.services.storage.aquery(
+            f"SELECT entry FROM `{schema.LOG}` FINAL WHERE idx = {{i:UInt64}}", {"i": index}
+        )
+        return json.loads(rows[0][0]) if rows and rows[0][0] else None
+
+    async def receipt_entry_of(self, consent_id: str, receipt_id: str) -> dict[str, Any] | None:
+        """One of a subject's receipts, by id; None when the subject is unknown or erased."""
+        commitment = await self.subjects.find(consent_id)
+        if commitment is None:
+            return None
+        rows = await self.services.storage.aquery(
+            f"SELECT entry FROM `{schema.LOG}` FINAL WHERE subject = {{c:String}} "
+            "AND kind = 'receipt' AND receipt_id = {r:String}",
+            {"c": commitment, "r": receipt_id},
+        )
+        return json.loads(rows[0][0]) if rows and rows[0][0] else None
+
     def proof(self, index: int, size: int) -> dict[str, Any]:
         return {
             "leaf_index": index,
@@ -173,22 +212,31 @@ class ConsentService:
         commitment = await self.subjects.find(consent_id)
         if commitment is None:
             return None
+        self.subjects.forget(consent_id)
+        return await self.erase_subject(commitment)
+
+    async def erase_subject(self, commitment: str, reason: str = "erasure") -> Appended:
+        """Tombstone every entry of a subject commitment, then delete its salt."""
+        self.log.require_ready()
         rows = await self.services.storage.aquery(
             f"SELECT idx FROM `{schema.LOG}` FINAL WHERE subject = {{c:String}} ORDER BY idx",
             {"c": commitment},
         )
+        return await self.tombstone(commitment, [int(r[0]) for r in rows], reason)
+
+    async def tombstone(self, commitment: str, indices: list[int], reason: str = "erasure") -> Appended:
+        """Append a tombstone for a subject's entries, and once it is durable shred the subject's salt."""
         now = self.services.now()
         body = {
             "type": "tombstone",
-            "reason": "erasure",
+            "reason": reason,
             "subject": commitment,
-            "covers": ranges([int(r[0]) for r in rows]),
+            "covers": ranges(indices),
             "time": rfc3339(now),
         }
         appended = await self.log.append(Entry("tombstone", body, now, subject=commitment))
         # The tombstone is durable first, so a crash here is finished at the next start.
         await self.log.flush()
-        self.subjects.forget(consent_id)
         await self.subjects.shred([commitment])
         return appended
 

@@ -19,12 +19,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from consent import cookies
+from consent.accounts.service import AccountConsent
+from consent.accounts.tokens import AccountTokenError, verify
 from consent.banner import site_config
 from consent.groups import group_sites
+from consent.recording.adoption import Link
 from consent.recording.choice import MAX_BODY, Choice, parse_choice
 from consent.recording.dpv import as_dpv
 from consent.recording.service import ConsentService
+from consent.web.accounts import token_error
 from samtycke.clientip import parse as parse_address
+from samtycke.settings import Site
 from samtycke.unavailable import Unavailable
 from samtycke.web import cors
 from samtycke.web.asgi import header
@@ -71,9 +76,13 @@ def sec_gpc(request: Request) -> bool:
     return (header(request.scope, b"sec-gpc") or "").strip() == "1"
 
 
+TOKEN_FIELD = "account_token"  # noqa: S105 - the name of a body field
+
+
 class ConsentAPI:
-    def __init__(self, service: ConsentService) -> None:
+    def __init__(self, service: ConsentService, accounts: AccountConsent) -> None:
         self.service = service
+        self.accounts = accounts
         self.services = service.services
         self.settings = service.services.settings
         self.origins = cors.Origins(self.settings.sites)
@@ -118,8 +127,11 @@ class ConsentAPI:
         return cookies.read(request, self.services.signer, time.time())
 
     def respond(self, issued: Any, request: Request) -> Response:
+        state = {"v": issued.cookie.version, "exp": issued.cookie.exp, "g": issued.cookie.granted}
         response = json_response(
-            {"receipt": issued.receipt, "jws": issued.jws}, 201, {"Cache-Control": "no-store"}
+            {"receipt": issued.receipt, "jws": issued.jws, "state": {**state, "m": issued.cookie.method}},
+            201,
+            {"Cache-Control": "no-store"},
         )
         cookies.set_cookies(
             response, issued.cookie, self.services.signer, issued.max_age, self.secure(request)
@@ -214,7 +226,73 @@ class ConsentAPI:
         origin = header(request.scope, b"origin")
         if origin and not self.site_origins[choice.site.id].allows(origin, request.scope):
             raise Forbidden("this origin is not one of the site's domains", field="origin")
-        issued = await self.service.issue(choice, self.current(request))
+        link = await self.account_link(body, choice.site)
+        issued = await self.service.issue(choice, self.current(request), link=link)
+        return self.respond(issued, request)
+
+    async def account_link(self, body: Any, site: Site) -> Link | None:
+        """The customer account a choice is made for, when the page carries an account token.
+
+        A token that has expired (the page stayed open) still counts for the choice, which is
+        recorded without the link; anything else wrong with it refuses the choice."""
+        token = body.get(TOKEN_FIELD) if isinstance(body, dict) else None
+        if token is None:
+            return None
+        try:
+            claims = verify(token, site, time.time(), allow_expired=True)
+        except AccountTokenError as exc:
+            raise token_error(exc, TOKEN_FIELD) from None
+        return await self.accounts.link(site, claims)
+
+    async def account_sync(self, request: Request) -> Response:
+        """
+        summary: Bring this browser's choice and a customer account's together at a page load
+        description: >-
+          The banner sends the page's account token (`data-account-token`). When the account has a
+          valid choice under the current notice that this browser does not follow, the browser adopts
+          it: a receipt of method `account` naming the source receipt (`source_receipt_id`), and the
+          cookies. When this browser's own choice is newer than the account's, it is linked to the
+          account instead. Otherwise nothing changes.
+        requestBody:
+          required: true
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [site_id, account_token]
+                properties:
+                  site_id: {type: integer}
+                  account_token: {type: string, maxLength: 4096}
+                  lang: {type: string, enum: [sv, en]}
+        responses:
+          200: {description: 'Nothing changed: `{"adopted": false}`.'}
+          201: {description: 'The browser adopted the account''s choice: the receipt, its JWS and the state.'}
+          401: {description: The account token is forged, expired, or for another site or audience.}
+          403: {description: Origin not one of the site's domains, or the site has not enabled accounts.}
+          422: {description: Unknown site.}
+        """
+        body = await read_json(request, MAX_BODY)
+        if not isinstance(body, dict):
+            raise Unprocessable("the body must be a JSON object")
+        site_id = body.get("site_id")
+        site = None
+        if isinstance(site_id, int) and not isinstance(site_id, bool):
+            site = self.settings.site(site_id)
+        if site is None:
+            raise Unprocessable("site_id must name a site", field="site_id")
+        origin = header(request.scope, b"origin")
+        if origin and not self.site_origins[site.id].allows(origin, request.scope):
+            raise Forbidden("this origin is not one of the site's domains", field="origin")
+        lang = body.get("lang")
+        try:
+            claims = verify(body.get(TOKEN_FIELD), site, time.time())
+        except AccountTokenError as exc:
+            raise token_error(exc, TOKEN_FIELD) from None
+        issued = await self.accounts.sync(
+            site, claims, self.current(request), lang if lang in ("sv", "en") else language(request)
+        )
+        if issued is None:
+            return JSONResponse({"adopted": False}, headers={"Cache-Control": "no-store"})
         return self.respond(issued, request)
 
     async def withdraw(self, request: Request) -> Response:
@@ -407,6 +485,8 @@ def routes(api: ConsentAPI) -> list[BaseRoute]:
         Route("/api/v1/consent", api.preflight, methods=["OPTIONS"], include_in_schema=False),
         Route("/api/v1/consent/withdraw", api.with_cors(api.withdraw, writes=True), methods=["POST"]),
         Route("/api/v1/consent/withdraw", api.preflight, methods=["OPTIONS"], include_in_schema=False),
+        Route("/api/v1/consent/account", api.with_cors(api.account_sync, writes=True), methods=["POST"]),
+        Route("/api/v1/consent/account", api.preflight, methods=["OPTIONS"], include_in_schema=False),
         Route("/api/v1/consent/export", api.with_cors(api.export, writes=False), methods=["GET"]),
         Route("/api/v1/consent/export", api.preflight, methods=["OPTIONS"], include_in_schema=False),
     ]

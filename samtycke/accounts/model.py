@@ -16,6 +16,8 @@ MAX_PASSWORD = 1024
 # Letters (any script), digits and the punctuation of e-mail addresses: names appear in
 # pages, logs and the account record, so nothing that could pass for markup or a new line.
 NAME = re.compile(r"[\w.@+-]+")
+# /api/v1/accounts/consent is a customer account's consent (consent.web.accounts), not a staff account.
+RESERVED = ("consent",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def check_name(name: str) -> str:
             f"a user name has 1 to {MAX_NAME} letters, digits or the characters . @ + - _",
             field="name",
         )
+    if name in RESERVED:
+        raise InvalidAccount(f"the name {name!r} is reserved", field="name")
     return name
 
 

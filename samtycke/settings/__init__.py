@@ -9,6 +9,7 @@
 
 from samtycke.settings.declared import (
     DEFAULT_DATA_DIR,
+    Accounts,
     AnalyticsSettings,
     Category,
     ConsentSettings,
@@ -31,6 +32,7 @@ from samtycke.settings.declared import (
 
 __all__ = [
     "DEFAULT_DATA_DIR",
+    "Accounts",
     "AnalyticsSettings",
     "Category",
     "ConsentSettings",

@@ -278,6 +278,22 @@ class Goal:
     event_name: str = setting("", "Event name that converts.")
 
 
+# Per site, the environment variable is named after the site's id, e.g. SAMTYCKE_SITE_1_ACCOUNTS_SECRET.
+ACCOUNTS_SECRET_ENV = "SAMTYCKE_SITE_{id}_ACCOUNTS_SECRET"  # noqa: S105 - a variable's name
+
+
+@dataclass(frozen=True)
+class Accounts:
+    secret: str = setting(
+        "",
+        "Shared secret (at least 32 characters) with which the site's customer portal signs account "
+        "tokens (HS256 JWTs): a choice made with one follows the customer's account to their other "
+        "devices. Set it through the environment, not the file. Empty: choices follow no account.",
+        env=ACCOUNTS_SECRET_ENV.replace("{id}", "<id>"),
+        secret=True,
+    )
+
+
 @dataclass(frozen=True)
 class CustomDimension:
     id: int = required("Matomo's custom dimension number: `dimensionN` in the tracking request.", minimum=1)
@@ -346,6 +362,7 @@ class Site:
         "Declared custom dimensions, reported under their names. Undeclared ones are still "
         "stored and are reported under their numbers (`event:props:3`).",
     )
+    accounts: Accounts = setting(Accounts(), "Consent that follows a customer's account.")
 
 
 @dataclass(frozen=True)

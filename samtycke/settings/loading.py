@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from samtycke.settings import Settings, Site
-from samtycke.settings.declared import BUILTIN_CATEGORIES, NECESSARY
+from samtycke.settings import Secret, Settings, Site
+from samtycke.settings.declared import ACCOUNTS_SECRET_ENV, BUILTIN_CATEGORIES, NECESSARY
 
 T = TypeVar("T")
+MIN_ACCOUNTS_SECRET = 32
 
 
 class ConfigError(Exception):
@@ -76,6 +77,15 @@ def apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
                 if typing.get_type_hints(section_type)[item.name] == list[str]:
                     value = [part.strip() for part in value.split(",") if part.strip()]
                 raw.setdefault(section_field.name, {})[item.name] = value
+    sites = raw.get("sites")
+    for site in sites if isinstance(sites, list) else []:
+        # A site's secret is named by its id; a site whose id is not yet valid is left to _build to name.
+        if isinstance(site, dict) and isinstance(site.get("id"), int):
+            env = ACCOUNTS_SECRET_ENV.format(id=site["id"])
+            if env in environ:
+                accounts = site.setdefault("accounts", {})
+                if isinstance(accounts, dict):
+                    accounts["secret"] = environ[env]
 
 
 def from_mapping(raw: Mapping[str, Any]) -> Settings:
@@ -101,6 +111,8 @@ def _build(cls: type[T], raw: Any, prefix: str) -> T:
                 raise ConfigError(key, "is required")
             continue
         values[name] = _convert(hints[name], raw[name], key)
+        if spec.metadata.get("secret") and isinstance(values[name], str):
+            values[name] = Secret(values[name])
         choices = spec.metadata.get("choices")
         if choices and values[name] not in choices:
             raise ConfigError(key, f"must be one of {', '.join(choices)}, not {values[name]!r}")
@@ -228,6 +240,12 @@ def _check_site(site: Site, key: str) -> None:
         raise ConfigError(f"{key}.timezone", f"is not a known time zone: {site.timezone!r}") from exc
     for i, network in enumerate(site.excluded_ips):
         _network(network, f"{key}.excluded_ips[{i}]")
+    if site.accounts.secret and len(site.accounts.secret) < MIN_ACCOUNTS_SECRET:
+        raise ConfigError(
+            f"{key}.accounts.secret",
+            f"must have at least {MIN_ACCOUNTS_SECRET} characters (HS256 wants 256 bits), e.g. from "
+            "`openssl rand -hex 32`",
+        )
     for i, path in enumerate(site.cookie_paths):
         # Written into the Path attribute of expiring cookies: a path, and nothing that ends it.
         if not re.fullmatch(r"/[^\s;,]*", path):

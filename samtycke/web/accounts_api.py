@@ -16,11 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from samtycke.accounts.model import RESERVED
 from samtycke.numbers import is_whole_number
 from samtycke.services import Services
 from samtycke.web.account_admin import AccountAdmin, account_json, event_json
 from samtycke.web.bodies import read_json
-from samtycke.web.errors import BadRequest, Unprocessable
+from samtycke.web.errors import BadRequest, MethodNotAllowed, Unprocessable
 
 NO_STORE = {"Cache-Control": "no-store"}
 DEFAULT_EVENTS, MAX_EVENTS = 100, 1000
@@ -131,6 +132,9 @@ class AccountsAPI:
           404: {description: No such account.}
           409: {description: The account is in the configuration file, or is the last admin.}
         """
+        if request.path_params["name"] in RESERVED:
+            # /api/v1/accounts/consent is a customer account's consent, which answers GET and DELETE.
+            raise MethodNotAllowed("this path answers GET and DELETE", headers={"Allow": "GET, HEAD, DELETE"})
         actor = await self.services.auth.require(request, "admin")
         document = await body_object(request)
         disabled = document.get("disabled")

@@ -27,7 +27,8 @@ PASSWORD = "correct horse battery"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Routes that change something but never act on the login cookie: what a visitor's browser
-# calls from the sites, with their own CORS rules.
+# calls from the sites, with their own CORS rules, and what a site's customer portal calls
+# with an account token it signed.
 VISITOR_ROUTES = {
     ("POST", "/matomo.php"),
     ("POST", "/piwik.php"),
@@ -36,6 +37,8 @@ VISITOR_ROUTES = {
     ("POST", "/api/v1/consent/withdraw"),
     ("POST", "/api/v1/consent/handoff"),
     ("POST", "/api/v1/consent/handoff/redeem"),
+    ("POST", "/api/v1/consent/account"),
+    ("DELETE", "/api/v1/accounts/consent"),
 }
 # Every route that changes something with the login cookie, called with valid input.
 COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {

@@ -121,6 +121,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         422, json={"code": "A" * 22, "site_id": 1}, foreign=403
     ),
     ("OPTIONS", "/api/v1/consent/handoff/redeem"): everyone(204, headers=PREFLIGHT, foreign=403),
+    # A customer account's consent, for the banner with the portal's account token; the demo site
+    # has not enabled accounts, so it takes no token.
+    ("POST", "/api/v1/consent/account"): everyone(
+        403, json={"site_id": 1, "account_token": "x"}, foreign=403
+    ),
+    ("OPTIONS", "/api/v1/consent/account"): everyone(204, headers=PREFLIGHT, foreign=403),
     ("GET", "/api/v1/consent/export"): everyone(200),
     ("OPTIONS", "/api/v1/consent/export"): everyone(204, headers=PREFLIGHT, foreign=403),
     ("GET", "/sites/{site_id}/cookies"): everyone(200, path="/sites/1/cookies"),
@@ -192,6 +198,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         401, 403, 403, 200, path="/api/v1/accounts/maria/sessions"
     ),
     ("GET", "/api/v1/audit/accounts"): logged_in(401, 403, 200, 200),
+    # A customer account's consent, for the site's portal: its account token (a JWT) and nothing
+    # else, so samtycke's own tokens and sessions, from any origin, get 401.
+    ("GET", "/api/v1/accounts/consent"): everyone(401),
+    ("DELETE", "/api/v1/accounts/consent"): everyone(401, foreign=401),
     ("GET", "/admin/accounts"): logged_in(303, 403, 403, 200),
     ("POST", "/admin/accounts"): logged_in(401, 403, 403, 303, data={"action": "enable", "name": "maria"}),
     # The service itself.
