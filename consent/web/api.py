@@ -270,6 +270,7 @@ class ConsentAPI:
           401: {description: The account token is forged, expired, or for another site or audience.}
           403: {description: Origin not one of the site's domains, or the site has not enabled accounts.}
           422: {description: Unknown site.}
+          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
         """
         body = await read_json(request, MAX_BODY)
         if not isinstance(body, dict):

@@ -62,7 +62,11 @@ INFO: dict[str, Any] = {
         "description": "Cookie consent receipts, a verifiable consent log and anonymous statistics.",
     },
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            # A site's customer portal: an HS256 JWT signed with the site's accounts.secret.
+            "account_token": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        },
         "schemas": {"Error": ERROR_SCHEMA, "Readiness": READINESS_SCHEMA},
     },
 }

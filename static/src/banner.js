@@ -1,6 +1,7 @@
 /*! samtycke banner | AGPL-3.0-or-later */
 // Embed: first in <head> the Consent Mode default stub (README), then anywhere
 //   <script src="https://consent.example.se/banner.js" data-site="1" defer nonce="…"></script>
+// A portal that knows who is logged in adds data-account-token="<JWT>": the choice then follows the account.
 (function (w, d) {
   'use strict';
   const me = d.currentScript;
@@ -9,6 +10,8 @@
   // Under a strict CSP everything we create (style element, activated scripts) reuses our nonce.
   const nonce = me.nonce || me.getAttribute('nonce') || '';
   const site = me.getAttribute('data-site') || '1';
+  // The portal's account token; dropped for this page when samtycke refuses it.
+  let token = me.getAttribute('data-account-token') || '';
   // The API lives where the script comes from: https://consent.example.se/banner.js, or a proxied
   // site's /_samtycke/banner.js (then every API path is under /_samtycke). data-api overrides it.
   const api = me.getAttribute('data-api') || new URL(me.src, location.href).href.replace(/(\/static)?\/banner\.js([?#].*)?$/, '');
@@ -166,6 +169,7 @@
     const body = { site_id: +site, decisions, method, notice_version: cfg.notice.version, lang: cfg.lang || lang };
     // The browser's GPC signal, which reaches the server as a header only when the browser sends one.
     if (navigator.globalPrivacyControl) body.gpc = true;
+    if (token) body.account_token = token;
     clearTimeout(timer);
     pending = { body: JSON.stringify(body), days, tries: 0,
       mine: { v: cfg.notice.version, exp: Math.floor(now() + days * 86400), g: opt.filter((c) => dec[c.id]).map((c) => c.id), m: method } };
@@ -230,6 +234,22 @@
       .then((r) => r.ok && r.json()).then((j) => j && to.searchParams.set(HANDOFF, j.code)).catch(() => {})
       .finally(() => (clearTimeout(t), location.assign(to.href)));
   });
+
+  // ---- One choice across the customer's devices --------------------------------------------
+  // With an account token, the account's choice (made on another device) becomes this browser's, or
+  // this browser's newer choice becomes the account's. Whatever goes wrong, the page goes on as without.
+  async function follow() {
+    try {
+      const before = stateCookie();
+      const r = await post('/api/v1/consent/account', JSON.stringify({ site_id: +site, account_token: token, lang: cfg.lang || lang }));
+      if (r.status === 201) {
+        const s = (await r.json()).state;
+        return s.v === cfg.notice.version ? remember(before, s, Math.ceil((s.exp - now()) / 86400)) /* the state's own exp still rules */ : readState();
+      }
+      if (r.status >= 400 && r.status < 500 && r.status !== 429) token = ''; // refused: this page goes on without it
+    } catch (e) { /* unreachable: as without a token */ }
+    return null;
+  }
 
   // Not acknowledged: back to necessary only, on this page and the next (which then asks again).
   // The dialog stays as the visitor left it and shows why; it never reopens by itself.
@@ -369,7 +389,7 @@
       if (c.gpc && c.gpc.honoured && (navigator.globalPrivacyControl || c.gpc.active)) gpc = c.gpc.denies || [];
       if (d.readyState === 'loading') await new Promise((r) => d.addEventListener('DOMContentLoaded', r));
       style();
-      state = readState();
+      state = (token && (await follow())) || readState();
       // A carried choice counts only where the visitor has made none here.
       const adopted = !state && code && /^[\w-]{22}$/.test(code) ? await redeem() : null;
       if (adopted) state = adopted;
