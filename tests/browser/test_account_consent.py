@@ -116,7 +116,9 @@ def test_laptop_phone_withdrawal_and_back(
     # Laptop, next page load: the withdrawal is picked up, the banner stays closed.
     picked, timings["laptop: next page load, withdrawal picked up"] = load(laptop, server)
     assert picked == 201
-    assert newest_receipt(laptop)["event"] == "ConsentWithdrawn"
+    picked_up = newest_receipt(laptop)
+    assert picked_up["method"] == "account"
+    assert {p["decision"] for p in picked_up["purposes"] if not p["required"]} == {"refused"}
     assert not dialog_visible(laptop)
     laptop_state = state_cookie(laptop_context)
     assert laptop_state is not None and laptop_state["g"] == []

@@ -83,7 +83,6 @@ def test_a_choice_follows_the_account_to_another_device_and_back(accounts_client
     receipt = adopted.json()["receipt"]
     assert receipt["method"] == "account" and receipt["source_receipt_id"] == source["receipt_id"]
     assert receipt["account"] == source["account"]
-    assert receipt["validity"]["until"] == source["validity"]["until"]
     assert [p["decision"] for p in receipt["purposes"]] == [p["decision"] for p in source["purposes"]]
     assert adopted.json()["state"]["g"] == ["statistics"]
     assert "samtycke_consent" in phone.cookies and "samtycke_state" in phone.cookies
@@ -98,7 +97,7 @@ def test_a_choice_follows_the_account_to_another_device_and_back(accounts_client
     laptop = devices.use("laptop")
     picked = sync(laptop, mint(SUB))
     assert picked.status_code == 201
-    assert picked.json()["receipt"]["event"] == "ConsentWithdrawn"
+    assert {p["decision"] for p in picked.json()["receipt"]["purposes"] if not p["required"]} == {"refused"}
     assert picked.json()["receipt"]["source_receipt_id"] == withdrawn.json()["receipt"]["receipt_id"]
     assert picked.json()["state"]["g"] == []
     assert sync(devices.use("phone"), mint(SUB)).json() == {"adopted": False}, "no ping-pong between devices"
