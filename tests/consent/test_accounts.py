@@ -227,3 +227,17 @@ def test_pseudonym_is_hkdf_keyed_hmac_of_sub() -> None:
     okm = hmac.digest(prk, b"samtycke account pseudonym v1\x01", "sha256")
     assert pseudonym(SECRET, SUB) == hmac.digest(okm, SUB.encode(), "sha256").hex()
     assert hashlib.sha256(SUB.encode()).hexdigest() != pseudonym(SECRET, SUB)
+
+
+@pytest.mark.parametrize("page", ["policy", "privacy"])
+def test_the_pages_say_the_choice_follows_the_account_only_where_enabled(
+    accounts_client: TestClient, consent_client: TestClient, page: str
+) -> None:
+    for lang, words in (
+        ("sv", "Ditt val följer ditt kundkonto"),
+        ("en", "Your choice follows your customer account"),
+    ):
+        enabled = accounts_client.get(f"/sites/1/{page}", headers={"Accept-Language": lang})
+        assert enabled.status_code == 200 and words in enabled.text
+        plain = consent_client.get(f"/sites/1/{page}", headers={"Accept-Language": lang})
+        assert plain.status_code == 200 and words not in plain.text

@@ -50,6 +50,7 @@ VISITOR_PATHS = {
     "/api/v1/consent/export",
     "/api/v1/consent/handoff",
     "/api/v1/consent/handoff/redeem",
+    "/api/v1/consent/account",
     "/banner.js",
     "/sites/{site_id}/cookies",
     "/sites/{site_id}/policy",
