@@ -2,7 +2,7 @@
 
 Everything the script needs to start is in one inert JSON block: the sites the person may
 see, each with its local "today" (so relative ranges follow the site's clock, frozen or
-not), its goals, the stats API's capabilities and the language.
+not), its goals and declared custom dimensions, the stats API's capabilities and the language.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def _config(services: Services, principal: Principal, lang: str) -> dict[str, An
         "sites": [_site(site, now) for site in services.settings.sites],
         "ranges": list(RANGES),
         "dimensions": list(
-            dict.fromkeys([*stats_parser.DIMENSIONS, "event:goal", *stats_parser.TIME_DIMENSIONS])
+            dict.fromkeys(
+                [*stats_parser.DIMENSIONS, "event:goal", stats_parser.PROPS, *stats_parser.TIME_DIMENSIONS]
+            )
         ),
         "metrics": list(stats_parser.METRICS),
     }
@@ -84,4 +86,5 @@ def _site(site: Site, now: Any) -> dict[str, Any]:
         "timezone": site.timezone,
         "today": local_today(now, site).isoformat(),
         "goals": [{"id": goal.id, "name": goal.name} for goal in site.goals],
+        "dimensions": [{"id": d.id, "name": d.name, "scope": d.scope} for d in site.dimensions],
     }

@@ -39,6 +39,15 @@
       necessary: 'Nödvändiga', preferences: 'Inställningar', statistics: 'Statistik', marketing: 'Marknadsföring',
       none: '(ingen)', error: 'Kunde inte hämta statistiken', language: 'In English', loading: 'Hämtar…',
       unavailable: 'Kommer när statistik-API:t stöder det.', direct: 'Direkt',
+      titles: 'Sidtitlar', pageTitle: 'Sidtitel', engagement: 'Tid och utgångar', time_on_page: 'Tid på sidan',
+      entry_rate: 'Andel ingångar', exit_rate: 'Andel utgångar',
+      links: 'Länkar', outlinks: 'Utgående länkar', outlink: 'Länk', downloads: 'Nedladdningar', file: 'Fil',
+      search: 'Sökningar på webbplatsen', keywords: 'Sökord', keyword: 'Sökord', searchCategories: 'Sökkategorier',
+      searchCategory: 'Sökkategori', searches_without_results: 'Utan träffar',
+      eventCategories: 'Kategorier', eventCategory: 'Kategori', eventActions: 'Åtgärder', eventAction: 'Åtgärd',
+      eventNames: 'Namn', eventName: 'Namn', languages: 'Språk', languageCol: 'Språk',
+      customDimensions: 'Anpassade dimensioner', allDimensions: 'Alla', dimension: 'Dimension',
+      dimensionNumber: (n) => `Dimension ${n}`, showDimension: (d) => `Visa värdena för ${d}`,
     },
     en: {
       title: 'Statistics', site: 'Site', range: 'Period', compare: 'Compare with',
@@ -68,6 +77,15 @@
       necessary: 'Necessary', preferences: 'Preferences', statistics: 'Statistics', marketing: 'Marketing',
       none: '(none)', error: 'Could not load the statistics', language: 'På svenska', loading: 'Loading…',
       unavailable: 'Arrives when the stats API supports it.', direct: 'Direct',
+      titles: 'Page titles', pageTitle: 'Page title', engagement: 'Time and exits', time_on_page: 'Time on page',
+      entry_rate: 'Entry rate', exit_rate: 'Exit rate',
+      links: 'Links', outlinks: 'Outlinks', outlink: 'Link', downloads: 'Downloads', file: 'File',
+      search: 'Site search', keywords: 'Keywords', keyword: 'Keyword', searchCategories: 'Search categories',
+      searchCategory: 'Search category', searches_without_results: 'Without results',
+      eventCategories: 'Categories', eventCategory: 'Category', eventActions: 'Actions', eventAction: 'Action',
+      eventNames: 'Names', eventName: 'Name', languages: 'Languages', languageCol: 'Language',
+      customDimensions: 'Custom dimensions', allDimensions: 'All', dimension: 'Dimension',
+      dimensionNumber: (n) => `Dimension ${n}`, showDimension: (d) => `Show the values of ${d}`,
     },
   }[lang];
 
@@ -77,15 +95,35 @@
     'visit:utm_campaign': TEXT.utm_campaign, 'visit:utm_source': TEXT.utm_source,
     'visit:utm_medium': TEXT.utm_medium, 'visit:country': TEXT.country, 'visit:region': TEXT.region,
     'visit:city': TEXT.city, 'visit:device': TEXT.device, 'visit:browser': TEXT.browser,
-    'visit:os': TEXT.os, 'event:goal': TEXT.goal,
+    'visit:os': TEXT.os, 'event:goal': TEXT.goal, 'event:title': TEXT.pageTitle, 'event:outlink': TEXT.outlink,
+    'event:download': TEXT.file, 'event:search_keyword': TEXT.keyword, 'event:search_category': TEXT.searchCategory,
+    'event:category': TEXT.eventCategory, 'event:action': TEXT.eventAction, 'event:name': TEXT.eventName,
+    'visit:language': TEXT.languageCol, 'event:props': TEXT.dimension,
   };
+  const PROPS = 'event:props:';
+
+  // A custom dimension by number: its declared name, or "Dimension 7".
+  function dimensionName(site, number) {
+    const declared = site.dimensions.find((d) => String(d.id) === String(number));
+    return declared ? declared.name : TEXT.dimensionNumber(number);
+  }
+
+  function dimensionLabel(dimension) {
+    if (dimension.startsWith(PROPS)) return dimensionName(currentState.site, dimension.slice(PROPS.length));
+    return DIMENSION_LABELS[dimension] || dimension;
+  }
+
+  const isSupported = (dimension) => supported.has(dimension) || /^event:props:\d{1,3}$/.test(dimension);
 
   // Breakdown panels: each tab is one dimension of the stats API.
   const PANELS = [
     { id: 'pages', title: TEXT.pages, key: 'tp', metric: 'pageviews', tabs: [
       ['page', TEXT.topPages, 'event:page'],
       ['entry', TEXT.entry, 'visit:entry_page', ['visits', 'bounce_rate', 'visit_duration']],
-      ['exit', TEXT.exit, 'visit:exit_page', ['visits', 'visitors']]] },
+      ['exit', TEXT.exit, 'visit:exit_page', ['visits', 'visitors']],
+      // Per-page times and rates read every hit of the period: a tab of their own, loaded on demand.
+      ['time', TEXT.engagement, 'event:page', ['pageviews', 'time_on_page', 'entry_rate', 'exit_rate', 'bounce_rate']],
+      ['title', TEXT.titles, 'event:title', ['visitors', 'pageviews']]] },
     { id: 'sources', title: TEXT.sources, key: 'ts', metric: 'visits', tabs: [
       ['channel', TEXT.channel, 'visit:channel'], ['source', TEXT.source, 'visit:source'],
       ['referrer', TEXT.referrer, 'visit:referrer']] },
@@ -97,8 +135,25 @@
       ['city', TEXT.city, 'visit:city']] },
     { id: 'devices', title: TEXT.devices, key: 'td', metric: 'visits', tabs: [
       ['device', TEXT.device, 'visit:device'], ['browser', TEXT.browser, 'visit:browser'],
-      ['os', TEXT.os, 'visit:os']] },
+      ['os', TEXT.os, 'visit:os'], ['language', TEXT.languages, 'visit:language']] },
+    { id: 'links', title: TEXT.links, key: 'tk', metric: 'events', tabs: [
+      ['outlink', TEXT.outlinks, 'event:outlink'], ['download', TEXT.downloads, 'event:download']] },
+    { id: 'search', title: TEXT.search, key: 'tq', metric: 'events', tabs: [
+      ['keyword', TEXT.keywords, 'event:search_keyword', ['visitors', 'events', 'searches_without_results']],
+      ['category', TEXT.searchCategories, 'event:search_category', ['visitors', 'events', 'searches_without_results']]] },
+    // Events drill down: a category's row filters on it and opens its actions, an action's its names.
+    { id: 'events', title: TEXT.events, key: 'te', metric: 'events', tabs: [
+      ['category', TEXT.eventCategories, 'event:category', null, 'action'],
+      ['action', TEXT.eventActions, 'event:action', null, 'name'], ['name', TEXT.eventNames, 'event:name']] },
+    // One tab per declared custom dimension; "All" lists every dimension hits carry, and its rows
+    // open that dimension's values (an undeclared one gets a tab of its own while it is shown).
+    { id: 'props', title: TEXT.customDimensions, key: 'tc', metric: 'events', tabs: (site, wanted) => [
+      ['all', TEXT.allDimensions, 'event:props'],
+      ...site.dimensions.map((d) => [`d${d.id}`, d.name, `${PROPS}${d.id}`]),
+      ...(/^d\d{1,3}$/.test(wanted || '') && !site.dimensions.some((d) => `d${d.id}` === wanted)
+        ? [[wanted, TEXT.dimensionNumber(wanted.slice(1)), `${PROPS}${wanted.slice(1)}`]] : [])] },
   ];
+  const tabsOf = (panel, site, wanted) => (typeof panel.tabs === 'function' ? panel.tabs(site, wanted) : panel.tabs);
   const ROWS_SHOWN = 10;
 
   // ---- state <-> URL -------------------------------------------------------------------------
@@ -108,12 +163,13 @@
     const site = config.sites.find((s) => String(s.id) === p.get('site')) || config.sites[0];
     const period = [...config.ranges, 'custom'].includes(p.get('period')) ? p.get('period') : '30d';
     // f=op|dimension|value; the value may itself contain "|".
-    const filters = p.getAll('f').map((f) => f.split('|')).filter((f) => f.length >= 3 && supported.has(f[1]))
+    const filters = p.getAll('f').map((f) => f.split('|')).filter((f) => f.length >= 3 && isSupported(f[1]))
       .map(([op, dim, ...value]) => [op === 'is_not' ? 'is_not' : 'is', dim, value.join('|')]);
     const tabs = {};
     for (const panel of PANELS) {
       const wanted = p.get(panel.key);
-      tabs[panel.key] = panel.tabs.some((t) => t[0] === wanted) ? wanted : panel.tabs[0][0];
+      const choices = tabsOf(panel, site, wanted);
+      tabs[panel.key] = choices.some((t) => t[0] === wanted) ? wanted : choices[0][0];
     }
     const compare = ['previous', 'year'].includes(p.get('compare')) ? p.get('compare') : 'off';
     const iso = /^\d{4}-\d{2}-\d{2}$/;
@@ -129,7 +185,7 @@
     if (state.period === 'custom') { p.set('from', state.from); p.set('to', state.to); }
     if (state.compare !== 'off') p.set('compare', state.compare);
     for (const [op, dim, value] of state.filters) p.append('f', `${op}|${dim}|${value}`);
-    for (const panel of PANELS) if (state.tabs[panel.key] !== panel.tabs[0][0]) p.set(panel.key, state.tabs[panel.key]);
+    for (const panel of PANELS) if (state.tabs[panel.key] !== tabsOf(panel, state.site)[0][0]) p.set(panel.key, state.tabs[panel.key]);
     if (new URLSearchParams(location.search).get('lang')) p.set('lang', lang);
     const url = `${location.pathname}?${p}`;
     if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
@@ -223,8 +279,8 @@
 
   function formatMetric(metric, value) {
     if (value === null || value === undefined) return '–';
-    if (metric === 'bounce_rate' || metric === 'conversion_rate' || metric === 'share') return `${decimal.format(value)} %`;
-    if (metric === 'visit_duration') return duration(value);
+    if (['bounce_rate', 'conversion_rate', 'share', 'entry_rate', 'exit_rate'].includes(metric)) return `${decimal.format(value)} %`;
+    if (metric === 'visit_duration' || metric === 'time_on_page') return duration(value);
     if (metric === 'views_per_visit') return decimal.format(value);
     return number.format(value);
   }
@@ -234,6 +290,7 @@
     if (dimension === 'visit:country' && regionNames && /^[A-Z]{2}$/.test(value)) {
       try { return `${regionNames.of(value)} (${value})`; } catch (e) { return value; }
     }
+    if (dimension === 'event:props') return dimensionName(currentState.site, value);
     if (dimension === 'event:goal') {
       const goal = currentState.site.goals.find((g) => String(g.id) === String(value) || g.name === value);
       return goal ? goal.name : `#${value}`;
@@ -358,7 +415,7 @@
 
   function filterBar(state) {
     if (!state.filters.length) return null;
-    const describe = ([op, dim, value]) => `${DIMENSION_LABELS[dim] || dim} ${op === 'is_not' ? '≠' : '='} ${label(dim, value)}`;
+    const describe = ([op, dim, value]) => `${dimensionLabel(dim)} ${op === 'is_not' ? '≠' : '='} ${label(dim, value)}`;
     return el('div', { class: 'filters', role: 'group', 'aria-label': TEXT.filters },
       el('span', { class: 'filters-title' }, `${TEXT.filters}:`),
       state.filters.map((f, index) => el('button', { type: 'button', class: 'chip', 'aria-label': TEXT.removeFilter(describe(f)),
@@ -494,7 +551,7 @@
 
   // ---- breakdown panels ----------------------------------------------------------------------
 
-  function breakdownTable(caption, dimension, headers, metrics, rows, total) {
+  function breakdownTable(caption, dimension, headers, metrics, rows, total, pick) {
     return scrollBox(el('table', { class: 'data breakdown' },
       el('caption', { class: 'visually-hidden' }, caption),
       el('thead', {}, el('tr', {}, headers.map((h, i) => el('th', { scope: 'col', class: i ? 'num' : null }, h)))),
@@ -503,11 +560,25 @@
         const share = total ? Math.min(100, (100 * row.metrics[0]) / total) : 0;
         const text = label(dimension, value);
         const first = el('button', { type: 'button', class: 'filter-row', 'data-dimension': dimension,
-          'data-value': value, title: TEXT.filterBy(text), onclick: () => addFilter(dimension, value) }, text);
+          'data-value': value, title: dimension === 'event:props' ? TEXT.showDimension(text) : TEXT.filterBy(text),
+          onclick: () => (pick ? pick(value) : addFilter(dimension, value)) }, text);
         return el('tr', {},
           el('th', { scope: 'row', class: 'label-cell' }, el('span', { class: 'bar', style: null, 'data-share': share.toFixed(1) }), first),
           row.metrics.map((m, i) => el('td', { class: 'num' }, formatMetric(metrics[i], m))));
       }))));
+  }
+
+  // What a row's button does: filter on the row (the default), then open the drill-down's next
+  // tab; in "All" custom dimensions, open that dimension's own tab.
+  function pickFor(panel, tab) {
+    const show = (key) => ({ ...currentState.tabs, [panel.key]: key });
+    if (tab[2] === 'event:props') return (value) => setState({ tabs: show(`d${value}`) });
+    if (!tab[4]) return null;
+    return (value) => {
+      const filters = currentState.filters.some(([, d, v]) => d === tab[2] && v === value)
+        ? currentState.filters : [...currentState.filters, ['is', tab[2], value]];
+      setState({ filters, tabs: show(tab[4]) });
+    };
   }
 
   // Bars are sized after insertion with CSSOM (allowed under the page's CSP; style attributes are not).
@@ -517,14 +588,15 @@
 
   async function loadPanel(state, range, panel, current) {
     const section = document.getElementById(`panel-${panel.id}`);
-    const active = panel.tabs.find((t) => t[0] === state.tabs[panel.key]);
+    const choices = tabsOf(panel, state.site, state.tabs[panel.key]);
+    const active = choices.find((t) => t[0] === state.tabs[panel.key]) || choices[0];
     const dimension = active[2];
-    const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': panel.title }, panel.tabs.map(([key, text]) =>
+    const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': panel.title }, choices.map(([key, text]) =>
       el('button', { type: 'button', 'aria-pressed': String(key === active[0]),
         onclick: () => setState({ tabs: { ...currentState.tabs, [panel.key]: key } }) }, text)));
     const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, TEXT.loading));
     section.replaceChildren(el('div', { class: 'panel-head' }, el('h2', { id: `title-${panel.id}` }, panel.title), tabs), body);
-    if (!supported.has(dimension)) {
+    if (!isSupported(dimension)) {
       body.replaceChildren(el('p', { class: 'muted' }, TEXT.unavailable));
       return;
     }
@@ -537,9 +609,9 @@
     ]);
     if (!current()) return;
     const total = totals[0] ? totals[0].metrics[0] : 0;
-    const headers = [DIMENSION_LABELS[dimension], ...metrics.map((m) => TEXT[m])];
+    const headers = [dimensionLabel(dimension), ...metrics.map((m) => TEXT[m])];
     if (!rows.length) { body.replaceChildren(el('p', { class: 'muted' }, TEXT.noData)); return; }
-    const parts = [breakdownTable(`${panel.title}: ${active[1]}`, dimension, headers, metrics, rows, total)];
+    const parts = [breakdownTable(`${panel.title}: ${active[1]}`, dimension, headers, metrics, rows, total, pickFor(panel, active))];
     if (panel.map && dimension === 'visit:country') parts.unshift(europeMap(rows, total));
     const name = `${panel.id}-${active[0]}-${(range || ['all']).join('_')}`;
     parts.push(csvButton(name, async () => {
