@@ -9,7 +9,13 @@ referrer), then hits grouped by the query's dimensions and visit, then by dimens
 * pageviews / events: pageview hits / all hits except heartbeats;
 * views_per_visit: pageviews per visit of the group;
 * bounce_rate: percentage of the group's visits with exactly one action;
-* visit_duration: mean seconds between the first and last hit of the group's visits.
+* visit_duration: mean seconds between the first and last hit of the group's visits;
+* searches_without_results: site searches that reported ``search_count=0``;
+* time_on_page: mean seconds from a pageview to the visit's next pageview (else its last hit),
+  over pageviews with a later hit; entry_rate / exit_rate: percentage of the group's visits
+  that started in the group, or whose last pageview is in it (``_PLACED_HITS``).
+
+Dimensions come from ``columns``: grouped by one that only some hits have, only those count.
 
 ``conversion_rate`` and ``percentage`` are ratios of visitor counts; the runner divides,
 from a second statement for the totals.  Identifiers in the SQL text come only from the
@@ -174,8 +180,9 @@ def _raw_statement(
     per_group = [
         "countIf(kind = 'pageview') AS group_pageviews",
         "countIf(kind != 'ping') AS group_events",
-        "countIf(kind = 'search' AND search_count = 0) AS group_empty_searches",
     ]
+    if "searches_without_results" in metrics:
+        per_group.append("countIf(kind = 'search' AND search_count = 0) AS group_empty_searches")
     if page_metrics:
         per_group += [
             "sumIf(page_ms, page_ms > 0) AS group_page_ms",

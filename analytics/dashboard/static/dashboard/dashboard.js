@@ -35,7 +35,7 @@
       optInRate: 'Samtycker', choices: 'Val', methods: 'Hur besökarna svarar', method: 'Svar',
       byVersion: 'Per version av informationstexten', version: 'Version', byDay: 'Per dag', dayCol: 'Dag',
       accept_all: 'Acceptera alla', reject_all: 'Avvisa alla', customChoice: 'Anpassat val',
-      gpc: 'GPC-signal', withdraw: 'Återkallat',
+      gpc: 'GPC-signal', withdraw: 'Återkallat', handoff: 'Från en annan webbplats i gruppen',
       necessary: 'Nödvändiga', preferences: 'Inställningar', statistics: 'Statistik', marketing: 'Marknadsföring',
       none: '(ingen)', error: 'Kunde inte hämta statistiken', language: 'In English', loading: 'Hämtar…',
       unavailable: 'Kommer när statistik-API:t stöder det.', direct: 'Direkt',
@@ -73,7 +73,7 @@
       optInRate: 'Opt-in', choices: 'Choices', methods: 'How visitors answer', method: 'Answer',
       byVersion: 'Per notice version', version: 'Version', byDay: 'Per day', dayCol: 'Day',
       accept_all: 'Accept all', reject_all: 'Reject all', customChoice: 'Custom choice',
-      gpc: 'GPC signal', withdraw: 'Withdrawn',
+      gpc: 'GPC signal', withdraw: 'Withdrawn', handoff: 'From another site of the group',
       necessary: 'Necessary', preferences: 'Preferences', statistics: 'Statistics', marketing: 'Marketing',
       none: '(none)', error: 'Could not load the statistics', language: 'På svenska', loading: 'Loading…',
       unavailable: 'Arrives when the stats API supports it.', direct: 'Direct',
@@ -687,7 +687,7 @@
 
   // ---- consent -----------------------------------------------------------------------------------
 
-  const METHOD_TEXT = { accept_all: TEXT.accept_all, reject_all: TEXT.reject_all, custom: TEXT.customChoice, gpc: TEXT.gpc, withdraw: TEXT.withdraw };
+  const METHOD_TEXT = { accept_all: TEXT.accept_all, reject_all: TEXT.reject_all, custom: TEXT.customChoice, gpc: TEXT.gpc, withdraw: TEXT.withdraw, handoff: TEXT.handoff };
 
   function simpleTable(caption, headers, rows) {
     return scrollBox(el('table', { class: 'data' }, el('caption', {}, caption),
