@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -44,6 +45,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import shopping  # bench/ is the script's own directory
 
 from analytics.dashboard import sample
 from analytics.dashboard.sample import Traffic, generate
@@ -72,7 +75,9 @@ TIMEZONE = "Europe/Stockholm"
 # for 50 years, so this fixed calendar stays measurable for decades to come.
 RETENTION_MONTHS = 600
 # What made the generated data: a database kept by another version of the generator is made again.
-GENERATOR = hashlib.sha256(Path(sample.__file__).read_bytes()).hexdigest()[:16]
+GENERATOR = hashlib.sha256(
+    b"".join(Path(module.__file__ or "").read_bytes() for module in (sample, shopping))
+).hexdigest()[:16]
 MARKER = "bench-data.json"
 
 # What the dashboard asks for when it opens (see analytics/dashboard/static/dashboard/dashboard.js).
@@ -170,6 +175,9 @@ MARKETING: dict[str, dict[str, Any]] = {
 }
 REPORTS = {**OVERVIEW, **MARKETING}
 RANGES = {"30d": "30d", "12mo": ["2025-12-01", "2026-11-21"]}
+START = NOW - timedelta(days=365)
+DATABASE = "bench"
+SHOP_SHARE = 0.03  # of all visits, shop visits tracked through the collector
 
 
 def progress(message: str) -> None:
@@ -186,6 +194,15 @@ SITE_DIMENSIONS = [
     CustomDimension(id=1, name="kundtyp", scope="visit"),
     CustomDimension(id=2, name="innehallsgrupp", scope="action"),
 ]
+
+
+# The same sites as the collector's configuration, for the shop visits tracked through it.
+SITE_CONFIG = {
+    "domains": ["demo.localhost"],
+    "retention_months": RETENTION_MONTHS,
+    "goals": [dataclasses.asdict(goal) for goal in SITE_GOALS],
+    "dimensions": [dataclasses.asdict(dimension) for dimension in SITE_DIMENSIONS],
+}
 
 
 def site_of(site_id: int) -> Site:
@@ -292,22 +309,60 @@ async def measure(
     return result
 
 
-def open_data(directory: Path, events: int, sites: int) -> tuple[Storage, bool]:
-    """The kept database when it holds this run's data; else a fresh one. Returns (storage, reused)."""
-    wanted = {"generator": GENERATOR, "events": events, "sites": sites}
+def kept(directory: Path, wanted: dict[str, Any]) -> bool:
+    """Whether DIR holds data generated for ``wanted``; other generated data is deleted."""
     marker = directory / MARKER
-    if marker.exists() and json.loads(marker.read_text(encoding="utf-8")) != wanted:
+    if marker.exists():
+        if json.loads(marker.read_text(encoding="utf-8")) == wanted:
+            return True
         progress(f"{directory} holds other generated data; generating again …")
         shutil.rmtree(directory)
-    elif not marker.exists() and directory.exists() and any(directory.iterdir()):
+    elif directory.exists() and any(directory.iterdir()):
         raise SystemExit(f"{directory} is not empty and was not made by this benchmark")
     directory.mkdir(parents=True, exist_ok=True)
-    reused = marker.exists()
-    storage = Storage(parse_url(f"chdb://{directory}", "bench"))
-    migrations.apply(storage, Layout("bench", ""), MIGRATIONS)
-    if not reused:
-        marker.write_text(json.dumps(wanted), encoding="utf-8")
-    return storage, reused
+    return False
+
+
+def open_storage(directory: Path) -> Storage:
+    storage = Storage(parse_url(f"chdb://{directory / 'clickhouse'}", DATABASE))
+    migrations.apply(storage, Layout(DATABASE, ""), MIGRATIONS)
+    return storage
+
+
+def fill(directory: Path, events: int, sites: list[int]) -> dict[str, int]:
+    """Generate traffic, track shop visits through the collector and merge; returns the collector's tally."""
+    # Shop visits make about 2.8 hits each; the generated ones about three (42 % bounce, 2-7 actions).
+    shop = shopping.Shop(sites=sites, visits=int(events * SHOP_SHARE / 3.03), start=START, end=NOW)
+    traffic = Traffic(
+        sites=sites,
+        visits=int((events - shop.visits * 2.8) / 3.03),
+        start=START,
+        end=NOW,
+        seed=3,
+        retention_months=RETENTION_MONTHS,
+    )
+    storage = open_storage(directory)
+    progress(f"generating about {events:,} events for {len(sites)} sites …")
+    generate(storage, traffic)
+    storage.close()  # chDB serves one live client per path: the collector's, next
+    progress(f"tracking {shop.visits:,} shop visits through the collector …")
+    collector = shopping.settings(
+        directory / "clickhouse", directory / "collector", DATABASE, shop, SITE_CONFIG
+    )
+    tally = shopping.track(collector, shop)
+    storage = open_storage(directory)
+    # Every hit the collector accepted is stored (none dropped, none lost on the way).
+    tally["stored"] = int(storage.query(f"SELECT count() FROM {EVENTS} WHERE pathname LIKE '/butik/%'")[0][0])
+    # A bulk load leaves many small parts; a running server merges them in the background.
+    # Measure that steady state, not the minutes right after the load.
+    progress("merging parts …")
+    tables = storage.query(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'"
+    )
+    for (table,) in tables:
+        storage.command(f"OPTIMIZE TABLE `{table}` FINAL")
+    storage.close()
+    return tally
 
 
 def chosen_reports(only: str | None) -> dict[str, dict[str, Any]]:
@@ -341,27 +396,16 @@ def main() -> int:
     reports = chosen_reports(options.only)
 
     directory = Path(options.keep or tempfile.mkdtemp(prefix="samtycke-dashboard-bench-")).resolve()
-    started = time.perf_counter()
-    storage, reused = open_data(directory, options.events, options.sites)
     sites = list(range(1, options.sites + 1))
-    # About three events per visit (42 % bounce, 2-7 actions otherwise).
-    traffic = Traffic(
-        sites=sites,
-        visits=int(options.events / 3.03),
-        start=NOW - timedelta(days=365),
-        end=NOW,
-        seed=3,
-        retention_months=RETENTION_MONTHS,
-    )
+    started = time.perf_counter()
+    wanted = {"generator": GENERATOR, "events": options.events, "sites": options.sites}
+    reused = kept(directory, wanted)
+    tally = None
     if not reused:
-        progress(f"generating about {options.events:,} events for {len(sites)} sites …")
-        generate(storage, traffic)
-        # A bulk load leaves many small parts; a running server merges them in the background.
-        # Measure that steady state, not the minutes right after the load.
-        progress("merging parts …")
-        for table in (EVENTS, *TABLES):
-            storage.command(f"OPTIMIZE TABLE {table} FINAL")
+        tally = fill(directory, options.events, sites)
+        (directory / MARKER).write_text(json.dumps(wanted), encoding="utf-8")
     generated_s = time.perf_counter() - started
+    storage = open_storage(directory)
     events = int(storage.query(f"SELECT count() FROM {EVENTS}")[0][0])
     progress(f"{events:,} events in {generated_s:.1f} s")
     mix = {
@@ -392,6 +436,7 @@ def main() -> int:
         "sites": len(sites),
         # Generating and merging 10 million events takes about four minutes on 2 CPUs.
         "generate_seconds": None if reused else round(generated_s, 1),
+        "shop_hits_tracked": tally,
         "reused_database": reused,
         "repeat": options.repeat,
         "reports": list(reports),

@@ -67,10 +67,15 @@ def test_every_report_answers_on_every_site_and_range(first_run: tuple[Path, dic
         assert report["results"]["busiest/30d"]["queries"][name]["rows"] >= 1, name
 
 
-def test_generated_events_carry_every_new_kind_of_fact(first_run: tuple[Path, dict[str, Any]]) -> None:
+def test_generated_events_carry_every_kind_of_fact(first_run: tuple[Path, dict[str, Any]]) -> None:
     _, report = first_run
     assert set(report["events_by_kind"]) >= {"pageview", "event", "goal", "search", "outlink", "download"}
     assert 190_000 <= report["events"] <= 210_000
+    # The shop visits went through the collector: every hit it accepted is stored.
+    shop = report["shop_hits_tracked"]
+    assert shop["tracked"] > 1000
+    assert shop["invalid"] == 0
+    assert shop["stored"] == shop["tracked"]
 
 
 def test_a_kept_database_is_reused_and_only_named_reports_run(first_run: tuple[Path, dict[str, Any]]) -> None:
