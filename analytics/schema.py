@@ -13,6 +13,14 @@ There is no IP column holding an address unless ``[analytics] store_masked_ip`` 
 
 Rollups (``stats_*``) are AggregatingMergeTree tables keyed by hour (UTC) and have no
 TTL, so counts outlive the raw events.
+
+Ecommerce (``analytics.0005_ecommerce``) adds columns to ``events``: an order's id and
+amounts, and item arrays (``item_*``, one element per item) that hold an order's items, a
+cart update's whole cart, or the one product a pageview shows.  An order's grand total is
+its ``revenue``.  Trackers re-send orders (a reloaded thank-you page), so an order counts
+once, at its first sighting: ``ecommerce_orders`` records each sighting's time per order id
+(and nothing about the visitor), and reports keep only the ``events`` row at the earliest
+one.  Rollups' ``revenue`` therefore over-counts re-sent orders; reports do not read it.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from samtycke.journal import receipts
-from samtycke.storage import MaterializedView, Migration, Table
+from samtycke.storage import Layout, MaterializedView, Migration, Table
 
 EVENTS = "events"
 SALTS = "analytics_salts"
@@ -29,6 +37,7 @@ ROLLUP_PAGES = "stats_pages"
 ROLLUP_SOURCES = "stats_sources"
 ROLLUP_COUNTRIES = "stats_countries"
 ROLLUP_DEVICES = "stats_devices"
+ORDERS = "ecommerce_orders"
 
 LC = "LowCardinality(String)"
 
@@ -183,6 +192,51 @@ PAGES_ENTRY_MV = MaterializedView(
     ),
 )
 
+ECOMMERCE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("order_id", "String CODEC(ZSTD(1))"),  # ec_id; "" unless kind = 'order'
+    ("ec_subtotal", "Float64"),
+    ("ec_tax", "Float64"),
+    ("ec_shipping", "Float64"),
+    ("ec_discount", "Float64"),
+    ("item_skus", "Array(String)"),
+    ("item_names", "Array(String)"),
+    ("item_categories", "Array(Array(String))"),  # up to five per item
+    ("item_prices", "Array(Float64)"),
+    ("item_quantities", "Array(UInt32)"),
+)
+
+
+def _add_ecommerce_columns(layout: Layout) -> list[str]:
+    """``events`` gains the ecommerce columns (the local table, and in a cluster its Distributed one)."""
+    added = ", ".join(f"ADD COLUMN IF NOT EXISTS `{name}` {kind}" for name, kind in ECOMMERCE_COLUMNS)
+    tables = [layout.local(EVENTS), EVENTS] if layout.cluster else [EVENTS]
+    return [f"ALTER TABLE `{table}`{layout.on_cluster} {added}" for table in tables]
+
+
+ORDERS_TABLE = Table(
+    name=ORDERS,
+    columns=(
+        ("site_id", "UInt32"),
+        ("order_id", "String"),
+        ("timestamp", "DateTime64(3, 'UTC')"),  # when this sighting of the order was tracked
+        ("retention_months", "UInt16"),
+    ),
+    engine="MergeTree",
+    order_by="(site_id, order_id, timestamp)",
+    ttl="toDateTime(timestamp) + toIntervalMonth(retention_months)",
+    journalled=False,  # fed by the view below, from journalled inserts into events
+    sharding_key="cityHash64(order_id)",
+)
+ORDERS_MV = MaterializedView(
+    name=f"{ORDERS}_mv",
+    to=ORDERS,
+    source=EVENTS,
+    select=(
+        "SELECT site_id, order_id, timestamp, retention_months\n"
+        "FROM {source}\nWHERE kind = 'order' AND order_id != ''"
+    ),
+)
+
 
 MIGRATIONS = [
     Migration(
@@ -227,4 +281,9 @@ MIGRATIONS = [
         ),
     ),
     receipts.migration("analytics.0004_shipment_receipts", [EVENTS]),
+    Migration(
+        id="analytics.0005_ecommerce",
+        description="Ecommerce orders, carts and product views on events; order sightings for deduplication",
+        steps=(_add_ecommerce_columns, ORDERS_TABLE, ORDERS_MV),
+    ),
 ]

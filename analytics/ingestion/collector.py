@@ -61,6 +61,10 @@ summary: Matomo tracking request
 description: >
   Matomo's tracking API. Parameters (idsite, rec, url, action_name, urlref, _id,
   e_c/e_a/e_n/e_v, idgoal, search, ping, send_image ...) arrive {where}.
+  Ecommerce: an order is idgoal=0 with ec_id, revenue, ec_st, ec_tx, ec_sh, ec_dt and
+  ec_items (JSON [[sku, name, category, price, quantity], ...], at most 100 items); without
+  ec_id it is a cart update; _pks, _pkn, _pkc and _pkp on a pageview name the product it
+  shows. A malformed ecommerce value drops the hit (counted as invalid_ecommerce).
 parameters:
   - {{name: idsite, in: query, required: false, schema: {{type: integer, minimum: 1}}}}
   - {{name: rec, in: query, required: false, schema: {{type: integer, enum: [0, 1]}}}}

@@ -1,7 +1,7 @@
 """Where a hit goes: named steps from a validated ``Hit`` to a journal record.
 
-    exclusion -> consent -> client IP -> GeoIP -> IP masking -> visitor identity -> device
-              -> source -> visit -> row for the journal
+    exclusion -> ecommerce -> consent -> client IP -> GeoIP -> IP masking -> visitor identity
+              -> device -> source -> visit -> row for the journal
 
 The consent step drops every hit without consent to statistics on a site whose
 ``statistics_mode`` is "consent"; in "cookieless" mode such hits are counted under a
@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from analytics.ingestion import devices, sources
+from analytics.ingestion import devices, ecommerce, sources
 from analytics.ingestion.anonymize import mask_ip
 from analytics.ingestion.geo import GeoIP
 from analytics.ingestion.request import Hit, InvalidHit
@@ -49,6 +49,7 @@ class DropReason(enum.Enum):
     FOREIGN_DOMAIN = "foreign_domain"
     PING_WITHOUT_VISIT = "ping_without_visit"
     NO_CONSENT = "no_consent"  # the site counts only visitors who consented to statistics
+    INVALID_ECOMMERCE = "invalid_ecommerce"  # an order, cart or product view out of shape or bounds
 
 
 STATISTICS = "statistics"  # the consent category that lets a tracker's own visitor id be used
@@ -141,6 +142,7 @@ class Pipeline:
         user_agent = hit.ua or context.user_agent
         device = devices.detect(user_agent, hit.uadata)
         path, host = self._exclusion(hit, context, policy, device)
+        shop = _ecommerce(hit)
         if site.statistics_mode == "consent" and not self._consented(hit, context, site):
             raise Dropped(DropReason.NO_CONSENT)
         admin = await self._is_admin(hit)
@@ -150,7 +152,7 @@ class Pipeline:
         masked = self._masked(address)
         visitor, identified = await self._identity(hit, context, site, address, user_agent)
         source = sources.classify(hit.url, hit.urlref, policy.hosts)
-        kind = _kind(hit)
+        kind = shop.kind if shop is not None and shop.kind != "product_view" else _kind(hit)
         placement = self.visits.place(
             site.id,
             visitor,
@@ -212,6 +214,8 @@ class Pipeline:
             "masked_ip": masked,
             "retention_months": site.retention_months,
         }
+        if shop is not None:
+            row.update(_ecommerce_columns(shop))
         return record(EVENTS, row)
 
     # -- the steps ---------------------------------------------------------------------------------
@@ -276,6 +280,29 @@ class Pipeline:
             return identified_hash(site.id, tracker_id), True
         salt = self.salts.cached(site.id) or await self.salts.current(site.id)
         return visitor_hash(salt, site.id, str(address or ""), user_agent), False
+
+
+def _ecommerce(hit: Hit) -> ecommerce.Ecommerce | None:
+    try:
+        return ecommerce.read(hit)
+    except ecommerce.MalformedEcommerce as exc:
+        raise Dropped(DropReason.INVALID_ECOMMERCE) from exc
+
+
+def _ecommerce_columns(shop: ecommerce.Ecommerce) -> dict[str, Any]:
+    """A product view's product, a cart's content or an order's items, in ``events``' item arrays."""
+    return {
+        "order_id": shop.order_id,
+        "ec_subtotal": shop.subtotal,
+        "ec_tax": shop.tax,
+        "ec_shipping": shop.shipping,
+        "ec_discount": shop.discount,
+        "item_skus": [item.sku for item in shop.items],
+        "item_names": [item.name for item in shop.items],
+        "item_categories": [list(item.categories) for item in shop.items],
+        "item_prices": [item.price for item in shop.items],
+        "item_quantities": [item.quantity for item in shop.items],
+    }
 
 
 def _kind(hit: Hit) -> str:

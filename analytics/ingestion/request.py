@@ -80,6 +80,18 @@ class Hit:
     uadata: Mapping[str, Any] = field(default_factory=dict)
     consent: bool = False
     dimensions: Mapping[str, str] = field(default_factory=dict)
+    # Ecommerce, as sent: read and bounded by ``analytics.ingestion.ecommerce`` (a malformed
+    # value drops the hit with a counted reason rather than failing the request).
+    ec_id: str = ""
+    ec_items: str = ""
+    ec_subtotal: str = ""
+    ec_tax: str = ""
+    ec_shipping: str = ""
+    ec_discount: str = ""
+    product_sku: str = ""  # _pks .. _pkp: the product (or category) a pageview shows
+    product_name: str = ""
+    product_category: str = ""
+    product_price: str = ""
 
 
 class Params:
@@ -355,6 +367,16 @@ _READERS: dict[str, tuple[str, Reader]] = {
     "ua": ("ua", _text(1024)),
     "uadata": ("uadata", _json_object),
     "consent": ("consent", _flag),
+    "ec_id": ("ec_id", _text()),
+    "ec_items": ("ec_items", _text()),
+    "ec_st": ("ec_subtotal", _text()),
+    "ec_tx": ("ec_tax", _text()),
+    "ec_sh": ("ec_shipping", _text()),
+    "ec_dt": ("ec_discount", _text()),
+    "_pks": ("product_sku", _text()),
+    "_pkn": ("product_name", _text()),
+    "_pkc": ("product_category", _text()),
+    "_pkp": ("product_price", _text()),
 }
 
 # Parameters Matomo's JavaScript tracker sends with every hit that samtycke does not store

@@ -42,6 +42,14 @@ class StatsAPI:
           visit:screen, visit:language and time, time:hour, time:day, time:week,
           time:month. Grouped by a dimension only some hits have (links, downloads,
           searches, events, titles, custom dimensions), a row counts only those hits.
+          Ecommerce metrics, asked on their own: revenue (orders' grand totals; with
+          event:goal, the revenue sent with each goal's conversions), orders,
+          average_order_value and ecommerce_conversion_rate (percent of visits with an order),
+          each order counted once at its first sighting however often its id is re-sent. With a
+          product dimension (event:product_sku, event:product_name, event:product_category) they
+          are per product, where revenue is price times quantity, joined by quantity,
+          product_views (pageviews showing it), cart_adds (visits whose cart held it) and a
+          conversion rate of visits that ordered it per visit that viewed it.
           `date_range` is day, 7d, 30d, month, 6mo, 12mo, year, all,
           [from, to] dates or [from, to] ISO datetimes, in the site's time zone. Filters are
           [is|is_not|contains|matches, dimension, [values]], nested with and, or and not.
@@ -65,7 +73,9 @@ class StatsAPI:
                       type: string
                       enum: [visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration,
                              events, conversion_rate, percentage, time_on_page, entry_rate, exit_rate,
-                             searches_without_results]
+                             searches_without_results, revenue, orders,
+                             average_order_value, ecommerce_conversion_rate, quantity, product_views,
+                             cart_adds]
                   date_range:
                     oneOf:
                       - {type: string, enum: [day, 7d, 30d, month, 6mo, 12mo, year, all]}

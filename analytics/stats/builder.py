@@ -32,7 +32,16 @@ from zoneinfo import ZoneInfo
 from analytics.schema import EVENTS
 from analytics.stats import conditions, goals, ranges, rollups
 from analytics.stats.columns import Columns
-from analytics.stats.parser import GOAL_DIMENSION, PAGE_METRICS, TIME_DIMENSIONS, DateRange, Query
+from analytics.stats.ecommerce import names as ecommerce_names
+from analytics.stats.ecommerce import statements as ecommerce
+from analytics.stats.parser import (
+    GOAL_DIMENSION,
+    PAGE_METRICS,
+    TIME_DIMENSIONS,
+    DateRange,
+    InvalidQuery,
+    Query,
+)
 from analytics.stats.ranges import Period, granularity
 from analytics.stats.sql import Parameters
 from samtycke.settings import Site
@@ -114,12 +123,43 @@ def resolve(date_range: DateRange, today: date) -> Period:
 
 def statement(query: Query, site: Site, period: Period) -> Statement:
     dimensions = tuple(granularity(d, period) for d in query.dimensions)
-    metrics = sql_metrics(query)
     parameters = Parameters({"site": query.site_id, "tz": site.timezone})
+    if _is_ecommerce(query):
+        return _ecommerce_statement(query, site, period, dimensions, parameters)
+    metrics = sql_metrics(query)
     plan = rollups.plan(query, dimensions, metrics, period)
     if plan is not None:
         return _rollup_statement(query, site, period, dimensions, metrics, plan, parameters)
     return _raw_statement(query, site, period, dimensions, metrics, parameters)
+
+
+def _is_ecommerce(query: Query) -> bool:
+    return any(m in ecommerce_names.METRICS for m in query.metrics) or any(
+        d in ecommerce_names.PRODUCT_DIMENSIONS for d in query.dimensions
+    )
+
+
+def _ecommerce_statement(
+    query: Query, site: Site, period: Period, dimensions: tuple[str, ...], parameters: Parameters
+) -> Statement:
+    goals_sql = goals.completed(list(site.goals), parameters)
+    columns = Columns(site, parameters)
+    body = ecommerce.body(
+        query,
+        dimensions,
+        _bounds(period, "timestamp", parameters),
+        lambda dimension: _dimension_sql(dimension, goals_sql, "timestamp", columns),
+        columns.value,
+        goals_sql,
+        parameters,
+    )
+    if columns.facts:  # orders are read hit by hit, without their visits' facts
+        raise InvalidQuery(
+            "ecommerce reports cannot use visit:exit_page, visit:referrer or visit-scoped custom dimensions",
+            field="dimensions",
+        )
+    metrics = ecommerce.sql_metrics(query)
+    return _finish(query, period, dimensions, metrics, body, parameters, EVENTS, approximate=False)
 
 
 def _bounds(period: Period, column: str, parameters: Parameters) -> list[str]:
@@ -269,7 +309,9 @@ def _order(query: Query, dimensions: tuple[str, ...], metrics: tuple[str, ...]) 
     names = {d: f"d{i}" for i, d in enumerate(query.dimensions)}
     terms = []
     for name, direction in query.order_by:
-        target = names.get(name) or f"metric_{name if name in metrics else 'visitors'}"
+        # A ratio the runner finishes sorts by its numerator (visitors, or converted visits).
+        numerator = "visitors" if "visitors" in metrics else metrics[-1]
+        target = names.get(name) or f"metric_{name if name in metrics else numerator}"
         terms.append(f"{target} {direction.upper()}")
     if not terms:
         time_dims = [names[d] for d in query.dimensions if d in TIME_DIMENSIONS]

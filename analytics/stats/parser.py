@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from analytics.stats.ecommerce import names as ecommerce
 from samtycke.days import RANGES
 from samtycke.settings.loading import CUSTOM_DIMENSION_NAME
 from samtycke.web.errors import BadRequest
@@ -29,6 +30,7 @@ from samtycke.web.errors import BadRequest
 METRICS = (
     "visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration", "events",
     "conversion_rate", "percentage", "time_on_page", "entry_rate", "exit_rate", "searches_without_results",
+    *ecommerce.METRICS,
 )  # fmt: skip
 # Metrics that read where each pageview stands in its visit (the next hit, the last pageview).
 PAGE_METRICS = ("time_on_page", "entry_rate", "exit_rate")
@@ -191,6 +193,7 @@ def parse(document: Any, known_sites: Collection[int]) -> Query:
 
 
 def _check_combinations(query: Query) -> None:
+    _check_ecommerce(query)
     goal_filtered = any(leaf.dimension == GOAL_DIMENSION for leaf in query.leaves())
     if "conversion_rate" in query.metrics and GOAL_DIMENSION not in query.dimensions and not goal_filtered:
         raise InvalidQuery(
@@ -199,6 +202,29 @@ def _check_combinations(query: Query) -> None:
         )
     if sum(1 for d in query.dimensions if d in TIME_DIMENSIONS) > 1:
         raise InvalidQuery("use at most one time dimension", field="dimensions")
+
+
+def _check_ecommerce(query: Query) -> None:
+    """Ecommerce metrics come from their own statements: they combine only with each other."""
+    shop = [m for m in query.metrics if m in ecommerce.METRICS]
+    products = [d for d in query.dimensions if d in ecommerce.PRODUCT_DIMENSIONS]
+    product_filters = [f.dimension for f in query.leaves() if f.dimension in ecommerce.PRODUCT_DIMENSIONS]
+    if not shop and not products and not product_filters:
+        return
+    other = next((m for m in query.metrics if m not in ecommerce.METRICS), None)
+    if other is not None:
+        raise InvalidQuery(
+            f"{other} cannot be combined with ecommerce metrics or product dimensions; ask in two queries",
+            field=f"metrics[{query.metrics.index(other)}]",
+        )
+    if (product_filters or any(m in ecommerce.PRODUCT_METRICS for m in shop)) and not products:
+        raise InvalidQuery(
+            "product metrics and product filters need a product dimension "
+            f"({', '.join(ecommerce.PRODUCT_DIMENSIONS)})",
+            field="dimensions",
+        )
+    if GOAL_DIMENSION in query.dimensions and (shop != ["revenue"] or products):
+        raise InvalidQuery("with event:goal, the ecommerce metric is revenue alone", field="metrics")
 
 
 def _is_int(value: Any) -> bool:
@@ -280,7 +306,10 @@ def _dimensions(value: Any) -> tuple[str, ...]:
     out: list[str] = []
     for index, dimension in enumerate(value):
         if not isinstance(dimension, str) or not (
-            _groupable(dimension) or dimension in TIME_DIMENSIONS or dimension == PROPS
+            _groupable(dimension)
+            or dimension in TIME_DIMENSIONS
+            or dimension == PROPS
+            or dimension in ecommerce.PRODUCT_DIMENSIONS
         ):
             raise InvalidQuery(f"unknown dimension {dimension!r:.60}", field=f"dimensions[{index}]")
         if dimension in out:
@@ -328,7 +357,9 @@ def _condition(item: Any, where: str, depth: int) -> Condition:
     if len(item) not in (3, 4):
         raise InvalidQuery("a filter is [operator, dimension, [values]]", field=where)
     dimension, values = item[1], item[2]
-    if not isinstance(dimension, str) or not _groupable(dimension):
+    if not isinstance(dimension, str) or not (
+        _groupable(dimension) or dimension in ecommerce.PRODUCT_DIMENSIONS
+    ):
         raise InvalidQuery(f"cannot filter on {dimension!r:.60}", field=f"{where}[1]")
     if not isinstance(values, list) or not 1 <= len(values) <= MAX_FILTER_VALUES:
         raise InvalidQuery(f"filter values are a list of 1-{MAX_FILTER_VALUES} strings", field=f"{where}[2]")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.stats import builder, ranges, rollups
 from analytics.stats.builder import RATIOS, Statement
+from analytics.stats.ecommerce.statements import CONVERTED_VISITS
 from analytics.stats.parser import (
     GOAL_DIMENSION,
     MAX_LIMIT,
@@ -68,6 +69,8 @@ async def _run(storage: QueryBudget, query: Query, site: Site, now: datetime) ->
         jobs["all"] = _totals(storage, _without_dimensions(query), site, period)
     if "conversion_rate" in query.metrics:
         jobs["converting_base"] = _totals(storage, _without_goals(query), site, period)
+    if CONVERTED_VISITS in statement.metrics:
+        jobs["visits"] = _totals(storage, _visits_of(query), site, period, "visits")
     compared: ranges.Period | None = None
     if query.include.comparison:
         compared = ranges.comparison(period, query.include.comparison)
@@ -77,14 +80,22 @@ async def _run(storage: QueryBudget, query: Query, site: Site, now: datetime) ->
             jobs["comparison_all"] = _totals(storage, _without_dimensions(query), site, compared)
         if "conversion_rate" in query.metrics:
             jobs["comparison_base"] = _totals(storage, _without_goals(query), site, compared)
+        if CONVERTED_VISITS in statement.metrics:
+            jobs["comparison_visits"] = _totals(storage, _visits_of(query), site, compared, "visits")
     if query.include.total_rows:
         jobs["total_rows"] = storage.aquery(statement.count_sql, statement.parameters)
     done = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
-    main = _finish_ratios(query, done["main"], done.get("all"), done.get("converting_base"))
+    main = _finish_ratios(
+        query, done["main"], done.get("all"), done.get("converting_base"), done.get("visits")
+    )
     rows = [{"metrics": [metrics[m] for m in query.metrics], "dimensions": dims} for dims, metrics in main]
     if compared is not None:
         before = _finish_ratios(
-            query, done["comparison"], done.get("comparison_all"), done.get("comparison_base")
+            query,
+            done["comparison"],
+            done.get("comparison_all"),
+            done.get("comparison_base"),
+            done.get("comparison_visits"),
         )
         _attach_comparisons(query, statement, period, compared, rows, main, before)
     labels = None
@@ -108,10 +119,17 @@ async def _rows(storage: QueryBudget, statement: Statement) -> list[Row]:
 
 
 async def _totals(
-    storage: QueryBudget, query: Query, site: Site, period: ranges.Period
+    storage: QueryBudget, query: Query, site: Site, period: ranges.Period, metric: str = "visitors"
 ) -> dict[tuple[str, ...], float]:
     statement = builder.statement(query, site, period)
-    return {tuple(dims): metrics["visitors"] for dims, metrics in await _rows(storage, statement)}
+    return {tuple(dims): metrics[metric] for dims, metrics in await _rows(storage, statement)}
+
+
+def _visits_of(query: Query) -> Query:
+    """The visits an ecommerce conversion rate divides by: the same groups, every visit."""
+    return dataclasses.replace(
+        query, metrics=("visits",), order_by=(), limit=MAX_LIMIT, offset=0, include=type(query.include)()
+    )
 
 
 def _without_dimensions(query: Query) -> Query:
@@ -156,6 +174,7 @@ def _finish_ratios(
     rows: list[Row],
     everyone: dict[tuple[str, ...], float] | None,
     base: dict[tuple[str, ...], float] | None,
+    visits: dict[tuple[str, ...], float] | None = None,
 ) -> list[Row]:
     goal_index = query.dimensions.index(GOAL_DIMENSION) if GOAL_DIMENSION in query.dimensions else None
     for dims, metrics in rows:
@@ -167,6 +186,10 @@ def _finish_ratios(
             key = tuple(d for i, d in enumerate(dims) if i != goal_index)
             total = base.get(key, 0)
             metrics["conversion_rate"] = round(100 * visitors / total, 2) if total else 0.0
+        if visits is not None:
+            total = visits.get(tuple(dims), 0)
+            converted = metrics.get(CONVERTED_VISITS, 0)
+            metrics["ecommerce_conversion_rate"] = _number(round(100 * converted / total, 2)) if total else 0
         for metric in RATIOS:
             if metric in metrics:
                 metrics[metric] = _number(metrics[metric])
@@ -203,7 +226,8 @@ def _attach_comparisons(
 
 
 def _change(metric: str, now: float, before: float) -> float | None:
-    if metric in ("bounce_rate", "conversion_rate", "percentage", "entry_rate", "exit_rate"):
+    percentages = ("bounce_rate", "conversion_rate", "ecommerce_conversion_rate", "percentage", "entry_rate")
+    if metric in (*percentages, "exit_rate"):
         return _number(now - before)  # percentage points
     if not before:
         return None if now else 0

@@ -100,16 +100,19 @@ def make_client(make_settings: Callable[..., Settings]) -> Iterator[AppFactory]:
 def module_client_factory(
     tmp_path_factory: pytest.TempPathFactory, chdb_path: Path
 ) -> Iterator[Callable[..., TestClient]]:
-    """One app for a whole module, for tests that only read what a fixture loaded."""
+    """One app for a whole module, for tests that only read what a fixture loaded.
+
+    ``clickhouse_url`` is embedded chDB unless given (e.g. the HTTP fixture's URL).
+    """
     opened: list[TestClient] = []
 
-    def make(peer: str = "127.0.0.1", **overrides: Any) -> TestClient:
+    def make(peer: str = "127.0.0.1", clickhouse_url: str = "", **overrides: Any) -> TestClient:
         overrides.setdefault("tokens", TOKENS)
         raw = deep_merge(
             demo_raw(**overrides),
             {
                 "storage": {
-                    "clickhouse_url": f"chdb://{chdb_path}",
+                    "clickhouse_url": clickhouse_url or f"chdb://{chdb_path}",
                     "database": unique_database(),
                     "data_dir": str(tmp_path_factory.mktemp("analytics") / "data"),
                 },
