@@ -19,7 +19,7 @@
   let trackerUrl = '', siteId = '', customUrl = '', title = '', referrer = d.referrer, userId = '', pvId = '';
   let dims = {}, domains = [], noCookies = false, withdrawn = false, required = false, given = false;
   let held = [], linksOn = false, heartbeat = 0, timer = 0, lastSent = 0, lastAction = 0;
-  let live = null, liveRaw = null;
+  let live = null, liveRaw = null, cart = {}, product = {};
   const warned = {};
 
   const warn = (m) => warned[m] || (warned[m] = 1, console.warn('samtycke matomo.js: ' + m));
@@ -186,6 +186,11 @@
     if (kind) track({ [kind]: abs(a.getAttribute('href')), ca: 1 });
   }
 
+  // ---- Ecommerce: an order or a cart update carries the whole cart, as in Matomo -------------
+  function ecommerce(params) {
+    track(Object.assign({ idgoal: 0, ec_items: JSON.stringify(Object.values(cart)), ca: 1 }, params));
+  }
+
   // ---- The _paq commands ----------------------------------------------------------------------
   const api = {
     setTrackerUrl: (u) => { trackerUrl = String(u); },
@@ -207,7 +212,8 @@
     forgetConsentGiven: () => { given = false; withdrawn = true; clearCookies(/^mtm_consent$/); sync(); },
     trackPageView: (customTitle, data) => {
       pvId = random(6).map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join('');
-      track({ action_name: filled(customTitle) ? customTitle : title || d.title }, data);
+      track(Object.assign({ action_name: filled(customTitle) ? customTitle : title || d.title }, product), data);
+      product = {}; // a product view belongs to the one page view it was set for
     },
     trackEvent: (category, action, name, value, data) => {
       if (!filled(category) || !filled(action)) return warn('trackEvent needs a category and an action');
@@ -221,6 +227,21 @@
       if (!filled(keyword)) return warn('trackSiteSearch needs a keyword');
       const n = parseInt(count, 10);
       track({ search: keyword, search_cat: [].concat(category || []).join(','), search_count: n >= 0 ? n : '' }, data);
+    },
+    addEcommerceItem: (sku, name, category, price, quantity) => {
+      if (filled(sku)) cart[sku] = [String(sku), name || '', category || '', +price || 0, +quantity || 1];
+    },
+    removeEcommerceItem: (sku) => { delete cart[sku]; },
+    clearEcommerceCart: () => { cart = {}; },
+    getEcommerceItems: () => Object.values(cart),
+    trackEcommerceCartUpdate: (total) => ecommerce({ revenue: total }),
+    trackEcommerceOrder: (id, total, sub, tax, ship, discount) => {
+      if (!filled(id) || !filled(total)) return warn('trackEcommerceOrder needs an order id and a total');
+      ecommerce({ ec_id: id, revenue: total, ec_st: sub, ec_tx: tax, ec_sh: ship, ec_dt: discount });
+      cart = {};
+    },
+    setEcommerceView: (sku, name, category, price) => {
+      product = { _pks: sku || '', _pkn: name || '', _pkc: Array.isArray(category) ? JSON.stringify(category) : category || '', _pkp: price };
     },
     trackLink: (u, kind, data) => track({ [kind === 'download' ? 'download' : 'link']: abs(u), ca: 1 }, data),
     enableLinkTracking: () => {

@@ -48,6 +48,12 @@
       eventNames: 'Namn', eventName: 'Namn', languages: 'Språk', languageCol: 'Språk',
       customDimensions: 'Anpassade dimensioner', allDimensions: 'Alla', dimension: 'Dimension',
       dimensionNumber: (n) => `Dimension ${n}`, showDimension: (d) => `Visa värdena för ${d}`,
+      ecommerce: 'E-handel', revenue: 'Intäkter', orders: 'Beställningar', average_order_value: 'Snittordervärde',
+      ecommerce_conversion_rate: 'Andel besök med köp', quantity: 'Antal sålda', product_views: 'Produktvisningar',
+      cart_adds: 'Besök med varan i kundvagnen', products: 'Produkter', product: 'Produkt',
+      productCategories: 'Produktkategorier', productCategory: 'Kategori', goalRevenue: 'Intäkter per mål',
+      ecommerceFilter: 'E-handelsrapporterna kan inte filtreras på utgångssida eller hänvisning.',
+      ordersOnce: 'En beställning räknas en gång, när den först registrerades, även om den skickas igen.',
     },
     en: {
       title: 'Statistics', site: 'Site', range: 'Period', compare: 'Compare with',
@@ -86,6 +92,12 @@
       eventNames: 'Names', eventName: 'Name', languages: 'Languages', languageCol: 'Language',
       customDimensions: 'Custom dimensions', allDimensions: 'All', dimension: 'Dimension',
       dimensionNumber: (n) => `Dimension ${n}`, showDimension: (d) => `Show the values of ${d}`,
+      ecommerce: 'Ecommerce', revenue: 'Revenue', orders: 'Orders', average_order_value: 'Average order value',
+      ecommerce_conversion_rate: 'Visits with an order', quantity: 'Quantity sold', product_views: 'Product views',
+      cart_adds: 'Visits with it in the cart', products: 'Products', product: 'Product',
+      productCategories: 'Product categories', productCategory: 'Category', goalRevenue: 'Revenue per goal',
+      ecommerceFilter: 'The ecommerce reports cannot be filtered by exit page or referrer.',
+      ordersOnce: 'An order counts once, when it was first recorded, even if it is sent again.',
     },
   }[lang];
 
@@ -99,6 +111,7 @@
     'event:download': TEXT.file, 'event:search_keyword': TEXT.keyword, 'event:search_category': TEXT.searchCategory,
     'event:category': TEXT.eventCategory, 'event:action': TEXT.eventAction, 'event:name': TEXT.eventName,
     'visit:language': TEXT.languageCol, 'event:props': TEXT.dimension,
+    'event:product_name': TEXT.product, 'event:product_category': TEXT.productCategory,
   };
   const PROPS = 'event:props:';
 
@@ -171,6 +184,7 @@
       const choices = tabsOf(panel, site, wanted);
       tabs[panel.key] = choices.some((t) => t[0] === wanted) ? wanted : choices[0][0];
     }
+    tabs.te = ['categories', 'goals'].includes(p.get('te')) ? p.get('te') : 'products'; // the ecommerce tab
     const compare = ['previous', 'year'].includes(p.get('compare')) ? p.get('compare') : 'off';
     const iso = /^\d{4}-\d{2}-\d{2}$/;
     const from = iso.test(p.get('from') || '') ? p.get('from') : null;
@@ -186,6 +200,7 @@
     if (state.compare !== 'off') p.set('compare', state.compare);
     for (const [op, dim, value] of state.filters) p.append('f', `${op}|${dim}|${value}`);
     for (const panel of PANELS) if (state.tabs[panel.key] !== tabsOf(panel, state.site)[0][0]) p.set(panel.key, state.tabs[panel.key]);
+    if (state.tabs.te !== 'products') p.set('te', state.tabs.te);
     if (new URLSearchParams(location.search).get('lang')) p.set('lang', lang);
     const url = `${location.pathname}?${p}`;
     if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
@@ -268,6 +283,8 @@
 
   const number = new Intl.NumberFormat(locale);
   const decimal = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+  const money = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const MONEY = new Set(['revenue', 'average_order_value']);
   let regionNames = null;
   try { regionNames = new Intl.DisplayNames([locale], { type: 'region' }); } catch (e) { regionNames = null; }
 
@@ -279,8 +296,9 @@
 
   function formatMetric(metric, value) {
     if (value === null || value === undefined) return '–';
-    if (['bounce_rate', 'conversion_rate', 'share', 'entry_rate', 'exit_rate'].includes(metric)) return `${decimal.format(value)} %`;
+    if (['bounce_rate', 'conversion_rate', 'ecommerce_conversion_rate', 'share', 'entry_rate', 'exit_rate'].includes(metric)) return `${decimal.format(value)} %`;
     if (metric === 'visit_duration' || metric === 'time_on_page') return duration(value);
+    if (MONEY.has(metric)) return money.format(value);
     if (metric === 'views_per_visit') return decimal.format(value);
     return number.format(value);
   }
@@ -440,11 +458,13 @@
       el('div', { class: 'grid' },
         PANELS.map((panel) => el('section', { class: 'panel', id: `panel-${panel.id}`, 'data-panel': panel.id, 'aria-labelledby': `title-${panel.id}` })),
         el('section', { class: 'panel', id: 'panel-goals', 'data-panel': 'goals', 'aria-labelledby': 'title-goals' })),
+      el('section', { class: 'panel wide', id: 'panel-ecommerce', 'data-panel': 'ecommerce', 'aria-labelledby': 'title-ecommerce' }),
       el('section', { class: 'panel wide', id: 'panel-consent', 'data-panel': 'consent', 'aria-labelledby': 'title-consent' })));
     const range = resolve(state);
     const jobs = [
       loadOverview(state, range, () => mine === generation),
       ...PANELS.map((panel) => loadPanel(state, range, panel, () => mine === generation)),
+      loadEcommerce(state, range, () => mine === generation),
       loadConsent(state, range, () => mine === generation),
       refreshRealtime(state),
     ];
@@ -683,6 +703,54 @@
       csvButton(`goals-${(range || ['all']).join('_')}`, async () => [['goal_id', 'goal', 'visitors', 'conversions', 'conversion_rate'],
         table.map((r) => [r.goal.id, r.goal.name, r.visitors, r.events, r.rate.toFixed(2)])]));
     sizeBars(section);
+  }
+
+  // ---- ecommerce ---------------------------------------------------------------------------------
+
+  // Orders, products and categories; rows are not filters (a product filter fits only these reports).
+  const ORDER_METRICS = ['revenue', 'orders', 'average_order_value', 'ecommerce_conversion_rate'];
+  const PRODUCT_METRICS = ['revenue', 'quantity', 'orders', 'product_views', 'cart_adds'];
+  const SHOP_TABS = [
+    ['products', TEXT.products, 'event:product_name', PRODUCT_METRICS],
+    ['categories', TEXT.productCategories, 'event:product_category', PRODUCT_METRICS],
+    ['goals', TEXT.goalRevenue, 'event:goal', ['revenue']],
+  ];
+
+  async function loadEcommerce(state, range, current) {
+    const section = document.getElementById('panel-ecommerce');
+    const active = SHOP_TABS.find((t) => t[0] === state.tabs.te) || SHOP_TABS[0];
+    const [, tabText, dimension, metrics] = active;
+    const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': TEXT.ecommerce }, SHOP_TABS.map(([key, text]) =>
+      el('button', { type: 'button', 'aria-pressed': String(key === active[0]),
+        onclick: () => setState({ tabs: { ...currentState.tabs, te: key } }) }, text)));
+    const head = el('div', { class: 'panel-head' }, el('h2', { id: 'title-ecommerce' }, TEXT.ecommerce), tabs);
+    const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, TEXT.loading));
+    section.replaceChildren(head, body);
+    if (state.filters.some(([, dim]) => dim === 'visit:exit_page' || dim === 'visit:referrer')) {
+      body.replaceChildren(el('p', { class: 'muted' }, TEXT.ecommerceFilter));
+      return;
+    }
+    const [totals, rows] = await Promise.all([
+      query(state, { metrics: ORDER_METRICS }, range),
+      query(state, { metrics, dimensions: [dimension], order_by: [['revenue', 'desc']], pagination: { limit: ROWS_SHOWN } }, range),
+    ]);
+    if (!current()) return;
+    const values = totals[0] ? totals[0].metrics : [0, 0, 0, 0];
+    const headline = el('ul', { class: 'metrics' }, ORDER_METRICS.map((metric, i) => el('li', { 'data-metric': metric },
+      el('span', { class: 'metric-name' }, TEXT[metric]), el('span', { class: 'metric-value' }, formatMetric(metric, values[i])))));
+    const note = el('p', { class: 'muted' }, TEXT.ordersOnce);
+    if (!rows.length) { body.replaceChildren(headline, note, el('p', { class: 'muted' }, TEXT.noData)); return; }
+    const headers = [DIMENSION_LABELS[dimension], ...metrics.map((m) => TEXT[m])];
+    const table = scrollBox(el('table', { class: 'data breakdown' },
+      el('caption', { class: 'visually-hidden' }, `${TEXT.ecommerce}: ${tabText}`),
+      el('thead', {}, el('tr', {}, headers.map((h, i) => el('th', { scope: 'col', class: i ? 'num' : null }, h)))),
+      el('tbody', {}, rows.map((row) => el('tr', {}, el('th', { scope: 'row' }, label(dimension, row.dimensions[0])),
+        row.metrics.map((m, i) => el('td', { class: 'num' }, formatMetric(metrics[i], m))))))));
+    const name = `ecommerce-${active[0]}-${(range || ['all']).join('_')}`;
+    body.replaceChildren(headline, note, table, csvButton(name, async () => {
+      const all = await query(state, { metrics, dimensions: [dimension], pagination: { limit: 10000 } }, range);
+      return [[dimension, ...metrics], all.map((r) => [...r.dimensions, ...r.metrics])];
+    }));
   }
 
   // ---- consent -----------------------------------------------------------------------------------
