@@ -34,6 +34,10 @@ from samtycke.storage.budget import QueryBudget
 
 Row = tuple[list[str], dict[str, float]]
 CANNOT_COMPILE_REGEXP = 427
+# Metrics in percent: their change is in percentage points.
+PERCENTAGES = (
+    "bounce_rate", "conversion_rate", "ecommerce_conversion_rate", "percentage", "entry_rate", "exit_rate",
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,8 +230,7 @@ def _attach_comparisons(
 
 
 def _change(metric: str, now: float, before: float) -> float | None:
-    percentages = ("bounce_rate", "conversion_rate", "ecommerce_conversion_rate", "percentage", "entry_rate")
-    if metric in (*percentages, "exit_rate"):
+    if metric in PERCENTAGES:
         return _number(now - before)  # percentage points
     if not before:
         return None if now else 0
