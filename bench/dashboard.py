@@ -451,7 +451,7 @@ def main() -> int:
         "events": events,
         "events_by_kind": mix,
         "sites": len(sites),
-        # Generating and merging 10 million events takes about four minutes on 2 CPUs.
+        # Generating, tracking shop visits and merging 10 million events took 15 minutes on 2 busy CPUs.
         "generate_seconds": None if reused else round(generated_s, 1),
         "shop_hits_tracked": tally,
         "reused_database": reused,
