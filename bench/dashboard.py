@@ -168,6 +168,21 @@ MARKETING: dict[str, dict[str, Any]] = {
         **TOP,
     },
 }
+# Ecommerce: orders (each counted once), products and categories, and revenue per goal.
+ECOMMERCE: dict[str, dict[str, Any]] = {
+    "ecommerce": {"metrics": ["revenue", "orders", "average_order_value", "ecommerce_conversion_rate"]},
+    "products": {
+        "metrics": ["revenue", "quantity", "product_views", "cart_adds"],
+        "dimensions": ["event:product_name"],
+        **TOP,
+    },
+    "product_categories": {
+        "metrics": ["revenue", "quantity", "product_views", "cart_adds"],
+        "dimensions": ["event:product_category"],
+        **TOP,
+    },
+    "goal_revenue": {"metrics": ["revenue"], "dimensions": ["event:goal"]},
+}
 # A funnel through the generated pages, events and goals; journeys of consented visitors may span visits.
 FUNNELS: dict[str, dict[str, Any]] = {
     "funnel_4_steps": {
@@ -180,7 +195,7 @@ FUNNELS: dict[str, dict[str, Any]] = {
         ],
     },
 }
-REPORTS = {**OVERVIEW, **MARKETING, **FUNNELS}
+REPORTS = {**OVERVIEW, **MARKETING, **ECOMMERCE, **FUNNELS}
 RANGES = {"30d": "30d", "12mo": ["2025-12-01", "2026-11-21"]}
 START = NOW - timedelta(days=365)
 DATABASE = "bench"
@@ -415,7 +430,9 @@ def main() -> int:
     directory = Path(options.keep or tempfile.mkdtemp(prefix="samtycke-dashboard-bench-")).resolve()
     sites = list(range(1, options.sites + 1))
     started = time.perf_counter()
-    wanted = {"generator": GENERATOR, "events": options.events, "sites": options.sites}
+    # The stored shape follows the product's migrations: new ones mean generating again.
+    schema = [migration.id for migration in MIGRATIONS]
+    wanted = {"generator": GENERATOR, "schema": schema, "events": options.events, "sites": options.sites}
     reused = kept(directory, wanted)
     tally = None
     if not reused:

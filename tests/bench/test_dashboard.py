@@ -69,7 +69,8 @@ def test_every_report_answers_on_every_site_and_range(first_run: tuple[Path, dic
 
 def test_generated_events_carry_every_kind_of_fact(first_run: tuple[Path, dict[str, Any]]) -> None:
     _, report = first_run
-    assert set(report["events_by_kind"]) >= {"pageview", "event", "goal", "search", "outlink", "download"}
+    kinds = {"pageview", "event", "goal", "search", "outlink", "download", "cart", "order"}
+    assert set(report["events_by_kind"]) >= kinds
     assert 190_000 <= report["events"] <= 210_000
     # The shop visits went through the collector: every hit it accepted is stored.
     shop = report["shop_hits_tracked"]
