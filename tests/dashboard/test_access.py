@@ -16,6 +16,14 @@ CALLS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/stats/realtime"): {"params": {"site_id": 1}},
     ("GET", "/api/v1/stats/consent"): {"params": {"site_id": 1, "date_range": "7d"}},
     ("POST", "/api/v1/stats/query"): {"json": {"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}},
+    ("POST", "/api/v1/stats/funnel"): {
+        "json": {
+            "site_id": 1,
+            "date_range": "7d",
+            "within": "visit",
+            "steps": [{"page": "/"}, {"page": "/kontakt*"}],
+        }
+    },
 }
 EXPECTED = {None: 401, "marketer": 200, "auditor": 403, "admin": 200}
 
