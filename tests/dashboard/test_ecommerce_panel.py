@@ -71,7 +71,7 @@ def test_ecommerce_section_in_english_and_swedish(shop: DashboardServer, watched
     ]
     page.click(f"{panel} .tabs button:text('Product categories')")
     ready(page)
-    assert "te=categories" in page.url
+    assert "tx=categories" in page.url
     assert cells(page, panel) == [
         ["Solceller", "2,900.00", "1", "1", "0", "1"],
         ["Laddbox", "900.00", "2", "1", "1", "1"],
@@ -93,7 +93,7 @@ def test_ecommerce_section_in_english_and_swedish(shop: DashboardServer, watched
     assert cells(page, panel) == [[name, f"{revenue:,.2f}"] for name, revenue in goals]
     assert axe_violations(page) == []
 
-    page.goto(shop.url + "/dashboard?lang=sv&period=custom&from=2026-11-15&to=2026-11-15&te=categories")
+    page.goto(shop.url + "/dashboard?lang=sv&period=custom&from=2026-11-15&to=2026-11-15&tx=categories")
     ready(page)
     assert page.inner_text(f"{panel} h2") == "E-handel"
     assert page.inner_text(f"{panel} [data-metric=revenue] .metric-name") == "Intäkter"

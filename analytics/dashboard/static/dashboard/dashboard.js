@@ -184,7 +184,7 @@
       const choices = tabsOf(panel, site, wanted);
       tabs[panel.key] = choices.some((t) => t[0] === wanted) ? wanted : choices[0][0];
     }
-    tabs.te = ['categories', 'goals'].includes(p.get('te')) ? p.get('te') : 'products'; // the ecommerce tab
+    tabs.tx = ['categories', 'goals'].includes(p.get('tx')) ? p.get('tx') : 'products'; // the ecommerce tab
     const compare = ['previous', 'year'].includes(p.get('compare')) ? p.get('compare') : 'off';
     const iso = /^\d{4}-\d{2}-\d{2}$/;
     const from = iso.test(p.get('from') || '') ? p.get('from') : null;
@@ -200,7 +200,7 @@
     if (state.compare !== 'off') p.set('compare', state.compare);
     for (const [op, dim, value] of state.filters) p.append('f', `${op}|${dim}|${value}`);
     for (const panel of PANELS) if (state.tabs[panel.key] !== tabsOf(panel, state.site)[0][0]) p.set(panel.key, state.tabs[panel.key]);
-    if (state.tabs.te !== 'products') p.set('te', state.tabs.te);
+    if (state.tabs.tx !== 'products') p.set('tx', state.tabs.tx);
     if (new URLSearchParams(location.search).get('lang')) p.set('lang', lang);
     const url = `${location.pathname}?${p}`;
     if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
@@ -718,15 +718,15 @@
 
   async function loadEcommerce(state, range, current) {
     const section = document.getElementById('panel-ecommerce');
-    const active = SHOP_TABS.find((t) => t[0] === state.tabs.te) || SHOP_TABS[0];
+    const active = SHOP_TABS.find((t) => t[0] === state.tabs.tx) || SHOP_TABS[0];
     const [, tabText, dimension, metrics] = active;
     const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': TEXT.ecommerce }, SHOP_TABS.map(([key, text]) =>
       el('button', { type: 'button', 'aria-pressed': String(key === active[0]),
-        onclick: () => setState({ tabs: { ...currentState.tabs, te: key } }) }, text)));
+        onclick: () => setState({ tabs: { ...currentState.tabs, tx: key } }) }, text)));
     const head = el('div', { class: 'panel-head' }, el('h2', { id: 'title-ecommerce' }, TEXT.ecommerce), tabs);
     const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, TEXT.loading));
     section.replaceChildren(head, body);
-    if (state.filters.some(([, dim]) => dim === 'visit:exit_page' || dim === 'visit:referrer')) {
+    if (state.filters.some(([, dim]) => dim === 'visit:exit_page' || dim === 'visit:referrer' || dim.startsWith('event:props:'))) {
       body.replaceChildren(el('p', { class: 'muted' }, TEXT.ecommerceFilter));
       return;
     }
