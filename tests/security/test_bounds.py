@@ -177,12 +177,17 @@ def test_caches_keep_no_long_client_values(cache: str) -> None:
 
 
 def test_accept_language_and_user_agent_caches_are_bounded_through_the_collector(client: TestClient) -> None:
-    def send_all() -> None:
-        for n, value in enumerate(long_values(400, 8 * 1024)):
-            header = "accept-language" if n % 2 else "user-agent"
-            client.get("/matomo.php", params=HIT, headers={header: f"sv-{value}"})
+    """800 hits with distinct 7 KB values (5.6 MB in all), each within the header line limit, so
+    the collector parses every one; what they leave behind is far less than themselves."""
+    statuses: set[int] = set()
 
-    assert retained_bytes(send_all) < 4 * 1024 * 1024
+    def send_all() -> None:
+        for n, value in enumerate(long_values(800, 7 * 1024)):
+            header = "accept-language" if n % 2 else "user-agent"
+            statuses.add(client.get("/matomo.php", params=HIT, headers={header: f"sv-{value}"}).status_code)
+
+    assert retained_bytes(send_all) < 2 * 1024 * 1024
+    assert statuses == {200}  # served, not refused at the header limit before any cache saw them
 
 
 # -- request headers ------------------------------------------------------------------------------------
