@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from tests.support.ports import free_port
 
 
-def wait_ready(test_client: TestClient | httpx.Client, timeout: float = 30.0) -> None:
+def wait_ready(test_client: TestClient | httpx.Client, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if test_client.get("/readyz").status_code == 200:
