@@ -8,8 +8,11 @@ from starlette.routing import BaseRoute, Route
 
 from analytics.stats import columns, parser, realtime, runner
 from analytics.stats.funnel.api import FunnelAPI
-from samtycke import jsontext
 from samtycke.services import Services
+from samtycke.web.bodies import read_json
+
+# A query is a few hundred bytes; this leaves room for thirty filters of many values each.
+MAX_BODY = 64 * 1024
 
 
 class StatsAPI:
@@ -103,6 +106,7 @@ class StatsAPI:
               `{"results": [{"metrics": [...], "dimensions": [...], "comparison": {...}}],
               "meta": {"source", "table", "unique_counts"}, "query": {...}}`, or CSV.
           400: {description: Invalid query; `error.field` names the member.}
+          413: {description: The body is over 64 KiB.}
           401: {description: No credentials.}
           403: {description: The token's role may not read statistics.}
           503:
@@ -112,12 +116,7 @@ class StatsAPI:
         """
         services = self.services
         await services.auth.require(request, "marketer")
-        body = await request.body()
-        try:
-            document = jsontext.parse(body)
-        except jsontext.NotJSON as exc:
-            raise parser.InvalidQuery("the body is not valid JSON", field="body") from exc
-        parsed = parser.parse(document, self.known_sites)
+        parsed = parser.parse(await read_json(request, MAX_BODY), self.known_sites)
         site = services.settings.site(parsed.site_id)
         assert site is not None
         columns.check(parsed, site)

@@ -38,6 +38,7 @@ CHOICE = {
     "lang": "sv",
 }
 QUERY = {"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}
+FUNNEL = {"site_id": 1, "date_range": "7d", "within": "visit", "steps": [{"page": "/"}, {"page": "/tack"}]}
 HIT: dict[str, Any] = {"idsite": 1, "rec": 1, "url": "http://localhost/bounds"}
 
 
@@ -99,6 +100,7 @@ JSON_ENDPOINTS: dict[str, tuple[str, dict[str, str], list[str]]] = {
     "consent": ("/api/v1/consent", {}, json_cases(CHOICE)),
     "withdraw": ("/api/v1/consent/withdraw", {}, json_cases({"lang": "sv"})),
     "stats": ("/api/v1/stats/query", MARKETER, json_cases(QUERY)),
+    "funnel": ("/api/v1/stats/funnel", MARKETER, json_cases(FUNNEL)),
     "bulk": ("/matomo.php", {}, json_cases({"requests": ["?idsite=1&rec=1"]})),
 }
 
@@ -116,6 +118,58 @@ def test_deep_or_huge_json_is_a_4xx_on_every_endpoint_that_reads_json(
             )
         assert 400 <= response.status_code < 500, (endpoint, body[:80], response.status_code, response.text)
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR], body[:80]
+
+
+STATS_ROUTES = {"query": "/api/v1/stats/query", "funnel": "/api/v1/stats/funnel"}
+
+
+def padded(document: dict[str, Any], size: int) -> bytes:
+    """``document`` as JSON, padded with whitespace to ``size`` bytes: valid, only too large."""
+    import json
+
+    text = json.dumps(document).encode()
+    return text + b" " * (size - len(text))
+
+
+def streamed(body: bytes) -> Iterator[bytes]:
+    """The body in 4 KiB pieces with no content-length: the limit must hold while reading."""
+    for start in range(0, len(body), 4096):
+        yield body[start : start + 4096]
+
+
+def stats_answer(client: TestClient, route: str, content: Any) -> tuple[int, str, str | None]:
+    response = client.post(
+        STATS_ROUTES[route], content=content, headers={**MARKETER, "content-type": "application/json"}
+    )
+    error = response.json()["error"]
+    return response.status_code, error["code"], error.get("field")
+
+
+@pytest.mark.parametrize("route", sorted(STATS_ROUTES))
+def test_stats_bodies_over_their_limit_are_413_while_a_smaller_one_is_read(
+    client: TestClient, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A body well under the app's 1 MiB limit but over the statistics routes' own.
+    body = padded(QUERY if route == "query" else FUNNEL, 200 * 1024)
+    with caplog.at_level(logging.INFO, logger="samtycke"):
+        assert stats_answer(client, route, body) == (413, "payload_too_large", None)
+        assert stats_answer(client, route, streamed(body)) == (413, "payload_too_large", None)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    small = padded(QUERY if route == "query" else FUNNEL, 8 * 1024)
+    response = client.post(
+        STATS_ROUTES[route], content=small, headers={**MARKETER, "content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_the_stats_query_refuses_bad_bodies_as_the_funnel_route_does(client: TestClient) -> None:
+    # Within both routes' limits (the funnel's is 16 KiB), apart from the last.
+    deep_object = '{"a":' * 2000 + "1" + "}" * 2000
+    bodies = [DEEP_ARRAY, deep_object, "{", "[1, 2", padded({}, 100 * 1024).decode()]
+    for body in bodies:
+        query, funnel = (stats_answer(client, route, body.encode()) for route in ("query", "funnel"))
+        assert query == funnel, body[:40]
+        assert 400 <= query[0] < 500, body[:40]
 
 
 @pytest.mark.parametrize(
