@@ -185,6 +185,7 @@ def test_the_wheel_holds_every_template_asset_and_configuration(install: Install
         "consent/web/static/banner.js",
         "analytics/ingestion/static/matomo.js",
         "analytics/dashboard/static/dashboard/dashboard.js",
+        "analytics/dashboard/static/dashboard/funnel.js",
         "analytics/dashboard/static/dashboard/vendor/uplot.js",
         "samtycke/web/static/site.css",
         "samtycke/web/demo/demo.html",

@@ -54,6 +54,7 @@
       productCategories: 'Produktkategorier', productCategory: 'Kategori', goalRevenue: 'Intäkter per mål',
       ecommerceFilter: 'E-handelsrapporterna kan inte filtreras på utgångssida eller hänvisning.',
       ordersOnce: 'En beställning räknas en gång, när den först registrerades, även om den skickas igen.',
+      views: 'Vy', overview: 'Översikt', funnels: 'Trattar',
     },
     en: {
       title: 'Statistics', site: 'Site', range: 'Period', compare: 'Compare with',
@@ -98,6 +99,7 @@
       productCategories: 'Product categories', productCategory: 'Category', goalRevenue: 'Revenue per goal',
       ecommerceFilter: 'The ecommerce reports cannot be filtered by exit page or referrer.',
       ordersOnce: 'An order counts once, when it was first recorded, even if it is sent again.',
+      views: 'View', overview: 'Overview', funnels: 'Funnels',
     },
   }[lang];
 
@@ -189,7 +191,10 @@
     const iso = /^\d{4}-\d{2}-\d{2}$/;
     const from = iso.test(p.get('from') || '') ? p.get('from') : null;
     const to = iso.test(p.get('to') || '') ? p.get('to') : null;
-    return { site, period: period === 'custom' && !(from && to) ? '30d' : period, from, to, compare, filters, tabs };
+    // The funnel view (funnel.js): asked for by name, by a saved funnel's id or by a funnel's steps.
+    const funnel = window.samtyckeFunnel.read(p);
+    const view = p.get('view') === 'funnel' || funnel.saved || funnel.steps ? 'funnel' : 'overview';
+    return { site, period: period === 'custom' && !(from && to) ? '30d' : period, from, to, compare, filters, tabs, view, funnel };
   }
 
   function writeState(state, push) {
@@ -201,6 +206,7 @@
     for (const [op, dim, value] of state.filters) p.append('f', `${op}|${dim}|${value}`);
     for (const panel of PANELS) if (state.tabs[panel.key] !== tabsOf(panel, state.site)[0][0]) p.set(panel.key, state.tabs[panel.key]);
     if (state.tabs.tx !== 'products') p.set('tx', state.tabs.tx);
+    if (state.view === 'funnel') { p.set('view', 'funnel'); window.samtyckeFunnel.write(p, state.funnel); }
     if (new URLSearchParams(location.search).get('lang')) p.set('lang', lang);
     const url = `${location.pathname}?${p}`;
     if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
@@ -418,14 +424,14 @@
     const compareSelect = el('select', { id: 'dash-compare', onchange: (event) => setState({ compare: event.target.value }) },
       [['off', TEXT.off], ['previous', TEXT.previous], ['year', TEXT.yoy]].map(([v, t]) => el('option', { value: v, selected: v === state.compare }, t)));
     const siteSelect = config.sites.length > 1 ? el('label', {}, `${TEXT.site} `, el('select', { id: 'dash-site', onchange: (event) => {
-      setState({ site: config.sites.find((s) => String(s.id) === event.target.value), filters: [] });
+      setState({ site: config.sites.find((s) => String(s.id) === event.target.value), filters: [], funnel: { steps: null, within: 'visit', saved: null } });
     } }, config.sites.map((s) => el('option', { value: String(s.id), selected: s.id === state.site.id }, s.name)))) : null;
     const otherLang = new URLSearchParams(location.search);
     otherLang.set('lang', lang === 'sv' ? 'en' : 'sv');
     return el('div', { class: 'controls' },
       siteSelect,
       el('label', {}, `${TEXT.range} `, rangeSelect),
-      el('label', {}, `${TEXT.compare} `, compareSelect),
+      state.view === 'funnel' ? null : el('label', {}, `${TEXT.compare} `, compareSelect),
       custom,
       el('p', { class: 'realtime', id: 'dash-realtime', 'aria-live': 'polite' }),
       el('a', { class: 'lang', href: `?${otherLang}`, lang: lang === 'sv' ? 'en' : 'sv' }, TEXT.language));
@@ -441,13 +447,38 @@
       el('button', { type: 'button', class: 'link', onclick: () => setState({ filters: [] }) }, TEXT.clear));
   }
 
+  // Overview and funnels: two views of one dashboard, switched in the address.
+  function viewSwitch(state) {
+    return el('nav', { class: 'tabs views', 'aria-label': TEXT.views }, [['overview', TEXT.overview], ['funnel', TEXT.funnels]].map(([view, text]) =>
+      el('button', { type: 'button', 'aria-pressed': String(view === state.view), 'data-view': view,
+        onclick: () => setState({ view }) }, text)));
+  }
+
+  function renderFunnel(state, mine) {
+    const current = () => mine === generation;
+    root.append(el('section', { class: 'panel wide', id: 'panel-funnel', 'data-panel': 'funnel', 'aria-labelledby': 'title-funnel' }));
+    return window.samtyckeFunnel.mount(document.getElementById('panel-funnel'), {
+      el, lang, root: config.root, site: state.site, range: resolve(state), filtered: state.filters.length > 0,
+      funnel: state.funnel, current, open: (funnel) => setState({ funnel }), scrollBox, csvButton, sizeBars, number,
+      formatPercent: (value) => formatMetric('share', value),
+    });
+  }
+
   function render() {
     const state = currentState;
     const mine = ++generation;
     document.title = `${TEXT.title} · ${state.site.name} · samtycke`;
     root.dataset.state = 'loading';
+    if (chart) { chart.destroy(); chart = null; }
+    if (state.view === 'funnel') {
+      root.replaceChildren(...present(el('h1', {}, `${TEXT.title}: ${state.site.name}`), viewSwitch(state), controls(state),
+        filterBar(state), el('p', { id: 'dash-error', class: 'error-message', role: 'alert', hidden: true })));
+      settle(mine, [renderFunnel(state, mine), refreshRealtime(state)]);
+      return;
+    }
     root.replaceChildren(...present(
       el('h1', {}, `${TEXT.title}: ${state.site.name}`),
+      viewSwitch(state),
       controls(state),
       filterBar(state),
       el('p', { id: 'dash-error', class: 'error-message', role: 'alert', hidden: true }),
@@ -468,6 +499,10 @@
       loadConsent(state, range, () => mine === generation),
       refreshRealtime(state),
     ];
+    settle(mine, jobs);
+  }
+
+  function settle(mine, jobs) {
     Promise.allSettled(jobs).then((outcomes) => {
       if (mine !== generation) return;
       const failed = outcomes.find((o) => o.status === 'rejected');
