@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Browser, Page, Route
 
 from tests.dashboard import test_browser
 from tests.dashboard.conftest import DashboardServer
@@ -113,6 +113,25 @@ def expect_refusals(one: Any, path: str, status: int) -> None:
     ]
 
 
+@pytest.fixture(scope="module")
+def signed_in(dashboard: DashboardServer, browser: Browser) -> Any:
+    """One login for the module, kept as the browser's storage: the login form allows ten
+    attempts per network in five minutes, and the package's other tests use most of them."""
+    context = browser.new_context()
+    try:
+        log_in(context.new_page(), dashboard.url)
+        return context.storage_state()
+    finally:
+        context.close()
+
+
+def open_view(one: Any, server: DashboardServer, path: str) -> Page:
+    page: Page = one.page
+    page.goto(server.url + path)
+    ready(page)
+    return page
+
+
 def saved_list(funnels: list[dict[str, Any]]) -> Any:
     def answer(route: Route) -> None:
         route.fulfill(status=200, content_type="application/json", body=json.dumps({"funnels": funnels}))
@@ -125,12 +144,11 @@ def no_list(route: Route) -> None:
 
 
 def test_a_funnel_built_in_the_editor_matches_plain_sql_and_reloads_from_its_address(
-    dashboard: DashboardServer, watched: Any
+    dashboard: DashboardServer, watched: Any, signed_in: Any
 ) -> None:
-    one = watched()
-    page = one.page
-    page.route(FUNNELS, no_list)
-    log_in(page, dashboard.url, f"/dashboard?{RANGE}")
+    one = watched(storage_state=signed_in)
+    one.page.route(FUNNELS, no_list)
+    page = open_view(one, dashboard, f"/dashboard?{RANGE}")
     page.click("[data-view=funnel]")
     ready(page)
     assert "view=funnel" in page.url
@@ -202,12 +220,11 @@ def test_a_funnel_built_in_the_editor_matches_plain_sql_and_reloads_from_its_add
 
 
 def test_the_browser_checks_the_steps_and_shows_the_apis_refusal(
-    dashboard: DashboardServer, watched: Any
+    dashboard: DashboardServer, watched: Any, signed_in: Any
 ) -> None:
-    one = watched()
-    page = one.page
-    page.route(FUNNELS, no_list)
-    log_in(page, dashboard.url, f"/dashboard?{RANGE}&view=funnel")
+    one = watched(storage_state=signed_in)
+    one.page.route(FUNNELS, no_list)
+    page = open_view(one, dashboard, f"/dashboard?{RANGE}&view=funnel")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if "/stats/funnel" in r.url else None)
     page.fill("#funnel-0-page", "/elavtal*")
@@ -238,16 +255,16 @@ def test_the_browser_checks_the_steps_and_shows_the_apis_refusal(
 
 
 def test_a_saved_funnel_opens_from_the_picker_and_from_its_address(
-    dashboard: DashboardServer, watched: Any
+    dashboard: DashboardServer, watched: Any, signed_in: Any
 ) -> None:
     saved = [
         {"id": "f1", "name": "Elavtal till köp", "steps": STEPS, "within": "visit", "source": "dashboard"},
         {"id": "f2", "name": "Start till kontakt", "steps": [{"page": "/"}, {"page": "/kontakt"}],
          "within": "24h", "source": "api"},
     ]  # fmt: skip
-    page = watched().page
-    page.route(FUNNELS, saved_list(saved))
-    log_in(page, dashboard.url, f"/dashboard?{RANGE}&funnel=f1")
+    one = watched(storage_state=signed_in)
+    one.page.route(FUNNELS, saved_list(saved))
+    page = open_view(one, dashboard, f"/dashboard?{RANGE}&funnel=f1")
     assert page.locator("#funnel-saved").is_visible()
     assert page.input_value("#funnel-pick") == "f1"
     counts = plain_counts(dashboard)
@@ -274,11 +291,12 @@ def test_a_saved_funnel_opens_from_the_picker_and_from_its_address(
     assert axe_violations(page) == []
 
 
-def test_the_funnel_view_in_swedish_on_a_phone(dashboard: DashboardServer, watched: Any) -> None:
-    one = watched(viewport={"width": 375, "height": 800}, is_mobile=True)
-    page = one.page
-    page.route(FUNNELS, no_list)
-    log_in(page, dashboard.url, funnel_address(STEPS, "&fw=24h&lang=sv&f=is%7Cvisit%3Acountry%7CSE"))
+def test_the_funnel_view_in_swedish_on_a_phone(
+    dashboard: DashboardServer, watched: Any, signed_in: Any
+) -> None:
+    one = watched(viewport={"width": 375, "height": 800}, is_mobile=True, storage_state=signed_in)
+    one.page.route(FUNNELS, no_list)
+    page = open_view(one, dashboard, funnel_address(STEPS, "&fw=24h&lang=sv&f=is%7Cvisit%3Acountry%7CSE"))
     assert page.inner_text("#title-funnel") == "Trattar"
     assert page.inner_text("#funnel-filters") == "Filtren ovan gäller inte trattar."
     assert page.inner_text("#funnel-counting h3") == "Så räknas besökarna"
