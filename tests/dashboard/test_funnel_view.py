@@ -240,6 +240,17 @@ def test_the_browser_checks_the_steps_and_shows_the_apis_refusal(
     assert page.inner_text("#funnel-problem") == "The window is a whole number above zero, at most 90 days."
     assert requests == []  # nothing the browser can tell is wrong reaches the API
 
+    # Steps move and go; a funnel keeps at least two and at most eight.
+    page.click("[aria-label='Move step 2 up']")
+    assert [page.input_value(f"#funnel-{i}-page") for i in (0, 1)] == ["/tack", "/elavtal*"]
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move step 1 down"
+    assert page.is_disabled("[aria-label='Remove step 1']")
+    for _ in range(6):
+        page.click("#funnel-add")
+    assert page.locator(".funnel-step").count() == 8 and page.is_disabled("#funnel-add")
+    page.click("[aria-label='Remove step 8']")
+    assert page.locator(".funnel-step").count() == 7 and page.is_enabled("#funnel-add")
+
     # A shared address whose goal the site no longer has: only the API can tell.
     steps = [{"page": "/elavtal*"}, {"goal": "Gone"}]
     page.goto(dashboard.url + funnel_address(steps))

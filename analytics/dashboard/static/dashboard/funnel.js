@@ -158,7 +158,14 @@
     function draw() {
       list.replaceChildren(...steps.map((step, index) => {
         const n = index + 1;
-        const move = (to) => { steps.splice(to, 0, steps.splice(index, 1)[0]); draw(); };
+        // The moved step keeps the keyboard's focus on the same button, at its new place.
+        const move = (to, which) => {
+          steps.splice(to, 0, steps.splice(index, 1)[0]);
+          draw();
+          const row = list.querySelector(`[data-step="${to + 1}"]`);
+          const button = [`.${which}`, which === 'up' ? '.down' : '.up'].map((c) => row.querySelector(c)).find((b) => !b.disabled);
+          if (button) button.focus();
+        };
         return el('li', { class: 'funnel-step', 'data-step': String(n) },
           el('fieldset', {}, el('legend', {}, T.step(n)),
             el('div', { class: 'funnel-fields' },
@@ -168,12 +175,14 @@
                 } }, ['page', 'event', 'goal'].map((k) => el('option', { value: k, selected: k === kindOf(step) }, T[k])))),
               stepFields(step, index)),
             el('div', { class: 'funnel-step-buttons' },
-              el('button', { type: 'button', class: 'secondary', 'aria-label': T.up(n), title: T.up(n), disabled: index === 0,
-                onclick: () => move(index - 1) }, '↑'),
-              el('button', { type: 'button', class: 'secondary', 'aria-label': T.down(n), title: T.down(n),
-                disabled: index === steps.length - 1, onclick: () => move(index + 1) }, '↓'),
+              el('button', { type: 'button', class: 'secondary up', 'aria-label': T.up(n), title: T.up(n), disabled: index === 0,
+                onclick: () => move(index - 1, 'up') }, '↑'),
+              el('button', { type: 'button', class: 'secondary down', 'aria-label': T.down(n), title: T.down(n),
+                disabled: index === steps.length - 1, onclick: () => move(index + 1, 'down') }, '↓'),
               el('button', { type: 'button', class: 'secondary', 'aria-label': T.remove(n), title: T.remove(n),
-                disabled: steps.length <= MIN_STEPS, onclick: () => { steps.splice(index, 1); draw(); } }, '✕'))));
+                disabled: steps.length <= MIN_STEPS, onclick: () => {
+                  steps.splice(index, 1); draw(); list.querySelector(`[data-step="${Math.min(n, steps.length)}"] select`).focus();
+                } }, '✕'))));
       }));
       addButton.disabled = steps.length >= MAX_STEPS;
     }
