@@ -16,6 +16,8 @@ referrer), then hits grouped by the query's dimensions and visit, then by dimens
   that started in the group, or whose last pageview is in it (``_PLACED_HITS``).
 
 Dimensions come from ``columns``: grouped by one that only some hits have, only those count.
+Reports that need neither the per-visit level nor the joined facts aggregate once instead
+(``single_pass``), with the same answers.
 
 ``conversion_rate`` and ``percentage`` are ratios of visitor counts; the runner divides,
 from a second statement for the totals.  Identifiers in the SQL text come only from the
@@ -30,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from analytics.schema import EVENTS
-from analytics.stats import conditions, goals, ranges, rollups
+from analytics.stats import conditions, goals, ranges, rollups, single_pass
 from analytics.stats.columns import Columns
 from analytics.stats.ecommerce import names as ecommerce_names
 from analytics.stats.ecommerce import statements as ecommerce
@@ -121,7 +123,8 @@ def resolve(date_range: DateRange, today: date) -> Period:
     return ranges.resolve(date_range, ZoneInfo("UTC"), datetime.combine(today, time(12), UTC))
 
 
-def statement(query: Query, site: Site, period: Period) -> Statement:
+def statement(query: Query, site: Site, period: Period, shortcuts: bool = True) -> Statement:
+    """The SQL for ``query``; ``shortcuts=False`` keeps to the general raw plan (to compare them)."""
     dimensions = tuple(granularity(d, period) for d in query.dimensions)
     parameters = Parameters({"site": query.site_id, "tz": site.timezone})
     if _is_ecommerce(query):
@@ -130,7 +133,7 @@ def statement(query: Query, site: Site, period: Period) -> Statement:
     plan = rollups.plan(query, dimensions, metrics, period)
     if plan is not None:
         return _rollup_statement(query, site, period, dimensions, metrics, plan, parameters)
-    return _raw_statement(query, site, period, dimensions, metrics, parameters)
+    return _raw_statement(query, site, period, dimensions, metrics, parameters, shortcuts)
 
 
 def _is_ecommerce(query: Query) -> bool:
@@ -179,6 +182,7 @@ def _raw_statement(
     dimensions: tuple[str, ...],
     metrics: tuple[str, ...],
     parameters: Parameters,
+    shortcuts: bool,
 ) -> Statement:
     range_where = _bounds(period, "timestamp", parameters)
     goals_sql = goals.completed(list(site.goals), parameters)
@@ -186,15 +190,31 @@ def _raw_statement(
     needs_visit_stats = any(m in ("bounce_rate", "visit_duration") for m in metrics)
     page_metrics = any(m in PAGE_METRICS for m in metrics)
 
-    hit_where = list(range_where)
-    hit_where += [conditions.render(c, columns.value, goals_sql, parameters) for c in query.filters]
+    filters = [conditions.render(c, columns.value, goals_sql, parameters) for c in query.filters]
+    filters_read_visits = bool(columns.facts)
+    hit_where = [*range_where, *filters]
     if GOAL_DIMENSION in dimensions:
         hit_where.append(goals.may_complete(list(site.goals), parameters))
-    hit_where += [only for only in (columns.only(d) for d in dimensions) if only is not None]
+    onlys = [only for only in (columns.only(d) for d in dimensions) if only is not None]
+    hit_where += onlys
     inner = []
     for index, dimension in enumerate(dimensions):
         inner.append(f"{_dimension_sql(dimension, goals_sql, 'timestamp', columns)} AS d{index}")
     names = [f"d{i}" for i in range(len(dimensions))]
+    if shortcuts and GOAL_DIMENSION not in dimensions and not page_metrics:
+        if not columns.facts and not needs_visit_stats and set(metrics) <= set(single_pass.HIT_METRICS):
+            body = single_pass.hits(inner, names, metrics, hit_where, EVENTS)
+            return _finish(query, period, dimensions, metrics, body, parameters, EVENTS, approximate=False)
+        if (
+            dimensions
+            and not filters_read_visits
+            and all(d not in TIME_FORMATS and columns.value(d) in columns.facts for d in dimensions)
+            and set(metrics) <= single_pass.VISIT_METRICS
+        ):
+            body = single_pass.visits(
+                inner, names, metrics, columns.facts, range_where, filters, onlys, EVENTS, _RAW_METRICS
+            )
+            return _finish(query, period, dimensions, metrics, body, parameters, EVENTS, approximate=False)
     source = EVENTS
     if page_metrics:
         source = f"(\n{_PLACED_HITS.format(events=EVENTS, where=' AND '.join(range_where))}) AS hits"

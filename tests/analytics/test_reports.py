@@ -8,14 +8,26 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
 
+from analytics.stats import builder, parser, ranges
 from samtycke.settings import loading as configfile
-from tests.analytics.conftest import CHROME, IPHONE, LONG_RETENTION_MONTHS, hit, rows, site, start_client
+from tests.analytics.conftest import (
+    CHROME,
+    IPHONE,
+    LONG_RETENTION_MONTHS,
+    hit,
+    rows,
+    services_of,
+    site,
+    start_client,
+)
 from tests.support.config import deep_merge, demo_raw, unique_database
 from tests.support.tokens import ADMIN_TOKEN, MARKETER_TOKEN, TOKENS
 
@@ -311,3 +323,54 @@ def test_comparisons_and_csv_cover_the_new_reports(loaded: TestClient) -> None:
     table = list(csv.reader(io.StringIO(answer.text)))
     assert table[0] == ["event:props:Ämne", "events"]
     assert sorted(table[1:]) == [["nyheter", "1"], ["sport", "1"]]
+
+
+VIDEO = ["is", "event:category", ["video"]]
+PRICES = ["is", "event:page", ["/pris"]]
+PREMIUM = ["is", "event:props:Plan", ["premium"]]
+TITLED = ["is_not", "event:title", [""]]
+COUNTS = ["visitors", "visits", "pageviews", "events", "views_per_visit", "searches_without_results"]
+VISITS = [*COUNTS, "bounce_rate", "visit_duration"]
+TWO_DAYS = ["2026-11-10", "2026-11-11"]
+
+
+def report(metrics: list[str], dimensions: list[str], *filters: Any, dates: Any = "all") -> dict[str, Any]:
+    return {"metrics": metrics, "dimensions": dimensions, "filters": list(filters), "date_range": dates}
+
+
+@pytest.mark.parametrize(
+    ("query", "shortcut"),
+    [
+        (report(["visitors", "pageviews"], ["event:title"]), True),
+        (report(["visitors", "visits", "events"], ["event:outlink"]), True),
+        (report(["visitors", "visits", "views_per_visit"], ["visit:language"]), True),
+        (report(COUNTS, ["event:search_keyword"]), True),
+        (report(["visitors", "events"], ["event:props:Ämne"], PRICES), True),
+        (report(["visitors", "visits", "events"], ["event:props"]), True),
+        (report(["events"], ["event:category", "event:action"], VIDEO), True),
+        (report(["searches_without_results", "visits"], [], TITLED), True),
+        (report(COUNTS, ["event:page"], dates=TWO_DAYS), True),
+        (report(VISITS, ["event:props:Plan"]), True),
+        (report(VISITS, ["visit:exit_page"], PRICES), True),
+        (report(COUNTS, ["event:props:Plan", "visit:exit_page"], VIDEO), True),
+        (report(["visitors", "visit_duration"], ["visit:referrer"], dates=TWO_DAYS), True),
+        # Not shortcuts: visit facts in a filter, a hit dimension beside a visit fact, visit metrics by page.
+        (report(["visitors", "pageviews"], ["event:page"], PREMIUM), False),
+        (report(["visitors"], ["event:props:Plan", "event:page"]), False),
+        (report(["visitors", "bounce_rate"], ["event:page"], PRICES), False),
+    ],
+)  # fmt: skip
+def test_single_pass_plans_answer_as_the_general_plan(
+    loaded: TestClient, query: dict[str, Any], shortcut: bool
+) -> None:
+    parsed = parser.parse({"site_id": 1, **query}, {1})
+    site_ = services_of(loaded).settings.site(1)
+    assert site_ is not None
+    period = ranges.resolve(parsed.date_range, ZoneInfo(site_.timezone), datetime(2026, 11, 20, tzinfo=UTC))
+    fast = builder.statement(parsed, site_, period)
+    general = builder.statement(parsed, site_, period, shortcuts=False)
+    assert fast.source == general.source == "events"
+    assert (fast.sql != general.sql) is shortcut
+    answer = sorted(rows(loaded, fast.sql, **fast.parameters))
+    assert answer == sorted(rows(loaded, general.sql, **general.parameters))
+    assert answer, "the query should find something to compare"
