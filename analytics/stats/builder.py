@@ -75,7 +75,9 @@ _RAW_METRICS = {
 
 # Every hit of the period with where it stands in its visit, for the per-page metrics:
 # ``page_ms`` is a pageview's time until the visit's next pageview, or else until the visit's
-# last hit (a heartbeat, an event); ``is_exit`` marks the visit's last pageview.
+# last hit (a heartbeat, an event); ``is_exit`` marks the visit's last pageview.  The same
+# partitions give each hit its visit's actions and duration, so bounce rate and visit duration
+# need no second pass over the visits.
 _PLACED_HITS = """    SELECT *,
         if(kind = 'pageview',
             if(next_pageview_ms > 0, next_pageview_ms, last_hit_ms) - toUnixTimestamp64Milli(timestamp), 0)
@@ -85,8 +87,11 @@ _PLACED_HITS = """    SELECT *,
         SELECT *,
             minIf(toUnixTimestamp64Milli(timestamp), kind = 'pageview') OVER (PARTITION BY visit_id
                 ORDER BY timestamp ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_pageview_ms,
-            max(toUnixTimestamp64Milli(timestamp)) OVER (PARTITION BY visit_id) AS last_hit_ms
+            max(toUnixTimestamp64Milli(timestamp)) OVER visit AS last_hit_ms,
+            min(toUnixTimestamp64Milli(timestamp)) OVER visit AS first_hit_ms,
+            countIf(kind != 'ping') OVER visit AS visit_actions
         FROM {events} WHERE {where}
+        WINDOW visit AS (PARTITION BY visit_id)
     )
 """
 
@@ -201,12 +206,19 @@ def _raw_statement(
     for index, dimension in enumerate(dimensions):
         inner.append(f"{_dimension_sql(dimension, goals_sql, 'timestamp', columns)} AS d{index}")
     names = [f"d{i}" for i in range(len(dimensions))]
-    if shortcuts and GOAL_DIMENSION not in dimensions and not page_metrics:
-        if not columns.facts and not needs_visit_stats and set(metrics) <= set(single_pass.HIT_METRICS):
-            body = single_pass.hits(inner, names, metrics, hit_where, EVENTS)
+    source = EVENTS
+    if page_metrics:
+        source = f"(\n{_PLACED_HITS.format(events=EVENTS, where=' AND '.join(range_where))}) AS hits"
+    if shortcuts and GOAL_DIMENSION not in dimensions:
+        flat = single_pass.PLACED_HIT_METRICS if page_metrics else single_pass.HIT_METRICS
+        if not columns.facts and set(metrics) <= set(flat):
+            body = single_pass.hits(
+                inner, names, [f"{flat[m]} AS metric_{m}" for m in metrics], hit_where, source
+            )
             return _finish(query, period, dimensions, metrics, body, parameters, EVENTS, approximate=False)
         if (
-            dimensions
+            not page_metrics
+            and dimensions
             and not filters_read_visits
             and all(d not in TIME_FORMATS and columns.value(d) in columns.facts for d in dimensions)
             and set(metrics) <= single_pass.VISIT_METRICS
@@ -215,14 +227,13 @@ def _raw_statement(
                 inner, names, metrics, columns.facts, range_where, filters, onlys, EVENTS, _RAW_METRICS
             )
             return _finish(query, period, dimensions, metrics, body, parameters, EVENTS, approximate=False)
-    source = EVENTS
-    if page_metrics:
-        source = f"(\n{_PLACED_HITS.format(events=EVENTS, where=' AND '.join(range_where))}) AS hits"
     if columns.facts:
         joined = ", ".join(columns.facts)
         source += f" INNER JOIN (SELECT visit_id, {joined} FROM visit_facts) AS vf USING (visit_id)"
+    # With the per-page metrics, each hit carries its visit's actions and duration already.
+    visit_stats_joined = needs_visit_stats and not page_metrics
     ctes = []
-    if columns.facts or needs_visit_stats:
+    if columns.facts or visit_stats_joined:
         facts = "".join(f",\n        {aggregate} AS {name}" for name, aggregate in columns.facts.items())
         ctes.append(
             "visit_facts AS (\n"
@@ -234,7 +245,7 @@ def _raw_statement(
     join = (
         "LEFT JOIN (SELECT visit_id, visit_actions, visit_duration_ms FROM visit_facts) AS facts"
         " USING (visit_id)\n"
-        if needs_visit_stats
+        if visit_stats_joined
         else ""
     )
     per_group = [
@@ -250,6 +261,11 @@ def _raw_statement(
             "max(is_entry) AS group_entered",
             "max(is_exit) AS group_exited",
         ]
+        if needs_visit_stats:
+            per_group += [
+                "any(visit_actions) AS visit_actions",
+                "any(last_hit_ms - first_hit_ms) AS visit_duration_ms",
+            ]
     grouped = (
         f"SELECT {', '.join([*inner, 'visit_id'])}, any(visitor_id) AS visitor,\n"
         f"        {', '.join(per_group)}\n"

@@ -8,7 +8,8 @@ give the same numbers:
 * **hits**: a report over hit dimensions (titles, outlinks, events, languages, action-scoped
   custom dimensions) asking only counts of hits, visitors and visits.  Grouping a
   dimension's hits by visit and then counting the groups is ``uniqExact(visit_id)``;
-  summing their pageviews is counting pageview hits.
+  summing their pageviews is counting pageview hits.  The per-page metrics (time on page,
+  entry, exit and bounce rate) are such counts too, over hits placed in their visits.
 * **visits**: a report whose every dimension is a visit fact (a visit-scoped custom
   dimension, the exit page, the referrer) under filters on hits only.  Each visit then has
   one value per dimension, so one pass grouped by visit computes its facts and its counts
@@ -31,6 +32,24 @@ HIT_METRICS = {
     "searches_without_results": "countIf(kind = 'search' AND search_count = 0)",
 }
 
+
+def _share_of_visits(condition: str) -> str:
+    visits = "uniqExact(visit_id)"
+    return f"if({visits} = 0, 0, round(100 * uniqExactIf(visit_id, {condition}) / {visits}))"
+
+
+# Over placed hits (``builder._PLACED_HITS``: each hit with its pageview time, whether it is its
+# visit's exit, and its visit's actions), a group's visit entered, exited or bounced there when
+# one of the group's hits says so.
+PLACED_HIT_METRICS = HIT_METRICS | {
+    "time_on_page": (
+        "if(countIf(page_ms > 0) = 0, 0, round(sumIf(page_ms, page_ms > 0) / countIf(page_ms > 0) / 1000))"
+    ),
+    "entry_rate": _share_of_visits("is_entry = 1"),
+    "exit_rate": _share_of_visits("is_exit = 1"),
+    "bounce_rate": _share_of_visits("visit_actions = 1"),
+}
+
 # Per visit, over the hits that pass the filters (``{matched}``), with the names the general
 # plan's metrics read (``builder._RAW_METRICS``).
 _PER_VISIT = (
@@ -48,11 +67,10 @@ VISIT_METRICS = frozenset(
 
 
 def hits(
-    selected: Sequence[str], names: Sequence[str], metrics: Sequence[str], where: Sequence[str], table: str
+    selected: Sequence[str], names: Sequence[str], metrics: Sequence[str], where: Sequence[str], source: str
 ) -> str:
-    """Hits grouped straight by the dimensions (``selected`` are ``<sql> AS d<i>``)."""
-    columns = [*selected, *(f"{HIT_METRICS[m]} AS metric_{m}" for m in metrics)]
-    return f"SELECT {', '.join(columns)}\nFROM {table} WHERE {' AND '.join(where)}\n" + (
+    """Hits grouped straight by the dimensions (``selected`` and ``metrics`` are ``<sql> AS <name>``)."""
+    return f"SELECT {', '.join([*selected, *metrics])}\nFROM {source} WHERE {' AND '.join(where)}\n" + (
         f"GROUP BY {', '.join(names)}\n" if names else ""
     )
 

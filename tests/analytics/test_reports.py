@@ -331,6 +331,7 @@ PREMIUM = ["is", "event:props:Plan", ["premium"]]
 TITLED = ["is_not", "event:title", [""]]
 COUNTS = ["visitors", "visits", "pageviews", "events", "views_per_visit", "searches_without_results"]
 VISITS = [*COUNTS, "bounce_rate", "visit_duration"]
+PAGES = ["visitors", "pageviews", "time_on_page", "entry_rate", "exit_rate", "bounce_rate"]
 TWO_DAYS = ["2026-11-10", "2026-11-11"]
 
 
@@ -354,7 +355,15 @@ def report(metrics: list[str], dimensions: list[str], *filters: Any, dates: Any 
         (report(VISITS, ["visit:exit_page"], PRICES), True),
         (report(COUNTS, ["event:props:Plan", "visit:exit_page"], VIDEO), True),
         (report(["visitors", "visit_duration"], ["visit:referrer"], dates=TWO_DAYS), True),
+        (report(PAGES, ["event:page"]), True),
+        (report([*COUNTS, *PAGES[2:]], ["event:page"], VIDEO), True),
+        (report(PAGES, ["event:title", "time:day"], dates=TWO_DAYS), True),
+        (report(["visitors", "exit_rate", "time_on_page"], ["event:outlink"]), True),
+        (report(PAGES, ["visit:language", "event:page"], ["is_not", "event:page", ["/sok"]]), True),
+        (report(PAGES, ["event:props"]), True),
         # Not shortcuts: visit facts in a filter, a hit dimension beside a visit fact, visit metrics by page.
+        (report(PAGES, ["event:page"], PREMIUM), False),
+        (report([*VISITS, *PAGES[2:5]], ["event:page"]), False),
         (report(["visitors", "pageviews"], ["event:page"], PREMIUM), False),
         (report(["visitors"], ["event:props:Plan", "event:page"]), False),
         (report(["visitors", "bounce_rate"], ["event:page"], PRICES), False),
