@@ -8,6 +8,7 @@ is asked again.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import tomli_w
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import NOTICE, WWW, click_action, dialog_visible, open_demo
 from tests.support.config import demo_raw
@@ -93,3 +94,63 @@ def test_a_new_third_party_cookie_needs_a_new_version_and_asks_again(
         assert "Annonsnätverket AB" in page.locator(".stk-d").inner_text()
     finally:
         bumped.stop()
+
+
+def receipt_notice(page: Page) -> dict[str, Any]:
+    history = page.evaluate("fetch('/api/v1/consent', { credentials: 'include' }).then((r) => r.json())")
+    notice: dict[str, Any] = history["history"][-1]["receipt"]["notice"]
+    return notice
+
+
+def published_text(server: LiveServer, index: int) -> str:
+    """The notice text the consent log published at ``index``, checked against its own sha256."""
+    [row] = httpx.get(server.url + "/api/v1/log/entries", params={"start": index, "end": index + 1}).json()[
+        "entries"
+    ]
+    text: str = row["entry"]["text"]
+    assert hashlib.sha256(text.encode("utf-8")).hexdigest() == row["entry"]["sha256"]
+    return text
+
+
+def test_the_receipt_s_notice_hash_covers_the_declaration_the_visitor_was_shown(
+    tmp_path: Path, new_context: Callable[..., BrowserContext]
+) -> None:
+    """A shorter lifetime is no material change, so the version stays; the text is new, and the
+    receipt given after it points to that text, which holds the declaration the banner showed."""
+    shown: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for lifetime in ("3 months", "1 month"):
+        raw_lifetime = {"name": "demo_ads", "lifetime": lifetime}
+        server = serve_with(tmp_path, NOTICE, raw_lifetime)
+        try:
+            page = new_context().new_page()
+            open_demo(page, f"http://{WWW}:{server.port}/demo")
+            page.click("[data-samtycke-action=settings]")
+            for summary in page.locator(".stk summary").all():
+                summary.click()
+            row = page.locator(".stk tr", has=page.locator("td:text-is('demo_ads')")).inner_text()
+            click_action(page, "accept-all")
+            notice = receipt_notice(page)
+            shown.append({"row": row, **notice})
+            texts.append(published_text(server, notice["log_index"]))
+        finally:
+            server.stop()
+    before, after = shown
+    assert "3 månader" in before["row"] and "1 månad" in after["row"]
+    assert before["version"] == after["version"] == NOTICE
+    assert before["sha256"] != after["sha256"], "the declaration the visitor saw is part of the notice"
+    assert "demo_ads" in texts[0] and "3 månader" in texts[0].split("demo_ads", 1)[1].splitlines()[0]
+    assert "1 månad" in texts[1].split("demo_ads", 1)[1].splitlines()[0]
+
+
+def serve_with(base: Path, version: str, change: dict[str, str]) -> LiveServer:
+    """The demo with one registry entry's fields changed, on the same consent log."""
+    raw = demo_raw(storage={"data_dir": str(base / "data")}, server={"secret_keys": ["declaration-key"]})
+    site = raw["sites"][0]
+    site["notice"]["version"] = version
+    for cookie in site["cookies"]:
+        if cookie["name"] == change["name"]:
+            cookie.update(change)
+    config = base / f"samtycke-{version}-{'-'.join(change.values()).replace(' ', '')}.toml"
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return LiveServer(data_dir=base / "data", config_path=config).start()

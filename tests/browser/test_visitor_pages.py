@@ -17,7 +17,7 @@ from tests.browser.conftest import Site, click_action, dialog_visible, open_demo
 
 pytestmark = pytest.mark.browser
 
-VISITOR_PAGES = ["/sites/1/policy", "/sites/1/cookies"]
+VISITOR_PAGES = ["/sites/1/policy", "/sites/1/cookies", "/sites/1/privacy"]
 
 
 def text_of(page: Page, selector: str = "body") -> str:
