@@ -162,14 +162,22 @@ SITE_PAGE = f"""<!doctype html>
 </html>"""
 
 
+# The same page under a strict policy: its scripts run by the page's nonce, nothing inline otherwise.
+STRICT_CSP = "script-src 'nonce-r4nd0mPageNonce' 'self'; style-src 'self'"
+
+
 def site_with_gtag() -> Starlette:
     async def page(request: Request) -> Response:
         return HTMLResponse(SITE_PAGE)
 
+    async def strict(request: Request) -> Response:
+        html = SITE_PAGE.replace("<script", '<script nonce="r4nd0mPageNonce"')
+        return HTMLResponse(html, headers={"Content-Security-Policy": STRICT_CSP})
+
     async def tag(request: Request) -> Response:
         return Response(TAG_JS, media_type="text/javascript")
 
-    return Starlette(routes=[Path_("/", page), Path_("/gtag-standin.js", tag)])
+    return Starlette(routes=[Path_("/", page), Path_("/strict", strict), Path_("/gtag-standin.js", tag)])
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +197,14 @@ def test_proxy_puts_the_default_first_in_head_before_the_site_s_gtag(proxied: st
     click_action(page, "reject-all")
     wait_js(page, "window.dataLayer.length === 4")
     assert data_layer(page)[-1][2]["analytics_storage"] == "denied"
+
+
+def test_proxy_gives_the_default_the_page_s_csp_nonce(proxied: str, page: Page) -> None:
+    page.add_init_script("""window.__csp = []; document.addEventListener('securitypolicyviolation',
+        (e) => window.__csp.push(e.violatedDirective));""")
+    open_demo(page, proxied + "/strict")
+    assert page.evaluate("window.__csp") == [], "the stub and the banner run under the page's own policy"
+    first = page.evaluate("document.head.firstElementChild.outerHTML")
+    assert first == consent_default.tag("r4nd0mPageNonce").replace(' nonce="r4nd0mPageNonce"', ' nonce=""')
+    assert page.evaluate("window.seenByTag")[0] == ["consent", "default", DENIED]
+    assert commands(data_layer(page)) == ["consent default", "js", "config"]
