@@ -33,8 +33,8 @@ UI: dict[str, dict[str, str]] = {
         "my_consents": "Mina samtycken",
         "cookie_list": "Alla cookies och tredje parter",
         "gpc": (
-            "Din webbläsare skickar Global Privacy Control. Cookies för marknadsföring används "
-            "därför inte, om du inte själv väljer dem under Anpassa."
+            "Din webbläsare skickar signalen Global Privacy Control. Därför används inga cookies "
+            "för marknadsföring, om du inte själv väljer dem under Anpassa."
         ),
         "unsaved_retry": (
             "Ditt val kunde inte sparas. Vi försöker igen strax. Till dess används bara nödvändiga cookies."
@@ -64,8 +64,8 @@ UI: dict[str, dict[str, str]] = {
         "my_consents": "My consents",
         "cookie_list": "All cookies and third parties",
         "gpc": (
-            "Your browser sends Global Privacy Control, so marketing cookies are not used unless "
-            "you choose them yourself under Customise."
+            "Your browser sends the Global Privacy Control signal, so no marketing cookies are "
+            "used unless you choose them yourself under Customise."
         ),
         "unsaved_retry": (
             "Your choice could not be saved. We will try again shortly; until then only necessary "
@@ -118,9 +118,9 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "statistics": (
             "Statistik",
             "Statistikcookies hjälper oss att förstå hur webbplatsen används, så att vi kan "
-            "förbättra den. Cookien ger din webbläsare ett slumpmässigt id som följer med varje "
-            "sidvisning. Uppgifterna är pseudonyma: de visar inte vem du är, men de är "
-            "personuppgifter och lämnas inte till någon annan.",
+            "förbättra den. En av dem ger din webbläsare ett slumpmässigt id som följer med varje "
+            "sidvisning. Uppgifterna är pseudonyma: de pekar inte direkt ut dig, men de räknas "
+            "ändå som personuppgifter och lämnas inte ut till någon annan.",
         ),
         "marketing": (
             "Marknadsföring",
@@ -141,9 +141,9 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "statistics": (
             "Statistics",
             "Statistics cookies help us understand how the website is used so that we can "
-            "improve it. The cookie gives your browser a random id that is sent with every page "
-            "view. The data is pseudonymous: it does not show who you are, but it is personal "
-            "data, and it is not passed to anyone else.",
+            "improve it. One of them gives your browser a random id that is sent with every page "
+            "view. The data is pseudonymous: it does not point to you directly, but it still "
+            "counts as personal data, and it is not passed on to anyone else.",
         ),
         "marketing": (
             "Marketing",

@@ -132,6 +132,9 @@ def test_the_receipt_s_notice_hash_covers_the_declaration_the_visitor_was_shown(
             click_action(page, "accept-all")
             notice = receipt_notice(page)
             shown.append({"row": row, **notice})
+            page.goto(f"http://{WWW}:{server.port}/sites/1/policy?lang=sv")
+            checksum = page.locator("#changes + p code").inner_text()
+            assert checksum == notice["sha256"], "the policy names the text the receipt points to"
             texts.append(published_text(server, notice["log_index"]))
         finally:
             server.stop()

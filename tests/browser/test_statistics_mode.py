@@ -9,13 +9,13 @@ statistics, and its policy names consent as the only basis.  Either way the text
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import tomli_w
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import Site, click_action, open_demo, rewrite_demo
 from tests.support.config import demo_raw
@@ -39,10 +39,14 @@ def consent_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     live.stop()
 
 
-def dropped_without_consent(site: Site) -> float:
+def dropped(site: Site, reason: str) -> float:
     metrics = httpx.get(site.server.url + "/metrics").text
-    found = re.search(r'^samtycke_dropped_events_total\{reason="no_consent"\} (\S+)$', metrics, re.M)
+    found = re.search(rf'^samtycke_dropped_events_total\{{reason="{reason}"\}} (\S+)$', metrics, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def dropped_without_consent(site: Site) -> float:
+    return dropped(site, "no_consent")
 
 
 def test_consent_mode_counts_only_visitors_who_consented(consent_only: Site, page: Page) -> None:
@@ -89,3 +93,51 @@ def test_cookieless_mode_policy_names_its_basis_and_calls_the_id_pseudonymous(
     assert ("pseudonyma" if lang == "sv" else "pseudonymous") in category
     assert not re.search(r"\banonym", category, re.I)
     assert page.evaluate(SEND_HIT) == 204
+
+
+# -- what the policy says the browser's signals do, and what the collector does with them ------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"),
+    [
+        ("sv", "skickar Do Not Track samlar vi inte in någon statistik"),
+        ("en", "sends Do Not Track, we collect no statistics"),
+    ],
+)
+def test_do_not_track_stops_the_counting_the_policy_says_it_stops(
+    site: Site, new_context: Callable[..., BrowserContext], lang: str, says: str
+) -> None:
+    page = new_context(extra_http_headers={"DNT": "1"}).new_page()
+    page.goto(site.url(f"/sites/1/policy?lang={lang}"))
+    assert says in page.locator("#statistics + p").inner_text()
+    assert "Do Not Track" in page.locator("#right-objection + dd").inner_text()
+    before = dropped(site, "dnt")
+    assert page.evaluate(SEND_HIT) == 204
+    assert dropped(site, "dnt") == before + 1
+
+
+def test_gpc_is_not_offered_as_an_objection_to_counting_without_cookies(site: Site, page: Page) -> None:
+    """Under GPC a cookieless site still counts the visit (without an id from the browser), so
+    the policy must not name GPC as a way to object to that counting."""
+    for lang in ("sv", "en"):
+        page.goto(site.url(f"/sites/1/policy?lang={lang}"))
+        assert "Global Privacy Control" not in page.locator("#right-objection + dd").inner_text()
+        statistics = page.locator("#statistics + p").inner_text()
+        assert ("inget id från din webbläsare" if lang == "sv" else "no id from your browser") in statistics
+
+
+def test_under_gpc_a_consent_only_site_collects_nothing_as_its_policy_says(
+    consent_only: Site, new_context: Callable[..., BrowserContext]
+) -> None:
+    page = new_context(extra_http_headers={"Sec-GPC": "1"}).new_page()
+    open_demo(page, consent_only.url("/sites/1/policy?lang=sv"))
+    says = (
+        "skickar Global Privacy Control används inga cookies för marknadsföring om du inte själv "
+        "väljer dem, och vi samlar inte in någon statistik om ditt besök"
+    )
+    assert says in page.locator("#statistics + p").inner_text()
+    click_action(page, "accept-all")  # all but marketing, statistics granted
+    before = dropped_without_consent(consent_only)
+    assert page.evaluate(SEND_HIT) == 204
+    assert dropped_without_consent(consent_only) == before + 1
