@@ -325,6 +325,27 @@ def test_expired_consent_asks_again(site: Site, page: Page) -> None:
     assert page.evaluate("window.demoRan") is None
 
 
+def test_the_browser_keeps_a_choice_at_most_13_months_and_a_refusal_no_longer(
+    site: Site, new_context: Callable[..., BrowserContext]
+) -> None:
+    """The cookies themselves, as Chromium stores them, not only the expiry the banner reads."""
+    expiry: dict[str, dict[str, float]] = {}
+    for action in ("accept-all", "reject-all"):
+        context = new_context()
+        page = context.new_page()
+        open_demo(page, site.url())
+        click_action(page, action)
+        expiry[action] = {
+            c["name"]: c["expires"] for c in context.cookies() if c["name"].startswith("samtycke_")
+        }
+    now = time.time()
+    for action, cookies in expiry.items():
+        assert set(cookies) == {"samtycke_consent", "samtycke_state"}, action
+        for name, expires in cookies.items():
+            assert now < expires <= now + 396 * DAY, (action, name)
+    assert max(expiry["reject-all"].values()) <= min(expiry["accept-all"].values()) + 60
+
+
 # -- 15. Global Privacy Control ------------------------------------------------------------------------
 
 
