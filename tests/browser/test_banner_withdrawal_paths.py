@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -84,22 +85,34 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield proxy.replace("127.0.0.1", WWW)
 
 
+def http_only(path: str, value: str) -> dict[str, Any]:
+    return {
+        "name": "demo_ads",
+        "value": value,
+        "domain": WWW,
+        "path": path,
+        "httpOnly": True,  # set by a server: no script can expire it
+        "expires": time.time() + 3600,
+    }
+
+
+def test_the_server_expires_a_cookie_on_the_site_s_configured_paths_from_any_page(
+    proxied: str, page: Page
+) -> None:
+    """The same marketing cookie at ``/`` and under the configured ``/demo/embed``: the first page
+    the visitor loads after refusing, at ``/``, expires both, though only the first was sent."""
+    page.context.add_cookies([http_only("/", "root"), http_only("/demo/embed", "embed")])
+    open_demo(page, proxied + "/")
+    click_action(page, "reject-all")
+    open_demo(page, proxied + "/")
+    assert jar(page) == set()
+
+
 def test_the_server_expires_a_cookie_on_a_path_only_its_requests_reveal(proxied: str, page: Page) -> None:
     """An HttpOnly marketing cookie under ``/konto``, a path nobody declared: no script can expire
     it, and from ``/`` it is not even sent. Once the visitor has refused and a page under
     ``/konto`` is requested, the proxy sees the cookie there and expires it on that page's paths."""
-    page.context.add_cookies(
-        [
-            {
-                "name": "demo_ads",
-                "value": "konto",
-                "domain": WWW,
-                "path": "/konto",
-                "httpOnly": True,
-                "expires": time.time() + 3600,
-            }
-        ]
-    )
+    page.context.add_cookies([http_only("/konto", "konto")])
     open_demo(page, proxied + "/")
     click_action(page, "reject-all")
     assert jar(page) == {("demo_ads", "/konto")}  # out of the banner's reach
