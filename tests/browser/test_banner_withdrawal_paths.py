@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import Page
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -85,7 +85,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield proxy.replace("127.0.0.1", WWW)
 
 
-def http_only(path: str, value: str) -> dict[str, Any]:
+def http_only(path: str, value: str) -> SetCookieParam:
     return {
         "name": "demo_ads",
         "value": value,
