@@ -14,7 +14,7 @@ UI: dict[str, dict[str, str]] = {
         "title": "Vi använder cookies",
         "description": (
             "{controller} använder cookies och liknande tekniker. Nödvändiga cookies behövs för att "
-            "webbplatsen ska fungera. Med ditt samtycke använder vi även cookies för "
+            "webbplatsen ska fungera. Med ditt samtycke används även cookies för "
             "inställningar, statistik och marknadsföring. Du väljer själv vilka du godkänner och "
             "kan när som helst ändra eller återkalla ditt samtycke under Cookieinställningar."
         ),
@@ -45,7 +45,7 @@ UI: dict[str, dict[str, str]] = {
         "title": "We use cookies",
         "description": (
             "{controller} uses cookies and similar technologies. Necessary cookies are needed for the "
-            "website to work. With your consent we also use cookies for preferences, statistics "
+            "website to work. With your consent, cookies are also used for preferences, statistics "
             "and marketing. You choose which ones you accept, and you can change or withdraw "
             "your consent at any time under Cookie settings."
         ),
