@@ -8,6 +8,7 @@ from analytics.ingestion.geo import GeoIP
 from analytics.ingestion.pipeline import Pipeline
 from analytics.ingestion.salts import Salts
 from analytics.ingestion.visits import Visits
+from analytics.managed import api as managed_api
 from analytics.schema import MIGRATIONS
 from analytics.stats import api as stats_api
 from samtycke.component import Component
@@ -37,7 +38,13 @@ def build(services: Services) -> Component:
         static=collector.STATIC,
         routes=[
             *for_visitors(collector.routes(collector.Collector(services, pipeline))),
-            *own_origin_only([*stats_api.routes(services), *visitor_data.routes(services, visits)]),
+            *own_origin_only(
+                [
+                    *stats_api.routes(services),
+                    *managed_api.routes(services),
+                    *visitor_data.routes(services, visits),
+                ]
+            ),
         ],
         migrations=MIGRATIONS,
         on_storage_ready=[salts.run],

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from analytics.managed.tables import MIGRATION as MANAGED_MIGRATION
 from samtycke.journal import receipts
 from samtycke.storage import Layout, MaterializedView, Migration, Table
 
@@ -286,4 +287,5 @@ MIGRATIONS = [
         description="Ecommerce orders, carts and product views on events; order sightings for deduplication",
         steps=(_add_ecommerce_columns, ORDERS_TABLE, ORDERS_MV),
     ),
+    MANAGED_MIGRATION,
 ]

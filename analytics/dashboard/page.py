@@ -17,6 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from analytics.managed import backfill
+from analytics.managed.api import definitions_of
 from analytics.stats import parser as stats_parser
 from samtycke.auth import Principal
 from samtycke.days import RANGES
@@ -41,6 +43,9 @@ class Dashboard:
         principal = await services.auth.require(request, "marketer")
         lang = language(request)
         config = _config(services, principal, lang)
+        store = definitions_of(services)
+        for listed, site in zip(config["sites"], services.settings.sites, strict=True):
+            listed["goals"] += [{"id": g.id, "name": g.definition.name} for g in await store.goals(site.id)]
         config["root"] = links.href(request, "")  # the script's API calls go under the same prefix
         return self.templates.TemplateResponse(
             request,
@@ -49,9 +54,37 @@ class Dashboard:
             headers={"Cache-Control": "no-store"},  # its policy is every page's (samtycke.web.pageheaders)
         )
 
+    async def goals(self, request: Request) -> Response:
+        """Goals and saved funnels: marketers and admins change them, auditors read them."""
+        services = self.services
+        if await services.auth.authenticate(request) is None:
+            return links.to_login(request)
+        principal = await services.auth.require(request, "marketer", "auditor")
+        lang = language(request)
+        config = {
+            "lang": lang,
+            "root": links.href(request, ""),
+            "user": {"name": principal.name, "role": principal.role},
+            "editable": principal.role in ("marketer", "admin"),
+            "sites": [
+                {"id": site.id, "name": site.name, "backfill": backfill.statement(site, lang)}
+                for site in services.settings.sites
+            ],
+        }
+        return self.templates.TemplateResponse(
+            request,
+            "goals.html",
+            {"lang": lang, "config": json.dumps(config, ensure_ascii=False).replace("</", "<\\/")},
+            headers={"Cache-Control": "no-store"},
+        )
+
 
 def routes(services: Services) -> list[BaseRoute]:
-    return [Route("/dashboard", Dashboard(services).dashboard, methods=["GET"], include_in_schema=False)]
+    dashboard = Dashboard(services)
+    return [
+        Route("/dashboard", dashboard.dashboard, methods=["GET"], include_in_schema=False),
+        Route("/dashboard/goals", dashboard.goals, methods=["GET"], include_in_schema=False),
+    ]
 
 
 def _templates(services: Services) -> Jinja2Templates:

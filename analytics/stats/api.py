@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from analytics.managed.api import definitions_of
 from analytics.stats import columns, parser, realtime, runner
 from analytics.stats.funnel.api import FunnelAPI
 from samtycke.services import Services
@@ -117,8 +118,9 @@ class StatsAPI:
         services = self.services
         await services.auth.require(request, "marketer")
         parsed = parser.parse(await read_json(request, MAX_BODY), self.known_sites)
-        site = services.settings.site(parsed.site_id)
-        assert site is not None
+        configured = services.settings.site(parsed.site_id)
+        assert configured is not None
+        site = await definitions_of(services).site(configured)  # with the goals stored in samtycke
         columns.check(parsed, site)
         async with services.reports.turn():
             answer = await runner.run(services.reports, parsed, site, services.now())

@@ -160,6 +160,11 @@ def _ecommerce_statement(
         columns.value,
         goals_sql,
         parameters,
+        goal_revenue=(
+            goals.revenue(list(site.goals), f"d{dimensions.index(GOAL_DIMENSION)}", parameters)
+            if GOAL_DIMENSION in dimensions
+            else "revenue"
+        ),
     )
     if columns.facts:  # orders are read hit by hit, without their visits' facts
         raise InvalidQuery(

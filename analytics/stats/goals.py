@@ -69,3 +69,16 @@ def may_complete(goals: list[Goal], parameters: Parameters) -> str:
         return "(goal_id != 0 OR kind = 'event')"
     regex = parameters.bind("^(?:" + "|".join(patterns) + ")$", "String", "g")
     return f"(goal_id != 0 OR kind = 'event' OR (kind = 'pageview' AND match(pathname, {regex})))"
+
+
+def revenue(goals: list[Goal], goal_name: str, parameters: Parameters) -> str:
+    """SQL for Float64: a conversion's revenue, the hit's own or else its goal's default.
+
+    ``goal_name`` is the SQL of the goal the row counts for (the ``event:goal`` dimension).
+    """
+    defaults = [goal for goal in goals if goal.revenue > 0]
+    if not defaults:
+        return "revenue"
+    names = parameters.bind([goal.name for goal in defaults], "Array(String)", "g")
+    amounts = parameters.bind([float(goal.revenue) for goal in defaults], "Array(Float64)", "g")
+    return f"if(revenue != 0, revenue, transform({goal_name}, {names}, {amounts}, toFloat64(0)))"

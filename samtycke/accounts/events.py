@@ -1,10 +1,13 @@
-"""The account record: every change to an account or token, for auditors.
+"""The change record: every change to an account or token, and to settings people make in
+samtycke (a site's goals and saved funnels), for auditors.
 
 Who did it (the actor: an account name, ``setup`` for the first-run page, ``cli`` for
 ``samtycke account``), what (``create``, ``set_password``, ``disable``, ``enable``,
-``delete``, ``issue_token``, ``revoke_token``), to whom, when, and a detail that is never
-a secret (the role given, a token's id).  Rows are only ever added: the record of an
-account outlives the account.
+``delete``, ``issue_token``, ``revoke_token``; ``create_goal``, ``update_goal``,
+``delete_goal`` and the same for funnels), to whom or what (an account, or e.g.
+``site 1 goal 7``), when, and a detail that is never a secret (the role given, a token's
+id, a goal's definition before and after as JSON).  Rows are only ever added: the record
+of an account or a goal outlives it.
 """
 
 from __future__ import annotations

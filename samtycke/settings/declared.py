@@ -276,6 +276,11 @@ class Goal:
     event_category: str = setting("", "Event category that converts.")
     event_action: str = setting("", "Event action that converts.")
     event_name: str = setting("", "Event name that converts.")
+    revenue: float = setting(
+        0.0,
+        "Revenue counted for a conversion whose hit sends none (Matomo's default goal revenue).",
+        minimum=0,
+    )
 
 
 # Per site, the environment variable is named after the site's id, e.g. SAMTYCKE_SITE_1_ACCOUNTS_SECRET.

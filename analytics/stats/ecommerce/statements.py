@@ -79,8 +79,13 @@ def body(
     column: Render,
     goals_sql: str,
     parameters: Parameters,
+    goal_revenue: str = "revenue",
 ) -> str:
-    """SELECT ... GROUP BY for an ecommerce query; ``range_where`` bounds site and period."""
+    """SELECT ... GROUP BY for an ecommerce query; ``range_where`` bounds site and period.
+
+    ``goal_revenue`` is a conversion's revenue by ``event:goal``: the hit's own, or else its
+    goal's default (``goals.revenue``).
+    """
 
     def item_column(dimension: str) -> str:
         return PRODUCT_DIMENSIONS.get(dimension) or column(dimension)
@@ -93,7 +98,7 @@ def body(
     selected = [f"{dimension_sql(d)} AS d{i}" for i, d in enumerate(dimensions)]
     if GOAL_DIMENSION in dimensions:
         return (
-            f"SELECT {', '.join([*selected, 'round(sum(revenue), 2) AS metric_revenue'])}\n"
+            f"SELECT {', '.join([*selected, f'round(sum({goal_revenue}), 2) AS metric_revenue'])}\n"
             f"FROM {EVENTS}\nWHERE {' AND '.join([*range_where, *filters])}\n{group}"
         )
     orders = _first_sightings(parameters)

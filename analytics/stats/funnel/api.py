@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from analytics.managed.api import definitions_of
 from analytics.stats.funnel import parser, runner
 from samtycke.services import Services
 from samtycke.web.bodies import read_json
@@ -81,8 +82,9 @@ class FunnelAPI:
         services = self.services
         await services.auth.require(request, "marketer")
         funnel = parser.parse(await read_json(request, MAX_BODY), self.known_sites)
-        site = services.settings.site(funnel.site_id)
-        assert site is not None
+        configured = services.settings.site(funnel.site_id)
+        assert configured is not None
+        site = await definitions_of(services).site(configured)  # with the goals stored in samtycke
         async with services.reports.turn():
             answer = await runner.run(services.reports, funnel, site, list(site.goals), services.now())
         return JSONResponse(answer.as_json())
