@@ -188,8 +188,8 @@ def test_configured_goals_are_listed_read_only(clean: TestClient) -> None:
     assert listed.status_code == 200
     assert listed.json()["goals"] == [
         {
-            "id": 7, "name": "Köp", "page": "/tack*", "event_category": "", "event_action": "", "event_name": "",
-            "revenue": 0.0, "source": "config", "created_by": None, "created_at": None, "updated_by": None,
+            "id": 7, "name": "Köp", "page": "/tack*", "event_category": "", "event_action": "",
+            "event_name": "", "revenue": 0.0, "source": "config", "created_by": None, "created_at": None, "updated_by": None,
             "updated_at": None,
         }
     ]  # fmt: skip

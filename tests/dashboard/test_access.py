@@ -9,6 +9,7 @@ import pytest
 from starlette.routing import Route
 
 from tests.dashboard.conftest import AUDIT_PASSWORD, AUDIT_USER, PASSWORD, USER, DashboardServer
+from tests.support.tokens import bearer
 
 # How each route is called with valid input.
 CALLS: dict[tuple[str, str], dict[str, Any]] = {
@@ -26,6 +27,32 @@ CALLS: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 EXPECTED = {None: 401, "marketer": 200, "auditor": 403, "admin": 200}
+# Goals and saved funnels, and their page: marketers and admins change them, auditors read them.
+# Each change is one that can be repeated alike: goal 900 and funnel 1 are made by
+# ``stored_goal_and_funnel``, goal 1 is the configuration file's, 999 is nobody's.
+MANAGED_GOAL = {"id": 900, "name": "Access", "page": "/access*"}
+MANAGED_FUNNEL = {"name": "Access", "steps": [{"page": "/"}, {"goal": "Access"}], "within": "visit"}
+READ = {None: 401, "marketer": 200, "auditor": 200, "admin": 200}
+
+
+def change(status: int) -> dict[str | None, int]:
+    return {None: 401, "marketer": status, "auditor": 403, "admin": status}
+
+
+GOALS, FUNNELS = "/api/v1/sites/{site_id}/goals", "/api/v1/sites/{site_id}/funnels"
+MANAGED: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str | None, int]]] = {
+    ("GET", "/dashboard/goals"): ("/dashboard/goals", {}, {**READ, None: 303}),
+    ("GET", GOALS): ("/api/v1/sites/1/goals", {}, READ),
+    ("POST", GOALS): ("/api/v1/sites/1/goals", {"json": {"name": "Signed a contract"}}, change(409)),
+    ("GET", GOALS + "/{goal_id}"): ("/api/v1/sites/1/goals/1", {}, READ),
+    ("PUT", GOALS + "/{goal_id}"): ("/api/v1/sites/1/goals/900", {"json": MANAGED_GOAL}, change(200)),
+    ("DELETE", GOALS + "/{goal_id}"): ("/api/v1/sites/1/goals/999", {}, change(404)),
+    ("GET", FUNNELS): ("/api/v1/sites/1/funnels", {}, READ),
+    ("POST", FUNNELS): ("/api/v1/sites/1/funnels", {"json": MANAGED_FUNNEL}, change(409)),
+    ("GET", FUNNELS + "/{funnel_id}"): ("/api/v1/sites/1/funnels/1", {}, READ),
+    ("PUT", FUNNELS + "/{funnel_id}"): ("/api/v1/sites/1/funnels/1", {"json": MANAGED_FUNNEL}, change(200)),
+    ("DELETE", FUNNELS + "/{funnel_id}"): ("/api/v1/sites/1/funnels/999", {}, change(404)),
+}
 
 
 def statistics_routes(server: DashboardServer) -> set[tuple[str, str]]:
@@ -58,6 +85,40 @@ def test_role_access(dashboard: DashboardServer, method: str, path: str, role: s
         return
     assert response.status_code == expected, response.text
     if expected >= 400 and path.startswith("/api/"):
+        assert response.json()["error"]["code"]
+
+
+def managed_routes(server: DashboardServer) -> set[tuple[str, str]]:
+    found = set()
+    for route in server.app.routes:
+        if isinstance(route, Route) and (route.path.startswith(("/api/v1/sites/", "/dashboard/"))):
+            found.update((method, route.path) for method in route.methods or () if method != "HEAD")
+    return found
+
+
+def test_every_goal_and_funnel_route_is_covered(dashboard: DashboardServer) -> None:
+    assert managed_routes(dashboard) == set(MANAGED)
+
+
+@pytest.fixture(scope="module")
+def stored_goal_and_funnel(dashboard: DashboardServer) -> None:
+    for path, body in (("goals", MANAGED_GOAL), ("funnels", MANAGED_FUNNEL)):
+        response = dashboard.post(f"/api/v1/sites/1/{path}", "marketer", json=body)
+        assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("role", [None, "marketer", "auditor", "admin"])
+@pytest.mark.parametrize(("method", "route"), sorted(MANAGED))
+def test_goal_and_funnel_access(
+    dashboard: DashboardServer, stored_goal_and_funnel: None, method: str, route: str, role: str | None
+) -> None:
+    path, call, expected = MANAGED[(method, route)]
+    headers = bearer(role) if role else {}
+    response = httpx.request(
+        method, dashboard.url + path, headers=headers, timeout=30, follow_redirects=False, **call
+    )
+    assert response.status_code == expected[role], response.text
+    if response.status_code >= 400:
         assert response.json()["error"]["code"]
 
 

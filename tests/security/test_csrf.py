@@ -40,6 +40,9 @@ VISITOR_ROUTES = {
     ("POST", "/api/v1/consent/account"),
     ("DELETE", "/api/v1/accounts/consent"),
 }
+# A stored goal and a saved funnel, made before each test with a bearer token.
+GOAL = {"id": 900, "name": "CSRF", "page": "/csrf*"}
+FUNNEL = {"name": "CSRF", "steps": [{"page": "/"}, {"goal": "CSRF"}], "within": "visit"}
 # Every route that changes something with the login cookie, called with valid input.
 COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/audit/purge"): {},
@@ -65,6 +68,12 @@ COOKIE_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/api/v1/accounts/{name}/tokens/{token_id}"): {},
     ("DELETE", "/api/v1/accounts/{name}/sessions"): {},
     ("POST", "/admin/accounts"): {"data": {"action": "enable", "name": "maria"}},
+    ("POST", "/api/v1/sites/{site_id}/goals"): {"json": GOAL},
+    ("PUT", "/api/v1/sites/{site_id}/goals/{goal_id}"): {"json": GOAL},
+    ("DELETE", "/api/v1/sites/{site_id}/goals/{goal_id}"): {},
+    ("POST", "/api/v1/sites/{site_id}/funnels"): {"json": FUNNEL},
+    ("PUT", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): {"json": FUNNEL},
+    ("DELETE", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): {},
 }
 PATHS = {
     "/api/v1/visitors/{visitor_id}": "/api/v1/visitors/0123456789abcdef",
@@ -74,6 +83,15 @@ PATHS = {
     "/api/v1/accounts/{name}/tokens": "/api/v1/accounts/maria/tokens",
     "/api/v1/accounts/{name}/tokens/{token_id}": "/api/v1/accounts/maria/tokens/0123456789ab",
     "/api/v1/accounts/{name}/sessions": "/api/v1/accounts/maria/sessions",
+    "/api/v1/sites/{site_id}/goals": "/api/v1/sites/1/goals",
+    "/api/v1/sites/{site_id}/funnels": "/api/v1/sites/1/funnels",
+    # DELETE would remove them: these are nobody's; PUT changes the stored ones to what they are.
+    "/api/v1/sites/{site_id}/goals/{goal_id}": "/api/v1/sites/1/goals/900",
+    "/api/v1/sites/{site_id}/funnels/{funnel_id}": "/api/v1/sites/1/funnels/1",
+}
+NOBODYS = {
+    ("DELETE", "/api/v1/sites/{site_id}/goals/{goal_id}"): "/api/v1/sites/1/goals/999",
+    ("DELETE", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): "/api/v1/sites/1/funnels/999",
 }
 # From samtycke's own pages a change passes the origin check and gets its own answer; these
 # cannot be made twice alike, so they name what is already so: the account "maria" exists,
@@ -85,6 +103,10 @@ OWN_ANSWER = {
     ("DELETE", "/api/v1/accounts/{name}"): 404,
     ("DELETE", "/api/v1/accounts/{name}/tokens/{token_id}"): 404,
     ("POST", "/setup/{token}"): 404,
+    ("POST", "/api/v1/sites/{site_id}/goals"): 409,
+    ("DELETE", "/api/v1/sites/{site_id}/goals/{goal_id}"): 404,
+    ("POST", "/api/v1/sites/{site_id}/funnels"): 409,
+    ("DELETE", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): 404,
 }
 
 # What browsers send with a request from another origin: a sibling subdomain (same site, so a
@@ -169,8 +191,11 @@ def test_cookie_authenticated_changes_from_another_origin_are_refused(
         "/api/v1/accounts", json={"name": "maria", "role": "marketer", "password": PASSWORD}, headers=ADMIN
     )
     assert created.status_code == 201, created.text
+    for kind, body in (("goals", GOAL), ("funnels", FUNNEL)):
+        stored = client.post(f"/api/v1/sites/1/{kind}", json=body, headers=ADMIN)
+        assert stored.status_code == 201, stored.text
     log_in(client, token=ADMIN_TOKEN)
-    url = PATHS.get(path, path)
+    url = NOBODYS.get((method, path)) or PATHS.get(path, path)
     for headers in FOREIGN:
         response = client.request(
             method, url, headers=headers, follow_redirects=False, **COOKIE_ROUTES[(method, path)]

@@ -60,6 +60,8 @@ FUNNEL = {
     "steps": [{"page": "/"}, {"goal": "Signed a contract"}],
 }
 RECORDED = "(the consent id of the receipt recorded first)"
+MATRIX_GOAL = {"id": 900, "name": "Matrix", "page": "/matrix*"}
+MATRIX_FUNNEL = {"name": "Matrix", "steps": [{"page": "/"}, {"goal": "Matrix"}], "within": "visit"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,36 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/stats/realtime"): logged_in(401, 200, 403, 200, params={"site_id": 1}),
     ("GET", "/api/v1/stats/consent"): logged_in(401, 200, 403, 200, params={"site_id": 1}),
     ("GET", "/dashboard"): logged_in(303, 200, 403, 200),
+    # Goals and saved funnels: marketers and admins change them, auditors read them. The stored
+    # goal 900 and funnel 1 exist (``stored_goal_and_funnel``), goal 1 is the file's, 999 is
+    # nobody's, so that each change can be repeated alike.
+    ("GET", "/dashboard/goals"): logged_in(303, 200, 200, 200),
+    ("GET", "/api/v1/sites/{site_id}/goals"): logged_in(401, 200, 200, 200, path="/api/v1/sites/1/goals"),
+    ("POST", "/api/v1/sites/{site_id}/goals"): logged_in(
+        401, 409, 403, 409, path="/api/v1/sites/1/goals", json={"name": "Signed a contract"}
+    ),
+    ("GET", "/api/v1/sites/{site_id}/goals/{goal_id}"): logged_in(
+        401, 200, 200, 200, path="/api/v1/sites/1/goals/1"
+    ),
+    ("PUT", "/api/v1/sites/{site_id}/goals/{goal_id}"): logged_in(
+        401, 200, 403, 200, path="/api/v1/sites/1/goals/900", json=MATRIX_GOAL
+    ),
+    ("DELETE", "/api/v1/sites/{site_id}/goals/{goal_id}"): logged_in(
+        401, 404, 403, 404, path="/api/v1/sites/1/goals/999"
+    ),
+    ("GET", "/api/v1/sites/{site_id}/funnels"): logged_in(401, 200, 200, 200, path="/api/v1/sites/1/funnels"),
+    ("POST", "/api/v1/sites/{site_id}/funnels"): logged_in(
+        401, 409, 403, 409, path="/api/v1/sites/1/funnels", json=MATRIX_FUNNEL
+    ),
+    ("GET", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): logged_in(
+        401, 200, 200, 200, path="/api/v1/sites/1/funnels/1"
+    ),
+    ("PUT", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): logged_in(
+        401, 200, 403, 200, path="/api/v1/sites/1/funnels/1", json=MATRIX_FUNNEL
+    ),
+    ("DELETE", "/api/v1/sites/{site_id}/funnels/{funnel_id}"): logged_in(
+        401, 404, 403, 404, path="/api/v1/sites/1/funnels/999"
+    ),
     # A consented visitor's events: admins only.
     ("GET", "/api/v1/visitors/{visitor_id}"): logged_in(
         401, 403, 403, 200, path="/api/v1/visitors/0123456789abcdef", params={"site_id": 1}
@@ -267,6 +299,14 @@ def stored_account(app: Starlette, client: TestClient) -> None:
     accounts = app.state.services.accounts
     assert client.portal is not None
     client.portal.call(lambda: accounts.create("maria", "marketer", "long enough, surely", actor="matrix"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stored_goal_and_funnel(client: TestClient) -> None:
+    """A stored goal and saved funnel for their rows to act on."""
+    for path, body in (("goals", MATRIX_GOAL), ("funnels", MATRIX_FUNNEL)):
+        response = client.post(f"/api/v1/sites/1/{path}", json=body, headers=bearer("marketer"))
+        assert response.status_code == 201, response.text
 
 
 @pytest.fixture(scope="module")
