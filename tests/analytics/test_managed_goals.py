@@ -189,8 +189,8 @@ def test_configured_goals_are_listed_read_only(clean: TestClient) -> None:
     assert listed.json()["goals"] == [
         {
             "id": 7, "name": "Köp", "page": "/tack*", "event_category": "", "event_action": "",
-            "event_name": "", "revenue": 0.0, "source": "config", "created_by": None, "created_at": None, "updated_by": None,
-            "updated_at": None,
+            "event_name": "", "revenue": 0.0, "source": "config", "created_by": None, "created_at": None,
+            "updated_by": None, "updated_at": None,
         }
     ]  # fmt: skip
     for call in (

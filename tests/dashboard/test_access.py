@@ -91,7 +91,7 @@ def test_role_access(dashboard: DashboardServer, method: str, path: str, role: s
 def managed_routes(server: DashboardServer) -> set[tuple[str, str]]:
     found = set()
     for route in server.app.routes:
-        if isinstance(route, Route) and (route.path.startswith(("/api/v1/sites/", "/dashboard/"))):
+        if isinstance(route, Route) and (route.path.startswith((GOALS, FUNNELS, "/dashboard/"))):
             found.update((method, route.path) for method in route.methods or () if method != "HEAD")
     return found
 
