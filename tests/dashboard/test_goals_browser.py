@@ -52,6 +52,11 @@ def test_a_marketer_manages_goals_and_funnels_and_an_auditor_reads_the_record(
     solar = converted(dashboard, "Solceller")
     assert solar > 0
     expect(row.locator(".conversions")).to_have_text(str(solar))
+    stored = dashboard.get("/api/v1/sites/1/goals", "marketer").json()["goals"]
+    made = next(g for g in stored if g["name"] == "Solceller")
+    assert {k: made[k] for k in ("page", "event_category", "event_action", "event_name", "revenue")} == {
+        "page": "/solceller*", "event_category": "", "event_action": "", "event_name": "", "revenue": 0.0,
+    }  # fmt: skip
 
     funnel_form = page.locator("#funnel-form form")
     funnel_form.get_by_label("Name", exact=True).fill("Solvägen")

@@ -130,7 +130,7 @@
   }
 
   function field(label, name, value, attrs) {
-    return el('label', {}, label, el('input', { name, value: value === undefined ? '' : String(value), ...(attrs || {}) }));
+    return el('label', {}, label, el('input', { name, value: value === undefined || value === null ? '' : String(value), ...(attrs || {}) }));
   }
 
   function goalForm(goal) {
@@ -292,7 +292,7 @@
       ...config.sites.map((s) => el('option', { value: String(s.id), text: s.name, selected: s.id === site.id })));
     const other = new URLSearchParams(location.search);
     other.set('lang', lang === 'sv' ? 'en' : 'sv');
-    root.append(
+    root.append(...[
       el('div', { class: 'controls' },
         el('label', { for: 'site-picker', text: T.site }), picker,
         el('a', { class: 'lang', href: `?${other}`, lang: lang === 'sv' ? 'en' : 'sv', text: T.language })),
@@ -304,7 +304,8 @@
       el('section', { class: 'panel', 'aria-labelledby': 'goals-title' },
         el('h2', { id: 'goals-title', text: T.goals }), el('div', { id: 'goal-list' }), el('div', { id: 'goal-form' })),
       el('section', { class: 'panel', 'aria-labelledby': 'funnels-title' },
-        el('h2', { id: 'funnels-title', text: T.funnels }), el('div', { id: 'funnel-list' }), el('div', { id: 'funnel-form' })));
+        el('h2', { id: 'funnels-title', text: T.funnels }), el('div', { id: 'funnel-list' }), el('div', { id: 'funnel-form' })),
+    ].filter(Boolean));
     say(T.loading);
     load().then(() => say('')).catch((error) => { say(`${T.error}: ${error.message}`); root.dataset.state = 'error'; });
   }
