@@ -111,7 +111,10 @@ def funnel(document: Any) -> FunnelDefinition:
         funnel_parser.parse_within(body.get("within"))
     except funnel_parser.InvalidFunnel as exc:
         raise InvalidDefinition(exc.message, field=exc.field) from exc
-    return FunnelDefinition(name=name, steps=steps, within=str(body["within"]))
+    definition = FunnelDefinition(name=name, steps=steps, within=str(body["within"]))
+    if _unreadable(json.dumps(definition.steps_json(), ensure_ascii=False)):
+        raise InvalidDefinition("steps hold control characters or text that is not UTF-8", field="steps")
+    return definition
 
 
 def stored_steps(text: str) -> tuple[funnel_parser.Step, ...]:
@@ -130,14 +133,25 @@ def _object(document: Any, keys: frozenset[str]) -> dict[str, Any]:
     return document
 
 
+def _unreadable(value: str) -> bool:
+    """Control characters, or lone surrogates (valid JSON escapes, but not UTF-8 text)."""
+    if _CONTROL.search(value):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME or _CONTROL.search(value):
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME or _unreadable(value):
         raise InvalidDefinition(f"name is a non-empty text of at most {MAX_NAME} characters", field="name")
     return value.strip()
 
 
 def _text(value: Any, field: str) -> str:
-    if not isinstance(value, str) or len(value) > MAX_TEXT or _CONTROL.search(value):
+    if not isinstance(value, str) or len(value) > MAX_TEXT or _unreadable(value):
         raise InvalidDefinition(f"{field} is a text of at most {MAX_TEXT} characters", field=field)
     return value.strip()
 

@@ -216,11 +216,14 @@ def test_configured_goals_are_listed_read_only(clean: TestClient) -> None:
         ({"name": "A", "revenue": "5"}, "revenue"),
         ({"name": "A", "id": 0}, "id"),
         ({"name": "A", "colour": "red"}, "colour"),
+        (b'{"name": "A\\ud800"}', "name"),  # a lone surrogate: valid JSON, not UTF-8 text
+        ({"name": "A", "page": "/a\u0000"}, "page"),
         ([], "body"),
     ],
 )
 def test_bad_goals_are_400_naming_the_member(clean: TestClient, body: Any, field: str) -> None:
-    response = clean.post(GOALS, json=body, headers=MARKETER)
+    sent = {"content": body} if isinstance(body, bytes) else {"json": body}
+    response = clean.post(GOALS, headers=MARKETER, **sent)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["field"] == field
 
@@ -280,10 +283,12 @@ def test_saved_funnels_round_trip_into_the_funnel_query(clean: TestClient) -> No
         ({"name": "F", "steps": [{"page": "/"}, {"goal": "Ingen"}], "within": "visit"}, "steps[1].goal"),
         ({"name": "F", "steps": [{"page": "/"}, {"event": {}}], "within": "visit"}, "steps[1].event"),
         ({"name": "F", "steps": [{"page": "/"}, {"page": "/a"}], "within": "91d"}, "within"),
+        (b'{"name": "F", "steps": [{"page": "/"}, {"page": "/a\\udc00"}], "within": "visit"}', "steps"),
     ],
 )
-def test_bad_funnels_are_400_naming_the_member(clean: TestClient, body: dict[str, Any], field: str) -> None:
-    response = clean.post(FUNNELS, json=body, headers=MARKETER)
+def test_bad_funnels_are_400_naming_the_member(clean: TestClient, body: Any, field: str) -> None:
+    sent = {"content": body} if isinstance(body, bytes) else {"json": body}
+    response = clean.post(FUNNELS, headers=MARKETER, **sent)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["field"] == field
 
