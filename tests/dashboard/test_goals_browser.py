@@ -81,6 +81,14 @@ def test_a_marketer_manages_goals_and_funnels_and_an_auditor_reads_the_record(
     assert axe_violations(page) == []
     screenshot(page, "goals-and-funnels.png")
 
+    # The link opens the dashboard's funnel view with the saved funnel chosen.
+    link.click()
+    expect(page.locator("#funnel-pick")).to_have_value(str(saved["id"]))
+    expect(page.locator("#funnel-saved")).to_contain_text("Saved funnels")
+    expect(page.locator("#funnel-table tbody tr")).to_have_count(3)  # drawn: its query is done
+    page.go_back()
+    page.wait_for_selector("#goals[data-state=ready]")
+
     # Edit the goal's page; its conversions follow at once.
     row.get_by_role("button", name="Edit Solceller").click()
     editing = page.locator("#goal-form form")
