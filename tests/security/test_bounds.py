@@ -77,6 +77,7 @@ DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
 HUGE_INT = "9" * 5000  # past Python's 4300-digit limit for int from text
 BIG_INT = "9" * 4000  # within it, but past every integer the fields take
 HUGE_FLOAT = "1e999999"
+LONE_SURROGATE = '"a\\udc80b"'  # a valid JSON escape that is no UTF-8 text
 
 
 def with_value(document: dict[str, Any], key: str, raw: str) -> str:
@@ -91,7 +92,7 @@ def with_value(document: dict[str, Any], key: str, raw: str) -> str:
 def json_cases(document: dict[str, Any]) -> list[str]:
     cases = [DEEP_ARRAY, DEEP_OBJECT, HUGE_INT, HUGE_FLOAT, '"\\ud800"']
     for key in document:
-        for raw in (DEEP_ARRAY, HUGE_INT, BIG_INT, HUGE_FLOAT, "-" + BIG_INT, "1e308"):
+        for raw in (DEEP_ARRAY, HUGE_INT, BIG_INT, HUGE_FLOAT, "-" + BIG_INT, "1e308", LONE_SURROGATE):
             cases.append(with_value(document, key, raw))
     return cases
 
@@ -100,8 +101,19 @@ JSON_ENDPOINTS: dict[str, tuple[str, dict[str, str], list[str]]] = {
     "consent": ("/api/v1/consent", {}, json_cases(CHOICE)),
     "withdraw": ("/api/v1/consent/withdraw", {}, json_cases({"lang": "sv"})),
     "stats": ("/api/v1/stats/query", MARKETER, json_cases(QUERY)),
+    "stats_filter": (
+        "/api/v1/stats/query",
+        MARKETER,
+        [with_value(QUERY, "filters", f'[["is", "event:page", [{LONE_SURROGATE}]]]')],
+    ),
     "funnel": ("/api/v1/stats/funnel", MARKETER, json_cases(FUNNEL)),
     "bulk": ("/matomo.php", {}, json_cases({"requests": ["?idsite=1&rec=1"]})),
+    "goal": ("/api/v1/sites/1/goals", MARKETER, json_cases({"name": "Tack", "page": "/tack*"})),
+    "saved_funnel": (
+        "/api/v1/sites/1/funnels",
+        MARKETER,
+        json_cases({"name": "Köp", "steps": FUNNEL["steps"]}),
+    ),
 }
 
 
