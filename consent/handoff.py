@@ -23,8 +23,6 @@ from consent.recording.adoption import SourceChoice
 
 LIFETIME = timedelta(minutes=2)
 CAPACITY = 10_000
-# The address-bar parameter that carries a code (the banner's HANDOFF_PARAM).
-PARAM = "samtycke_handoff"
 # What ``secrets.token_urlsafe(16)`` makes: 22 base64url characters.
 CODE = re.compile(r"[A-Za-z0-9_-]{22}")
 

@@ -66,14 +66,6 @@ def place(html: bytes, at: int, tag: bytes, first: bytes) -> bytes:
     return html[: head.end()] + first + html[head.end() : at] + tag + html[at:]
 
 
-def inject(html: bytes, tag: bytes, first: bytes = b"") -> bytes:
-    """A whole page with ``tag`` at its injection point and ``first`` ahead; once only."""
-    at = injection_point(html)
-    if at is None or BANNER_SRC in html[:at]:
-        return html
-    return place(html, at, tag, first)
-
-
 @dataclass
 class Plan:
     """What the head of a page decided: the bytes read so far and how the response goes out."""

@@ -35,7 +35,6 @@ PUBLIC = [
     "/sites/99/policy",
     "/no-such-page",
 ]
-LOGGED_IN = ["/dashboard", "/audit"]
 VISITOR_PAGES = {"/sites/1/policy", "/sites/1/cookies", "/sites/1/privacy"}
 
 

@@ -33,7 +33,6 @@ from tests.support.tokens import TOKENS, bearer
 
 # Frozen "now" for the server: relative ranges and realtime depend on it.
 NOW = datetime(2026, 11, 21, 13, 30, tzinfo=UTC)
-TODAY = "2026-11-21"
 # ClickHouse expires raw events by its own clock, which no test moves: the site keeps them
 # for 50 years, so this fixed calendar stays within retention for decades to come.
 RETENTION_MONTHS = 600

@@ -24,8 +24,6 @@ from tests.enforcement.sample_site import templated_site, third_party
 from tests.enforcement.servers import serve
 from tests.support.config import demo_raw
 
-OPTIONAL_SET = {"demo_lang", "_pk_id.1.abcd", "demo_ads", "tracker_uid"}
-
 
 class Sites:
     def __init__(self, site: str, allowing: str, ads: str, metrics: Metrics) -> None:

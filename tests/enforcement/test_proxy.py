@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import logging
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from consent import consent_default
-from consent.enforcement.injection import SCAN_LIMIT, banner_tag, inject
+from consent.enforcement.injection import SCAN_LIMIT, Plan, banner_tag, scan
 from consent.enforcement.proxy import create_proxy
 from samtycke.settings import Settings
 from tests.enforcement.servers import serve
@@ -261,11 +262,23 @@ def test_html_without_an_injection_point_near_the_start_passes_unchanged(
     assert record.getMessage() == "HTML passed through without the banner"
 
 
-def test_inject_only_once() -> None:
-    page = b"<html><head></head></html>"
-    once = inject(page, banner_tag(1))
-    assert inject(once, banner_tag(1)) == once
-    assert gzip.decompress(gzip.compress(once)) == once
+def scanned(page: bytes, coding: str) -> Plan:
+    async def body() -> AsyncIterator[bytes]:
+        yield gzip.compress(page) if coding == "gzip" else page
+
+    return asyncio.run(scan(coding, body(), banner_tag(1)))
+
+
+@pytest.mark.parametrize("coding", ["identity", "gzip"])
+def test_a_page_is_injected_once_only(coding: str) -> None:
+    once = scanned(b"<html><head></head><body>page</body></html>", coding)
+    assert once.injected
+    assert once.html == (
+        b'<html><head><script src="/_samtycke/banner.js" data-site="1" defer></script></head>'
+        b"<body>page</body></html>"
+    )
+    again = scanned(once.html, coding)
+    assert (again.injected, again.reason) == (False, "")
 
 
 # -- in Chromium ----------------------------------------------------------------------------------------
