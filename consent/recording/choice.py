@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from consent.categories import GPC_DENIES, NECESSARY, optional_ids
+from samtycke.invalid import Invalid
 from samtycke.settings import Settings, Site
-from samtycke.web.errors import Unprocessable
 
 METHODS = ("accept_all", "reject_all", "custom", "gpc", "withdraw")
 MAX_BODY = 16 * 1024
+
+
+class InvalidChoice(Invalid):
+    """A consent request that is not a choice this site can record (the web answers 422)."""
 
 
 @dataclass(frozen=True)
@@ -41,48 +45,48 @@ class Choice:
 
 def parse_choice(settings: Settings, body: Any, gpc_header: bool, default_lang: str) -> Choice:
     if not isinstance(body, dict):
-        raise Unprocessable("the body must be a JSON object")
+        raise InvalidChoice("the body must be a JSON object")
     site_id = body.get("site_id")
     if not isinstance(site_id, int) or isinstance(site_id, bool):
-        raise Unprocessable("site_id must be a whole number", field="site_id")
+        raise InvalidChoice("site_id must be a whole number", field="site_id")
     site = settings.site(site_id)
     if site is None:
-        raise Unprocessable(f"there is no site {site_id}", field="site_id")
+        raise InvalidChoice(f"there is no site {site_id}", field="site_id")
     method = body.get("method", "custom")
     if method not in METHODS:
-        raise Unprocessable(f"method must be one of {', '.join(METHODS)}", field="method")
+        raise InvalidChoice(f"method must be one of {', '.join(METHODS)}", field="method")
     lang = body.get("lang", default_lang)
     if lang not in ("sv", "en"):
-        raise Unprocessable("lang must be sv or en", field="lang")
+        raise InvalidChoice("lang must be sv or en", field="lang")
     version = body.get("notice_version")
     if not isinstance(version, str) or not version or len(version) > 100:
-        raise Unprocessable("notice_version must name the notice the visitor saw", field="notice_version")
+        raise InvalidChoice("notice_version must name the notice the visitor saw", field="notice_version")
     signalled = body.get("gpc", False)
     if not isinstance(signalled, bool):
-        raise Unprocessable("gpc must be true or false", field="gpc")
+        raise InvalidChoice("gpc must be true or false", field="gpc")
     signalled = signalled or gpc_header
     raw = body.get("decisions", {})
     if not isinstance(raw, dict):
-        raise Unprocessable("decisions must be an object of category: true|false", field="decisions")
+        raise InvalidChoice("decisions must be an object of category: true|false", field="decisions")
     optional = optional_ids(site)
     for category, value in raw.items():
         where = f"decisions.{category}"[:100]
         if category == NECESSARY:
             if value is not True:
-                raise Unprocessable("necessary cookies cannot be refused", field=where)
+                raise InvalidChoice("necessary cookies cannot be refused", field=where)
             continue
         if category not in optional:
-            raise Unprocessable(f"unknown category {category[:60]!r}", field=where)
+            raise InvalidChoice(f"unknown category {category[:60]!r}", field=where)
         if not isinstance(value, bool):
-            raise Unprocessable("a decision must be true or false", field=where)
+            raise InvalidChoice("a decision must be true or false", field=where)
     explicit = {c: v for c, v in raw.items() if c != NECESSARY}
     if method == "accept_all":
         if False in explicit.values():
-            raise Unprocessable("accept_all cannot refuse a category; use custom", field="decisions")
+            raise InvalidChoice("accept_all cannot refuse a category; use custom", field="decisions")
         decisions = dict.fromkeys(optional, True)
     elif method in ("reject_all", "withdraw"):
         if True in explicit.values():
-            raise Unprocessable(f"{method} cannot grant a category; use custom", field="decisions")
+            raise InvalidChoice(f"{method} cannot grant a category; use custom", field="decisions")
         decisions = dict.fromkeys(optional, False)
     else:
         decisions = {c: bool(explicit.get(c, False)) for c in optional}

@@ -15,14 +15,13 @@ from consent.ledger.entries import ch_time, ranges, rfc3339
 from consent.ledger.log import ConsentLog, SignedCheckpoint
 from consent.ledger.sequencer import Appended, Entry
 from consent.recording.adoption import Link, SourceChoice, adopted_choice
-from consent.recording.choice import Choice
+from consent.recording.choice import Choice, InvalidChoice
 from consent.recording.notices import Notices
 from consent.recording.receipts import lifetime_days, receipt_entry, receipt_from_entry, sign_receipt
 from consent.recording.subjects import Subjects
 from samtycke.journal import Record, record
 from samtycke.services import Services
 from samtycke.settings import Site
-from samtycke.web.errors import Unprocessable
 
 logger = logging.getLogger("samtycke.consent")
 
@@ -103,7 +102,7 @@ class ConsentService:
         self.log.require_ready()
         notice = self.notices.get(choice.site.id, choice.notice_version, choice.lang)
         if notice is None:
-            raise Unprocessable(
+            raise InvalidChoice(
                 f"notice version {choice.notice_version[:100]!r} was never published for this site",
                 field="notice_version",
             )

@@ -29,6 +29,7 @@ from consent.recording.dpv import as_dpv
 from consent.recording.service import ConsentService
 from consent.web.accounts import token_error
 from samtycke.clientip import parse as parse_address
+from samtycke.invalid import Invalid
 from samtycke.settings import Site
 from samtycke.unavailable import Unavailable
 from samtycke.web import cors
@@ -39,7 +40,7 @@ from samtycke.web.errors import (
     HTTPError,
     NotFound,
     Unprocessable,
-    from_unavailable,
+    as_http,
 )
 from samtycke.web.i18n import language
 from samtycke.web.netlimit import NetworkLimit
@@ -103,8 +104,8 @@ class ConsentAPI:
                 if writes:
                     self.write_limit.check(request)
                 response = await handler(request)
-            except (HTTPError, Unavailable) as caught:
-                exc = from_unavailable(caught) if isinstance(caught, Unavailable) else caught
+            except (HTTPError, Unavailable, Invalid) as caught:
+                exc = as_http(caught)
                 if echo:
                     exc.headers.update(cors.allow(echo))
                 exc.headers.setdefault("Vary", "Origin")

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from samtycke.component import Component, optional_module
+from samtycke.invalid import Invalid
 from samtycke.logs import AccessLog
 from samtycke.services import Services, build
 from samtycke.settings import Settings
@@ -34,7 +35,7 @@ from samtycke.storage.priority import keep_native_threads_low
 from samtycke.unavailable import Unavailable
 from samtycke.web import accounts, assets, health, login, pages, setup
 from samtycke.web.asgi import header_values
-from samtycke.web.errors import HTTPError, PayloadTooLarge, from_status, from_unavailable
+from samtycke.web.errors import HTTPError, PayloadTooLarge, from_invalid, from_status, from_unavailable
 from samtycke.web.headerlimit import HeaderLimit
 from samtycke.web.i18n import language
 from samtycke.web.pageheaders import PageHeaders
@@ -179,6 +180,7 @@ def _assemble(
         exception_handlers={
             HTTPError: render_error,
             Unavailable: render_unavailable,
+            Invalid: render_invalid,
             StarletteHTTPException: render_starlette_error,
             Exception: render_unexpected,
         },
@@ -296,6 +298,12 @@ async def render_unavailable(request: Request, exc: Exception) -> Response:
     """Infrastructure that cannot serve now: 503, with when to try again if it knows."""
     assert isinstance(exc, Unavailable)
     return await render_error(request, from_unavailable(exc))
+
+
+async def render_invalid(request: Request, exc: Exception) -> Response:
+    """Input a domain refused: 422, naming the field."""
+    assert isinstance(exc, Invalid)
+    return await render_error(request, from_invalid(exc))
 
 
 async def render_starlette_error(request: Request, exc: Exception) -> Response:

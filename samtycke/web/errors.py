@@ -21,7 +21,8 @@ called the foreign code, with ``raise ... from exc``.
      └── ServiceUnavailable    503
 
 Infrastructure errors (``samtycke.unavailable.Unavailable``: storage, journal, the consent
-log) know no status; ``samtycke.web.app`` answers them as ``ServiceUnavailable``.  Refused
+log) know no status; ``samtycke.web.app`` answers them as ``ServiceUnavailable``, and input a
+domain refuses (``samtycke.invalid.Invalid``) as ``Unprocessable``.  Refused
 account changes (``samtycke.accounts.AccountError``) get theirs from ``from_account_error``.
 """
 
@@ -39,6 +40,7 @@ from samtycke.accounts.errors import (
     NoSuchToken,
     ReadOnlyAccount,
 )
+from samtycke.invalid import Invalid
 from samtycke.unavailable import Unavailable
 
 
@@ -169,6 +171,20 @@ def from_unavailable(exc: Unavailable) -> ServiceUnavailable:
     """The web boundary's answer to an infrastructure error: 503, and when to try again."""
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
     return ServiceUnavailable(exc.message, code=exc.code, headers=headers)
+
+
+def from_invalid(exc: Invalid) -> Unprocessable:
+    """The web boundary's answer to input a domain refuses: 422, naming the field."""
+    return Unprocessable(exc.message, field=exc.field, code=exc.code)
+
+
+def as_http(exc: HTTPError | Unavailable | Invalid) -> HTTPError:
+    """Any error the app renders, as the ``HTTPError`` it is answered with."""
+    if isinstance(exc, Unavailable):
+        return from_unavailable(exc)
+    if isinstance(exc, Invalid):
+        return from_invalid(exc)
+    return exc
 
 
 ACCOUNT_ERRORS: dict[type[AccountError], tuple[type[HTTPError], str]] = {

@@ -1,6 +1,6 @@
 """Property tests for the three parsers of untrusted text: tracking parameters, consent bodies, configuration.
 
-Each parser documents one error type (``InvalidHit``, a 400; ``Unprocessable``, a 422;
+Each parser documents one error type (``InvalidHit``, a 400; ``InvalidChoice``, a 422;
 ``ConfigError``, exit status 2).  Whatever it is given, it returns a value or raises that
 type, never anything else, which would reach a visitor as a 500 or an operator as a
 traceback.  Where a value can be written and read back, it reads back as written.
@@ -33,10 +33,9 @@ from analytics.ingestion.request import (
     parse_query,
 )
 from consent.categories import NECESSARY, optional_ids
-from consent.recording.choice import METHODS, Choice, parse_choice
+from consent.recording.choice import METHODS, Choice, InvalidChoice, parse_choice
 from samtycke.settings import Settings, loading
 from samtycke.settings.loading import ConfigError
-from samtycke.web.errors import Unprocessable
 
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -185,12 +184,12 @@ BODIES = st.one_of(
 
 @EXAMPLES
 @given(body=BODIES, gpc_header=st.booleans(), default_lang=st.sampled_from(["sv", "en", "xx"]))
-def test_a_consent_body_is_a_choice_or_unprocessable(
+def test_a_consent_body_is_a_choice_or_invalid(
     site_settings: Settings, body: Any, gpc_header: bool, default_lang: str
 ) -> None:
     try:
         choice = parse_choice(site_settings, body, gpc_header, default_lang)
-    except Unprocessable:
+    except InvalidChoice:
         return
     # What was recorded is a decision on every optional category of the site, and nothing else.
     assert set(choice.decisions) == set(optional_ids(choice.site))
