@@ -1,27 +1,25 @@
 """``samtycke visitor export|delete``: data requests for a consented visitor id.
 
 With a ClickHouse server configured the command opens storage itself.  With the embedded
-engine it must not (one process per data directory), so it asks the running server's
-HTTP API, authenticated with an admin token from ``--token`` or ``SAMTYCKE_TOKEN``.  When
-no server holds the embedded data directory, it opens it directly.
+engine it must not while ``samtycke serve`` holds the data directory (one process per data
+directory), so it asks the running server's HTTP API, authenticated with an admin token from
+``--token`` or ``SAMTYCKE_TOKEN``; ``--server URL`` asks a server in any case
+(``samtycke.cli_server``).  When no server holds the embedded data directory, it opens it
+directly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from samtycke.cli import add_config_option, command, load_settings, storage_failures
+from samtycke.cli_server import TOKEN_ENV, ask_server, here_or_on_server
 from samtycke.settings import Settings
-
-TOKEN_ENV = "SAMTYCKE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
 
 def register(subparsers: Any) -> None:
@@ -66,29 +64,19 @@ def run_visitor(args: argparse.Namespace) -> int:
         print("Nothing deleted.", file=sys.stderr)
         return 1
     from samtycke.services import clickhouse_url
-    from samtycke.storage import DataDirInUse, parse_url
+    from samtycke.storage import in_use, parse_url
 
     target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
-    if target.embedded and (args.server or _held(target.path)):
-        return _through_server(args, settings)
-    try:
-        return _direct(args, settings)
-    except DataDirInUse:
-        return _through_server(args, settings)
+    # With a ClickHouse server the command works on it even while samtycke serves; only the
+    # embedded engine is one process's at a time.
+    held = target.embedded and in_use(target.path)
+    return here_or_on_server(
+        args, settings, lambda: _direct(args, settings), lambda base: _on_server(args, base), held=held
+    )
 
 
 def _data_dir(settings: Settings) -> Path:
     return Path(settings.storage.data_dir).resolve()
-
-
-def _held(path: str) -> bool:
-    from samtycke.storage.client import DataDirInUse, _check_not_in_use
-
-    try:
-        _check_not_in_use(path)
-    except DataDirInUse:
-        return True
-    return False
 
 
 def _direct(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,33 +101,10 @@ def _direct(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _through_server(args: argparse.Namespace, settings: Settings) -> int:
-    token = args.token or os.environ.get(TOKEN_ENV, "")
-    if not token:
-        print(
-            "A running samtycke holds the data; give an admin token with --token or "
-            f"${TOKEN_ENV} (make one with `samtycke token --role admin`).",
-            file=sys.stderr,
-        )
-        return 2
-    base = args.server or f"http://{_host(settings.server.host)}:{settings.server.port}"
-    url = f"{base.rstrip('/')}/api/v1/visitors/{quote(args.visitor_id, safe='')}"
+def _on_server(args: argparse.Namespace, base: str) -> int:
+    path = f"/api/v1/visitors/{quote(args.visitor_id, safe='')}"
     method = "GET" if args.visitor_command == "export" else "DELETE"
-    try:
-        response = httpx.request(
-            method,
-            url,
-            params={"site_id": args.site},
-            headers={"authorization": f"Bearer {token}"},
-            timeout=120,
-        )
-    except httpx.HTTPError as exc:
-        print(f"Could not reach samtycke at {base}: {exc}. Is it running? Try --server.", file=sys.stderr)
-        return 1
-    if response.status_code != 200:
-        print(f"samtycke answered {response.status_code}: {response.text[:500]}", file=sys.stderr)
-        return 1
-    _print(response.json())
+    _print(ask_server(args, base, method, path, params={"site_id": args.site}, timeout=120))
     return 0
 
 
@@ -149,12 +114,6 @@ def _confirm(args: argparse.Namespace) -> bool:
         return False
     answer = input(f"Delete everything stored for visitor {args.visitor_id} on site {args.site}? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
-
-
-def _host(host: str) -> str:
-    if host in ("0.0.0.0", "::"):  # noqa: S104 - a listening address, mapped to a reachable one
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 def _print(document: Any) -> None:

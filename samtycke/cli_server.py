@@ -32,15 +32,51 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
 
 
 def here_or_on_server(
-    args: argparse.Namespace, settings: Settings, here: Callable[[], T], there: Callable[[str], T]
+    args: argparse.Namespace,
+    settings: Settings,
+    here: Callable[[], T],
+    there: Callable[[str], T],
+    *,
+    held: bool = False,
 ) -> T:
-    """``here()`` on the storage itself, or ``there(base_url)`` when a server holds it or is named."""
+    """``here()`` on the storage itself, or ``there(base_url)`` when a server holds it or is named.
+
+    ``held`` says the caller already knows a server holds the data, before ``here()`` would
+    start on anything it cannot undo.
+    """
     if args.server:
         return there(args.server)
+    if held:
+        return there(local_url(settings))
     try:
         return here()
     except DataDirInUse:
-        return there(f"http://127.0.0.1:{settings.server.port}")
+        return there(local_url(settings))
+
+
+def local_url(settings: Settings) -> str:
+    """Where the ``samtycke serve`` of these settings answers on this machine."""
+    host = settings.server.host
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - a listening address, mapped to a reachable one
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.server.port}"
+
+
+def admin_token(args: argparse.Namespace, without_token: str = "") -> str:
+    """The admin bearer token of ``--token`` or the environment; none ends the command.
+
+    ``without_token`` is said first when no token was given: another way to get there.
+    """
+    token: str = args.token or os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise CommandFailed(
+            f"{without_token}A running samtycke holds the data; give an admin token with --token or "
+            f"${TOKEN_ENV} (make one with `samtycke token --role admin`).",
+            2,
+        )
+    return token
 
 
 def in_storage(
@@ -73,24 +109,22 @@ def ask_server(
     path: str,
     *,
     json: Any = None,
+    params: dict[str, Any] | None = None,
     expect: int = 200,
     without_token: str = "",
+    timeout: float = 30,
 ) -> Any:
-    """The JSON answer of the running samtycke; anything else ends the command with what to do.
-
-    ``without_token`` is said first when no token was given: another way to get there.
-    """
-    token = args.token or os.environ.get(TOKEN_ENV, "")
-    if not token:
-        raise CommandFailed(
-            f"{without_token}A running samtycke holds the data; give an admin token with --token or "
-            f"${TOKEN_ENV} (make one with `samtycke token --role admin`).",
-            2,
-        )
+    """The JSON answer of the running samtycke; anything else ends the command with what to do."""
+    token = admin_token(args, without_token)
     url = f"{base.rstrip('/')}{path}"
     try:
         response = httpx.request(
-            method, url, json=json, headers={"authorization": f"Bearer {token}"}, timeout=30
+            method,
+            url,
+            json=json,
+            params=params,
+            headers={"authorization": f"Bearer {token}"},
+            timeout=timeout,
         )
     except httpx.HTTPError as exc:
         raise CommandFailed(

@@ -16,7 +16,6 @@ a target in use or not empty.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,11 @@ from samtycke.backup import archive, files, writer
 from samtycke.backup.restore import RestoreRefused, restore
 from samtycke.backup.verify import Report, verify
 from samtycke.cli import CommandFailed, add_config_option, command, load_settings, storage_failures
+from samtycke.cli_server import TOKEN_ENV, admin_token, here_or_on_server
 from samtycke.journal.journal import Lane
 from samtycke.progress import Progress
 from samtycke.settings import Settings
-from samtycke.storage import DataDirInUse, Storage
-
-TOKEN_ENV = "SAMTYCKE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+from samtycke.storage import Storage
 
 
 def register(subparsers: Any) -> None:
@@ -78,13 +76,13 @@ def run_backup(args: argparse.Namespace) -> int:
         raise CommandFailed(f"{folder} is not an empty folder; a backup goes into a new or empty one.", 2)
     settings = load_settings(args)
     data_dir = Path(settings.storage.data_dir).resolve()
-    if args.server or _running(data_dir):
-        source = _through_server(args, args.server or _local_url(settings), folder)
-    else:
-        try:
-            source = _direct(settings, data_dir, folder)
-        except DataDirInUse:
-            source = _through_server(args, _local_url(settings), folder)
+    source = here_or_on_server(
+        args,
+        settings,
+        lambda: _direct(settings, data_dir, folder),
+        lambda base: _through_server(args, base, folder),
+        held=_running(data_dir),
+    )
     with Progress("verifying") as progress:
         report = verify(folder, progress.say)
     _summary(report, folder, source)
@@ -144,13 +142,7 @@ def _direct(settings: Settings, data_dir: Path, folder: Path) -> str:
 
 
 def _through_server(args: argparse.Namespace, base: str, folder: Path) -> str:
-    token = args.token or os.environ.get(TOKEN_ENV, "")
-    if not token:
-        raise CommandFailed(
-            f"A running samtycke holds the data; give an admin token with --token or ${TOKEN_ENV} "
-            "(make one with `samtycke token --role admin`).",
-            2,
-        )
+    token = admin_token(args)
     url = f"{base.rstrip('/')}/api/v1/backup"
     headers = {"authorization": f"Bearer {token}"}
     with Progress("backup") as status:
@@ -179,10 +171,6 @@ def _counted(chunks: Iterator[bytes], progress: Progress) -> Iterator[bytes]:
     for chunk in chunks:
         progress.advance(len(chunk))
         yield chunk
-
-
-def _local_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.server.port}"
 
 
 def _summary(report: Report, folder: Path, source: str) -> None:

@@ -7,6 +7,7 @@ from samtycke.storage.client import (
     StorageError,
     StorageUnavailable,
     Target,
+    in_use,
     parse_url,
     quote_identifier,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "StorageUnavailable",
     "Table",
     "Target",
+    "in_use",
     "parse_url",
     "quote_identifier",
 ]

@@ -98,6 +98,15 @@ def parse_url(url: str, default_database: str) -> Target:
     )
 
 
+def in_use(path: str) -> bool:
+    """Whether another process holds the embedded engine's data directory ``path``."""
+    try:
+        _check_not_in_use(path)
+    except DataDirInUse:
+        return True
+    return False
+
+
 def _check_not_in_use(path: str) -> None:
     """Fail early, and clearly, when another process holds the embedded engine's lock.
 
