@@ -20,11 +20,15 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from analytics.ingestion.collector import Collector
 from consent.enforcement.proxy import BANNER_PATHS, PREFIX, create_proxy
+from consent.recording.choice import InvalidChoice
 from consent.web import api as consent_api
 from samtycke.logs import request_id
 from samtycke.settings import Settings
@@ -257,3 +261,20 @@ def test_an_unexpected_error_is_answered_alike_and_logged_under_its_request_id(
             assert ("unexpected error", response.headers["x-request-id"]) in handler.seen
     finally:
         logger.removeHandler(handler)
+
+
+def test_input_a_domain_refuses_outside_the_consent_api_is_answered_422(clients: Clients) -> None:
+    """The app's own answer to an ``Invalid`` that no handler turned into an HTTP error."""
+
+    async def refuse(request: Request) -> Response:
+        raise InvalidChoice("lang must be sv or en", field="lang")
+
+    app = clients.direct.app
+    assert isinstance(app, Starlette)
+    app.router.routes.append(Route("/api/v1/refused-for-the-test", refuse, methods=["GET"]))
+    for client in (clients.direct, clients.router):
+        answer = client.get("/api/v1/refused-for-the-test")
+        assert answer.status_code == 422
+        assert answer.json() == {
+            "error": {"code": "unprocessable", "message": "lang must be sv or en", "field": "lang"}
+        }
