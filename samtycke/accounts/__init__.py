@@ -1,11 +1,12 @@
 """Accounts: who may log in, with which role, and the record of every change to them.
 
 The flow: a person or script asks for an account change (the admin pages and API, the
-first-run setup page, ``samtycke account create``) → ``Accounts`` in ``store.py`` checks
-it and writes it to ClickHouse (argon2 password hashes, sha256 token hashes, never the
-secret) → ``AccountEvents`` in ``events.py`` records who did what to whom, for auditors →
-``samtycke.auth`` consults the store on every login and bearer-token call, beside the
-read-only ``[[users]]`` and ``[[tokens]]`` of the configuration file.
+first-run setup page of ``first_run``, ``samtycke account create`` in ``cli``) →
+``Accounts`` in ``store.py`` checks it and writes it to ClickHouse (argon2 password hashes,
+sha256 token hashes, never the secret) → ``AccountEvents`` in ``events.py`` records who
+did what to whom, for auditors → ``samtycke.auth`` consults the store on every login and
+bearer-token call, beside the read-only ``[[users]]`` and ``[[tokens]]`` of the
+configuration file.  The values all of them pass around are in ``model``.
 
 Public surface (``services.accounts`` in a running app):
 

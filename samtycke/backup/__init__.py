@@ -9,4 +9,7 @@ A running samtycke holds the embedded database, so ``samtycke backup`` asks it
 (``web``); with nothing running the command reads the data itself (``writer``).  Either
 way shipping from the journal stops for the copy, so that every record is in exactly one
 place: a table or the copied journal, which the restored service ships on its first start.
+``files`` says which files of the data directory go in, ``manifest`` what the backup holds,
+``archive`` is the tar stream a running server sends, ``reader`` reads table files for
+``verify`` without a database, and ``cli`` is ``samtycke backup`` and ``samtycke restore``.
 """

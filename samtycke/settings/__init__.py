@@ -4,7 +4,9 @@
 ``loading``   a TOML file (and the environment the CLI hands in) into ``Settings``, with
               errors that name the key;
 ``table``     the declared settings flattened into the README's table;
-``example``   the commented configuration ``samtycke init`` writes, and ``demo/`` the demo's.
+``example``   the commented configuration ``samtycke init`` writes, and ``demo/`` the demo's;
+``hosts``     the host names a site is served on; ``per_site`` values derived from one
+              site's settings, computed once.
 """
 
 from samtycke.settings.declared import (

@@ -1,4 +1,12 @@
-"""ClickHouse storage: the client pool, DDL rendering and migrations."""
+"""ClickHouse storage: the client pool, DDL rendering and migrations.
+
+A query flows ``client`` (one code path for the embedded engine and a server; foreign
+errors become ``StorageError`` or ``StorageUnavailable``), report queries through
+``budget`` (a few at a time, bounded in time and memory).  Tables are declared with
+``ddl`` (one server or a cluster) and created by ``migrations``; ``engine`` says whether the
+embedded ClickHouse is installed, ``priority`` lowers its threads' CPU priority and
+``part_cleanup`` sets how soon it removes merged-away parts.
+"""
 
 from samtycke.storage.client import (
     DataDirInUse,
