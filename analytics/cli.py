@@ -63,10 +63,10 @@ def run_visitor(args: argparse.Namespace) -> int:
     if args.visitor_command == "delete" and not args.yes and not _confirm(args):
         print("Nothing deleted.", file=sys.stderr)
         return 1
-    from samtycke.services import clickhouse_url
-    from samtycke.storage import in_use, parse_url
+    from samtycke.services import storage_target
+    from samtycke.storage import in_use
 
-    target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
+    target = storage_target(settings)
     # With a ClickHouse server the command works on it even while samtycke serves; only the
     # embedded engine is one process's at a time.
     held = target.embedded and in_use(target.path)
@@ -81,10 +81,10 @@ def _data_dir(settings: Settings) -> Path:
 
 def _direct(args: argparse.Namespace, settings: Settings) -> int:
     from analytics import visitor_data
-    from samtycke.services import clickhouse_url
-    from samtycke.storage import Layout, Storage, parse_url
+    from samtycke.services import storage_target
+    from samtycke.storage import Layout, Storage
 
-    target = parse_url(clickhouse_url(settings, _data_dir(settings)), settings.storage.database)
+    target = storage_target(settings)
     storage = Storage(target)
     try:
         with storage_failures("ClickHouse failed"):

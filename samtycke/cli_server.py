@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -86,13 +85,11 @@ def in_storage(
     failed: str,
 ) -> T:
     """Run ``work`` on samtycke's ClickHouse, its tables up to date; ``failed`` prefixes a failure."""
-    from samtycke.services import clickhouse_url
-    from samtycke.storage import Layout, parse_url
+    from samtycke.services import storage_target
+    from samtycke.storage import Layout
     from samtycke.storage import migrations as migrating
 
-    target = parse_url(
-        clickhouse_url(settings, Path(settings.storage.data_dir).resolve()), settings.storage.database
-    )
+    target = storage_target(settings)
     storage = Storage(target)
     try:
         with storage_failures(failed):

@@ -29,7 +29,7 @@ from samtycke.refusals import RefusalBudget
 from samtycke.sessions import SessionStore
 from samtycke.settings import Settings
 from samtycke.signing import Signer, load_or_create_keys
-from samtycke.storage import Layout, Storage, parse_url
+from samtycke.storage import Layout, Storage, Target, parse_url
 from samtycke.storage import migrations as migrations_module
 from samtycke.storage.budget import QueryBudget
 from samtycke.storage.client import DataDirInUse, StorageError, StorageUnavailable
@@ -43,8 +43,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "web" / "templates"
 
 
-def clickhouse_url(settings: Settings, data_dir: Path) -> str:
-    return settings.storage.clickhouse_url or f"chdb://{(data_dir / 'clickhouse').resolve()}"
+def storage_target(settings: Settings) -> Target:
+    """samtycke's ClickHouse: ``storage.clickhouse_url``, else the embedded engine in the data directory."""
+    data_dir = Path(settings.storage.data_dir).resolve()
+    url = settings.storage.clickhouse_url or f"chdb://{(data_dir / 'clickhouse').resolve()}"
+    return parse_url(url, settings.storage.database)
 
 
 @dataclass
@@ -145,7 +148,7 @@ def build(settings: Settings, *, now: Callable[[], datetime] | None = None) -> S
     datadir.folder(data_dir)
     if changed := datadir.tighten(data_dir):
         logger.info("data directory: files and folders made private to this user", extra={"changed": changed})
-    target = parse_url(clickhouse_url(settings, data_dir), settings.storage.database)
+    target = storage_target(settings)
     storage = Storage(target)
     layout = Layout(target.database, settings.storage.cluster)
     metrics = Metrics()

@@ -90,8 +90,7 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from samtycke.services import clickhouse_url
-    from samtycke.storage import parse_url
+    from samtycke.services import storage_target
 
     settings = load_settings(args)
     data_dir = Path(settings.storage.data_dir).resolve()
@@ -99,7 +98,7 @@ def run_restore(args: argparse.Namespace) -> int:
         raise CommandFailed(
             "A cluster is restored with ClickHouse's RESTORE ... ON CLUSTER; see the README.", 2
         )
-    storage = Storage(parse_url(clickhouse_url(settings, data_dir), settings.storage.database))
+    storage = Storage(storage_target(settings))
     try:
         with storage_failures("The restore failed"), Progress("restore") as progress:
             done = restore(Path(args.dir), data_dir, storage, force=args.force, step=progress.say)
@@ -125,14 +124,13 @@ def _running(data_dir: Path) -> bool:
 
 
 def _direct(settings: Settings, data_dir: Path, folder: Path) -> str:
-    from samtycke.services import clickhouse_url
-    from samtycke.storage import parse_url
+    from samtycke.services import storage_target
 
     if settings.storage.cluster:
         raise CommandFailed(
             "A cluster is backed up with ClickHouse's BACKUP ... ON CLUSTER; see the README.", 2
         )
-    storage = Storage(parse_url(clickhouse_url(settings, data_dir), settings.storage.database))
+    storage = Storage(storage_target(settings))
     try:
         with storage_failures("The backup failed"), Progress("backup") as progress:
             writer.write(storage, data_dir, folder, progress.say)
