@@ -34,7 +34,7 @@ from samtycke.logs import request_id
 from samtycke.settings import Settings
 from samtycke.settings import loading as configfile
 from samtycke.web.app import create_app
-from tests.support.config import deep_merge, demo_raw, unique_database
+from tests.support.config import DEMO_CHOICE, deep_merge, demo_raw, unique_database
 from tests.support.ports import free_port
 
 LIMIT = 64 * 1024  # the app's body limit, kept small to keep the requests small
@@ -42,13 +42,6 @@ JSON = {"content-type": "application/json"}
 WANTS_JSON = {"accept": "application/json"}
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 SITE_ORIGIN = {"origin": "https://www.samtycke.test"}
-CHOICE = {
-    "site_id": 1,
-    "decisions": {"preferences": False, "statistics": True, "marketing": False},
-    "method": "custom",
-    "notice_version": "2026-11-01",
-    "lang": "sv",
-}
 # What a client acts on; the proxy's own Vary additions are compared separately.
 COMPARED_HEADERS = (
     "content-type",
@@ -77,15 +70,20 @@ def streamed(size: int) -> Iterator[bytes]:
 
 BAD = {
     "consent not JSON": Bad("POST", "/api/v1/consent", 400, lambda: {"content": b"{nope", "headers": JSON}),
-    "consent unknown site": Bad("POST", "/api/v1/consent", 422, lambda: {"json": {**CHOICE, "site_id": 99}}),
+    "consent unknown site": Bad(
+        "POST", "/api/v1/consent", 422, lambda: {"json": {**DEMO_CHOICE, "site_id": 99}}
+    ),
     "consent foreign origin": Bad(
         "POST",
         "/api/v1/consent",
         403,
-        lambda: {"json": CHOICE, "headers": {"origin": "https://evil.example"}},
+        lambda: {"json": DEMO_CHOICE, "headers": {"origin": "https://evil.example"}},
     ),
     "consent error to the site's origin": Bad(
-        "POST", "/api/v1/consent", 422, lambda: {"json": {**CHOICE, "method": "x"}, "headers": SITE_ORIGIN}
+        "POST",
+        "/api/v1/consent",
+        422,
+        lambda: {"json": {**DEMO_CHOICE, "method": "x"}, "headers": SITE_ORIGIN},
     ),
     "consent over the choice limit": Bad(
         "POST", "/api/v1/consent", 413, lambda: {"content": b" " * 17_000 + b"{}", "headers": JSON}
@@ -97,7 +95,7 @@ BAD = {
         "POST", "/api/v1/consent", 413, lambda: {"content": streamed(LIMIT), "headers": JSON}
     ),
     "consent log not ready": Bad(
-        "POST", "/api/v1/consent", 503, lambda: {"json": CHOICE, "headers": SITE_ORIGIN}
+        "POST", "/api/v1/consent", 503, lambda: {"json": DEMO_CHOICE, "headers": SITE_ORIGIN}
     ),
     "consent page asked for": Bad(
         "POST", "/api/v1/consent", 400, lambda: {"content": b"[", "headers": {**JSON, **BROWSER}}
@@ -232,7 +230,7 @@ class RequestIds(logging.Handler):
 @pytest.mark.parametrize(
     "bad",
     [
-        Bad("POST", "/api/v1/consent", 500, lambda: {"json": CHOICE}),
+        Bad("POST", "/api/v1/consent", 500, lambda: {"json": DEMO_CHOICE}),
         Bad("GET", "/matomo.php?idsite=1&rec=1", 500, lambda: {"headers": BROWSER}),
     ],
     ids=["consent", "tracking"],

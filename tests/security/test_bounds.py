@@ -27,16 +27,10 @@ from samtycke.storage import QueryLimitExceeded, Storage
 from samtycke.storage.budget import QueryBudget
 from samtycke.web import cors
 from samtycke.web.app import create_app
+from tests.support.config import DEMO_CHOICE
 from tests.support.live import LiveServer, wait_ready
 from tests.support.tokens import MARKETER, TOKENS
 
-CHOICE = {
-    "site_id": 1,
-    "decisions": {"preferences": False, "statistics": True, "marketing": False},
-    "method": "custom",
-    "notice_version": "2026-11-01",
-    "lang": "sv",
-}
 QUERY = {"site_id": 1, "metrics": ["visitors"], "date_range": "7d"}
 FUNNEL = {"site_id": 1, "date_range": "7d", "within": "visit", "steps": [{"page": "/"}, {"page": "/tack"}]}
 HIT: dict[str, Any] = {"idsite": 1, "rec": 1, "url": "http://localhost/bounds"}
@@ -98,7 +92,7 @@ def json_cases(document: dict[str, Any]) -> list[str]:
 
 
 JSON_ENDPOINTS: dict[str, tuple[str, dict[str, str], list[str]]] = {
-    "consent": ("/api/v1/consent", {}, json_cases(CHOICE)),
+    "consent": ("/api/v1/consent", {}, json_cases(DEMO_CHOICE)),
     "withdraw": ("/api/v1/consent/withdraw", {}, json_cases({"lang": "sv"})),
     "stats": ("/api/v1/stats/query", MARKETER, json_cases(QUERY)),
     "stats_filter": (
@@ -341,7 +335,7 @@ def test_consent_writes_are_limited_per_client_network(
         wait_ready(proxied, timeout=120)
 
         def write(client_address: str, path: str = "/api/v1/consent") -> Any:
-            return proxied.post(path, json=CHOICE, headers={"x-forwarded-for": client_address})
+            return proxied.post(path, json=DEMO_CHOICE, headers={"x-forwarded-for": client_address})
 
         with caplog.at_level(logging.INFO):
             assert [write("203.0.113.7").status_code for _ in range(5)] == [201] * 5

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,15 +17,8 @@ from starlette.testclient import TestClient
 from samtycke.services import Services
 from samtycke.settings import Settings
 from samtycke.web.app import create_app
+from tests.support.config import DEMO_CHOICE
 from tests.support.live import wait_ready
-
-CHOICE: dict[str, Any] = {
-    "site_id": 1,
-    "decisions": {"preferences": False, "statistics": True, "marketing": False},
-    "method": "custom",
-    "notice_version": "2026-11-01",
-    "lang": "sv",
-}
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def stored_hits(client: TestClient) -> int:
 
 
 def test_reading_a_history_makes_no_insert_and_waits_for_no_shipment(client: TestClient) -> None:
-    assert client.post("/api/v1/consent", json=CHOICE).status_code == 201
+    assert client.post("/api/v1/consent", json=DEMO_CHOICE).status_code == 201
     ship_now(client)  # the receipt is stored, as the schedule would have done
     before = inserts(client, "events")
     for n in range(50):
@@ -87,9 +79,10 @@ def test_a_visitor_sees_the_choice_just_made(settings: Settings) -> None:
     """With the usual schedule, the read waits for the next shipment and shows the new receipt."""
     with TestClient(create_app(settings), base_url="http://localhost") as scheduled:
         wait_ready(scheduled, timeout=120)
-        first = scheduled.post("/api/v1/consent", json=CHOICE)
+        first = scheduled.post("/api/v1/consent", json=DEMO_CHOICE)
         again = scheduled.post(
-            "/api/v1/consent", json={**CHOICE, "decisions": {**CHOICE["decisions"], "marketing": True}}
+            "/api/v1/consent",
+            json={**DEMO_CHOICE, "decisions": {**DEMO_CHOICE["decisions"], "marketing": True}},
         )
         assert first.status_code == again.status_code == 201
         history = scheduled.get("/api/v1/consent").json()["history"]

@@ -34,6 +34,7 @@ from starlette.testclient import TestClient
 from samtycke.auth import SESSION_COOKIE, Principal
 from samtycke.settings import Settings
 from samtycke.web.app import create_app
+from tests.support.config import DEMO_CHOICE
 from tests.support.live import wait_ready
 from tests.support.tokens import ADMIN_TOKEN, TOKENS, bearer
 
@@ -44,13 +45,6 @@ FOREIGN_ORIGIN = {"origin": "https://evil.example", "sec-fetch-site": "cross-sit
 # The site the demo configuration serves the banner on: a preflight comes from there.
 SITE_ORIGIN = "http://demo.localhost"
 
-CHOICE = {
-    "site_id": 1,
-    "decisions": {"preferences": False, "statistics": True, "marketing": False},
-    "method": "custom",
-    "notice_version": "2026-11-01",
-    "lang": "sv",
-}
 HIT = {"idsite": "1", "rec": "1", "url": "http://localhost/matrix"}
 PREFLIGHT = {"origin": SITE_ORIGIN, "access-control-request-method": "POST"}
 FUNNEL = {
@@ -109,7 +103,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("OPTIONS", "/api/v1/sites/{site_id}/consent-config"): everyone(
         204, path="/api/v1/sites/1/consent-config", headers=PREFLIGHT, foreign=403
     ),
-    ("POST", "/api/v1/consent"): everyone(201, json=CHOICE, foreign=403),
+    ("POST", "/api/v1/consent"): everyone(201, json=DEMO_CHOICE, foreign=403),
     ("GET", "/api/v1/consent"): everyone(200),
     ("DELETE", "/api/v1/consent"): everyone(200, foreign=403),
     ("OPTIONS", "/api/v1/consent"): everyone(204, headers=PREFLIGHT, foreign=403),
@@ -312,7 +306,7 @@ def stored_goal_and_funnel(client: TestClient) -> None:
 @pytest.fixture(scope="module")
 def consent_id(client: TestClient) -> str:
     """One receipt in the log, so its proofs and its subject have something to show."""
-    response = client.post("/api/v1/consent", json=CHOICE)
+    response = client.post("/api/v1/consent", json=DEMO_CHOICE)
     client.cookies.clear()
     assert response.status_code == 201, response.text
     return str(response.json()["receipt"]["subject"]["consent_id"])

@@ -18,17 +18,10 @@ import httpx
 import tomli_w
 
 from tests.analytics.conftest import CHROME
-from tests.support.config import demo_raw
+from tests.support.config import DEMO_CHOICE, demo_raw
 from tests.support.live import LiveServer
 from tests.support.tokens import AUDITOR, MARKETER, TOKENS
 
-CHOICE = {
-    "site_id": 1,
-    "decisions": {"preferences": False, "statistics": True, "marketing": False},
-    "method": "custom",
-    "notice_version": "2026-11-01",
-    "lang": "sv",
-}
 STATS = {
     "site_id": 1,
     "metrics": ["visitors", "pageviews"],
@@ -75,7 +68,7 @@ def stats(server: LiveServer) -> Any:
 
 
 def consent(server: LiveServer) -> dict[str, Any]:
-    answer = httpx.post(server.url + "/api/v1/consent", json=CHOICE, timeout=30)
+    answer = httpx.post(server.url + "/api/v1/consent", json=DEMO_CHOICE, timeout=30)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
 

@@ -24,6 +24,16 @@ def demo_raw(**overrides: Any) -> dict[str, Any]:
     return deep_merge(configfile.demo_config(), overrides)
 
 
+# A choice the built-in demo's site 1 records: its notice version, a decision on every optional category.
+DEMO_CHOICE: dict[str, Any] = {
+    "site_id": 1,
+    "decisions": {"preferences": False, "statistics": True, "marketing": False},
+    "method": "custom",
+    "notice_version": "2026-11-01",
+    "lang": "sv",
+}
+
+
 def unique_database() -> str:
     return f"t_{uuid.uuid4().hex[:12]}"
 
