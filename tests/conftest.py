@@ -16,7 +16,6 @@ from typing import Any
 
 import hypothesis
 import pytest
-import tomli_w
 from starlette.testclient import TestClient
 
 from samtycke.settings import Settings
@@ -127,10 +126,7 @@ def live_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ca
             },
             raw,
         )
-        raw["storage"]["data_dir"] = str(data_dir)
-        config_path = base / "samtycke.toml"
-        config_path.write_text(tomli_w.dumps(raw), encoding="utf-8")
-        server = LiveServer(data_dir=data_dir, config_path=config_path)
+        server = LiveServer.of(base, raw)
         servers.append(server)
         return server.start() if start else server
 

@@ -25,7 +25,6 @@ from tests.support.tokens import ADMIN, token_entries
 
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    import tomli_w
 
     from tests.support.config import demo_raw
 
@@ -34,11 +33,8 @@ def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
         tokens=token_entries("admin"),
         # Fuzzing is one client sending little but bad input: no budget of refusals would last.
         server={"secret_keys": ["fuzz-key"], "refusals_per_minute": 0},
-        storage={"data_dir": str(base / "data")},
     )
-    config = base / "samtycke.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    server = LiveServer(data_dir=base / "data", config_path=config).start()
+    server = LiveServer.of(base, raw).start()
     yield server
     assert server.stopped_gracefully()
     assert '"level": "error"' not in server.logs(), "fuzzing logged an unexpected error"

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import tomli_w
 from argon2 import PasswordHasher
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -32,13 +31,10 @@ FIRST, SECOND = "first pass phrase, long", "second pass phrase, long"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base: Path = tmp_path_factory.mktemp("accounts-page")
     raw = demo_raw(
-        storage={"data_dir": str(base / "data")},
         server={"secret_keys": ["accounts-page-key"]},
         users=[{"name": ADMIN, "role": "admin", "password_argon2": PasswordHasher().hash(ADMIN_PASSWORD)}],
     )
-    config = base / "samtycke.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    live = LiveServer(data_dir=base / "data", config_path=config).start()
+    live = LiveServer.of(base, raw).start()
     yield live
     live.stop()
 

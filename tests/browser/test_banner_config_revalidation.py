@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import tomli_w
 from playwright.sync_api import Page
 
 from tests.browser.conftest import Site, click_action, dialog_visible, open_demo
-from tests.support.config import deep_merge, demo_raw
+from tests.support.config import demo_raw
 from tests.support.live import LiveServer
 from tests.support.ports import free_port
 
@@ -23,13 +22,9 @@ pytestmark = pytest.mark.browser
 
 
 def deployment(base: Path, port: int, version: str) -> LiveServer:
-    raw = deep_merge(
-        demo_raw(), {"storage": {"data_dir": str(base / "data")}, "server": {"secret_keys": ["k"]}}
-    )
+    raw = demo_raw(server={"secret_keys": ["k"]})
     raw["sites"][0]["notice"]["version"] = version
-    config = base / f"samtycke-{version}.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    return LiveServer(data_dir=base / "data", config_path=config, port=port)
+    return LiveServer.of(base, raw, f"samtycke-{version}.toml", port=port)
 
 
 @pytest.fixture

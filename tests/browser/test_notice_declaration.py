@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import tomli_w
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import NOTICE, WWW, click_action, dialog_visible, open_demo
@@ -36,13 +35,11 @@ PIXEL = {
 
 
 def serve(base: Path, version: str, extra_cookies: list[dict[str, Any]], ready: bool = True) -> LiveServer:
-    raw = demo_raw(storage={"data_dir": str(base / "data")}, server={"secret_keys": ["declaration-key"]})
+    raw = demo_raw(server={"secret_keys": ["declaration-key"]})
     site = raw["sites"][0]
     site["notice"]["version"] = version
     site["cookies"] = [*site["cookies"], *extra_cookies]
-    config = base / f"samtycke-{version}-{len(site['cookies'])}.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    return LiveServer(data_dir=base / "data", config_path=config).start(ready=ready)
+    return LiveServer.of(base, raw, f"samtycke-{version}-{len(site['cookies'])}.toml").start(ready=ready)
 
 
 def readiness_problem(server: LiveServer) -> str:
@@ -148,12 +145,11 @@ def test_the_receipt_s_notice_hash_covers_the_declaration_the_visitor_was_shown(
 
 def serve_with(base: Path, version: str, change: dict[str, str]) -> LiveServer:
     """The demo with one registry entry's fields changed, on the same consent log."""
-    raw = demo_raw(storage={"data_dir": str(base / "data")}, server={"secret_keys": ["declaration-key"]})
+    raw = demo_raw(server={"secret_keys": ["declaration-key"]})
     site = raw["sites"][0]
     site["notice"]["version"] = version
     for cookie in site["cookies"]:
         if cookie["name"] == change["name"]:
             cookie.update(change)
-    config = base / f"samtycke-{version}-{'-'.join(change.values()).replace(' ', '')}.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    return LiveServer(data_dir=base / "data", config_path=config).start()
+    name = f"samtycke-{version}-{'-'.join(change.values()).replace(' ', '')}.toml"
+    return LiveServer.of(base, raw, name).start()

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomli_w
 from argon2 import PasswordHasher
 from playwright.sync_api import BrowserContext, Page
 
@@ -42,13 +41,10 @@ VISITOR_PAGES = {"/sites/1/policy", "/sites/1/cookies", "/sites/1/privacy"}
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     base: Path = tmp_path_factory.mktemp("pages-a11y")
     raw = demo_raw(
-        storage={"data_dir": str(base / "data")},
         server={"secret_keys": ["pages-a11y-key"]},
         users=[{"name": ADMIN, "role": "admin", "password_argon2": PasswordHasher().hash(PASSWORD)}],
     )
-    config = base / "samtycke.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    live = LiveServer(data_dir=base / "data", config_path=config).start()
+    live = LiveServer.of(base, raw).start()
     yield live
     live.stop()
 

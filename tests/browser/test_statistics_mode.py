@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import tomli_w
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.conftest import Site, click_action, open_demo, rewrite_demo
@@ -30,11 +29,9 @@ SEND_HIT = """async () => (await fetch('/matomo.php?idsite=1&rec=1&send_image=0&
 @pytest.fixture(scope="module")
 def consent_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     base: Path = tmp_path_factory.mktemp("statistics-consent-only")
-    raw = demo_raw(storage={"data_dir": str(base / "data")}, server={"secret_keys": ["statistics-key"]})
+    raw = demo_raw(server={"secret_keys": ["statistics-key"]})
     raw["sites"][0]["statistics_mode"] = "consent"
-    config = base / "samtycke.toml"
-    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    live = LiveServer(data_dir=base / "data", config_path=config).start()
+    live = LiveServer.of(base, raw).start()
     yield Site(live)
     live.stop()
 

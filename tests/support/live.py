@@ -9,10 +9,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import tomli_w
 from starlette.testclient import TestClient
 
+from tests.support.config import deep_merge
 from tests.support.ports import free_port
 
 
@@ -65,6 +68,15 @@ class LiveServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, base: Path, raw: dict[str, Any], name: str = "samtycke.toml", **options: Any) -> LiveServer:
+        """A server, not started yet, of the configuration ``raw`` written to ``base / name``,
+        with its data directory ``base / "data"``."""
+        config = base / name
+        raw = deep_merge(raw, {"storage": {"data_dir": str(base / "data")}})
+        config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+        return cls(data_dir=base / "data", config_path=config, **options)
 
     @property
     def url(self) -> str:
