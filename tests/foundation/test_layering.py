@@ -15,18 +15,27 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def imports(package: str) -> Iterator[tuple[str, str]]:
+def imports(package: str, root: Path = REPO) -> Iterator[tuple[str, str]]:
     """(module file, imported module) for every import under ``package``."""
-    for path in sorted((REPO / package.replace(".", "/")).rglob("*.py")):
+    for path in sorted((root / package.replace(".", "/")).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    yield str(path.relative_to(REPO)), alias.name
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    yield str(path.relative_to(root)), alias.name
+            elif isinstance(node, ast.ImportFrom):
+                # A relative import names its module from the file's own package.
+                module = _absolute(path.relative_to(root), node.level, node.module)
                 for alias in node.names:
                     # ``from a import b`` may import the module a.b: judge by the longer name.
-                    yield str(path.relative_to(REPO)), f"{node.module}.{alias.name}"
+                    yield str(path.relative_to(root)), f"{module}.{alias.name}"
+
+
+def _absolute(path: Path, level: int, module: str | None) -> str:
+    if level == 0:
+        return module or ""
+    package = list(path.parent.parts)[: len(path.parent.parts) - (level - 1)]
+    return ".".join([*package, *([module] if module else [])])
 
 
 def within(name: str, prefix: str) -> bool:
@@ -63,13 +72,18 @@ def test_layering(package: str, forbidden: tuple[str, ...], allowed: tuple[str, 
     assert broken == [], f"{rule}:\n" + "\n".join(broken)
 
 
-def test_the_walker_sees_lazy_imports(tmp_path: Path) -> None:
-    """A rule is only as good as the walker: an import inside a function counts."""
-    source = "def f():\n    from consent.web import api\n    import starlette.routing\n"
-    tree = ast.parse(source)
-    names = [
-        n.module if isinstance(n, ast.ImportFrom) else n.names[0].name
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Import | ast.ImportFrom)
+def test_the_walker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
+    """A rule is only as good as the walker: an import inside a function, or a relative one, counts."""
+    recording = tmp_path / "consent" / "recording"
+    recording.mkdir(parents=True)
+    (recording / "lazy.py").write_text(
+        "def f():\n    from consent.web import api\n    import starlette.routing\n"
+    )
+    (recording / "relative.py").write_text("from ..web import pages\nfrom . import choice\n")
+    found = sorted(name for _, name in imports("consent.recording", root=tmp_path))
+    assert found == [
+        "consent.recording.choice",
+        "consent.web.api",
+        "consent.web.pages",
+        "starlette.routing",
     ]
-    assert names == ["consent.web", "starlette.routing"]
