@@ -158,7 +158,6 @@ class Pipeline:
             visitor,
             at,
             at.astimezone(policy.zone).date(),
-            campaign=source.campaign_key,
             page=path,
             source=source,
             is_action=kind != "ping",

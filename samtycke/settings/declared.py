@@ -149,11 +149,14 @@ class AnalyticsSettings:
     recording: bool = setting(True, "Accept tracking requests; when off the collector answers 503.")
     visits_in_memory: int = setting(
         200_000,
-        "Visitors whose current visit the collector holds in memory, about 350 bytes each "
-        "(200,000 take about 70 MB). Past it the least recently seen are forgotten, and a "
-        "forgotten visitor's next hit starts a new visit. A visit ends after 30 minutes "
-        "without hits, so enough for 30 minutes of new visitors counts every visit.",
+        "Visitors whose current visit the collector holds in memory. Their table is reserved "
+        "in full at start-up, 49 bytes a visitor plus 8 to 16 for its index (200,000 take "
+        "12 MB, 1,000,000 take 57 MB), and does not grow; each distinct entry page and source "
+        "of the visits held is kept once besides. Past it the least recently seen are "
+        "forgotten, and a forgotten visitor's next hit starts a new visit. A visit ends after "
+        "30 minutes without hits, so enough for 30 minutes of new visitors counts every visit.",
         minimum=100,
+        maximum=100_000_000,
     )
     stats_max_execution_time: float = setting(
         30.0,
@@ -315,7 +318,7 @@ class CustomDimension:
 
 @dataclass(frozen=True)
 class Site:
-    id: int = required("The Matomo `idsite`.")
+    id: int = required("The Matomo `idsite`.", minimum=1, maximum=2**32 - 1)
     name: str = required("Shown in the dashboard, banner and policy.")
     domains: list[str] = required("Host names the site is served on; hits and CORS are limited to them.")
     timezone: str = setting("Europe/Stockholm", "IANA time zone for days, midnights and salt rotation.")

@@ -8,7 +8,7 @@ import pytest
 
 from analytics.ingestion import devices, sources
 from analytics.ingestion.request import InvalidHit, parse_hit, parse_query
-from analytics.ingestion.visits import Visits
+from analytics.ingestion.visits import Placement, Visits
 from tests.analytics.conftest import CHROME, GOOGLEBOT, IPHONE
 
 OWN = frozenset({"example.se"})
@@ -124,7 +124,6 @@ def test_visits_split_on_idle_midnight_and_campaign() -> None:
             7,
             start + timedelta(minutes=minutes),
             on,
-            campaign=source.campaign_key,
             page="/",
             source=source,
             is_action=action,
@@ -141,7 +140,7 @@ def test_visits_split_on_idle_midnight_and_campaign() -> None:
     assert place(51, campaign).visit_id != ongoing  # the campaign changed
     assert place(52).visit_id == place(51.5, campaign).visit_id  # a hit without campaign continues
     assert place(53, on=date(2026, 11, 22)).is_entry  # midnight in the site's zone
-    assert visits.place(1, 99, start, day, campaign="", page="/", source=direct, is_action=False) is None
+    assert visits.place(1, 99, start, day, page="/", source=direct, is_action=False) is None
 
 
 def test_visit_state_is_bounded() -> None:
@@ -153,9 +152,32 @@ def test_visit_state_is_bounded() -> None:
             visitor,
             datetime(2026, 11, 21, tzinfo=UTC),
             date(2026, 11, 21),
-            campaign="",
             page="/",
             source=direct,
             is_action=True,
         )
     assert len(visits) == 3
+
+
+def test_a_hit_that_asks_for_a_new_visit_starts_one() -> None:
+    visits = Visits()
+    direct = sources.classify("https://example.se/", "", OWN)
+    at = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+    def place(minutes: int, *, force_new: bool = False, action: bool = True) -> Placement | None:
+        return visits.place(
+            1,
+            7,
+            at + timedelta(minutes=minutes),
+            date(2026, 11, 21),
+            page="/",
+            source=direct,
+            is_action=action,
+            force_new=force_new,
+        )
+
+    first = place(0)
+    forced = place(1, force_new=True)
+    assert first is not None and forced is not None
+    assert forced.visit_id != first.visit_id and forced.is_entry and forced.bounce_delta == 1
+    assert place(50, force_new=True, action=False) is None  # a heartbeat does not open a visit
