@@ -159,8 +159,11 @@ class Visits:
             elapsed_ms = max(0, (at_us - last_seen) // 1000)
             if at_us > last_seen:
                 self._last_seen[slot] = at_us
-            self._unlink(slot)
-        self._append(slot)
+            if slot != self._newest:
+                self._unlink(slot)
+                self._append(slot)
+        if is_entry:
+            self._append(slot)
         bounce_delta = 0
         if is_action:
             actions = self._actions[slot]
@@ -195,7 +198,9 @@ class Visits:
     def _bucket(self, site_id: int, visitor_id: int) -> int:
         """The bucket that holds this visitor's slot, or the empty one where it would go."""
         index, visitors, sites, mask = self._index, self._visitor, self._site, self._mask
-        bucket = self._home(site_id, visitor_id)
+        bucket = (
+            ((visitor_id + site_id * _SITE_SPREAD) * self._multiplier) & _U64
+        ) >> self._shift  # _home, inlined
         while True:
             slot = index[bucket]
             if slot == _NONE or (visitors[slot] == visitor_id and sites[slot] == site_id):
