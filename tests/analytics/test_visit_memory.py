@@ -7,12 +7,15 @@ memory stays flat however long the state takes to reach its bound.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 from analytics.ingestion.sources import classify
 from analytics.ingestion.visits import SLOT_BYTES, Visits, reserved_bytes
 from samtycke.settings.declared import AnalyticsSettings
+from tests.support.paths import REPO
 
 VISITORS = 20_000
 
@@ -60,3 +63,25 @@ def test_a_visitor_costs_what_the_setting_says() -> None:
         assert f"{text} {reserved_bytes(visitors) / 1e6:.0f} MB" in help_text
     for visitors in range(100, 1_000_000, 997):  # the index has 2 to 4 buckets a visitor
         assert SLOT_BYTES + 8 <= reserved_bytes(visitors) / visitors < SLOT_BYTES + 16
+
+
+RESIDENT = """
+import os, sys
+from pathlib import Path
+from analytics.ingestion.visits import Visits
+def resident():
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+before = resident()
+visits = Visits(capacity=int(sys.argv[1]))
+print(resident() - before)
+"""
+
+
+def test_the_reserved_memory_is_resident_from_the_start() -> None:
+    # Pages reserved but never written would join RSS only as visitors fill them, and the
+    # soak would see the state's memory grow after all.  A fresh process: memory freed by
+    # earlier tests would be reused without raising RSS.
+    done = subprocess.run(
+        [sys.executable, "-c", RESIDENT, "200000"], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert int(done.stdout) >= 0.9 * reserved_bytes(200_000)
