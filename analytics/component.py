@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics import visitor_data
+from analytics import api_components, visitor_data
 from analytics.ingestion import collector
 from analytics.ingestion.geo import GeoIP
 from analytics.ingestion.pipeline import Pipeline
@@ -49,4 +49,5 @@ def build(services: Services) -> Component:
         migrations=MIGRATIONS,
         on_storage_ready=[salts.run],
         on_shutdown=[close_geo],
+        api_components=api_components.COMPONENTS,
     )

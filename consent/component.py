@@ -12,7 +12,7 @@ from pathlib import Path
 from consent import schema
 from consent.accounts.service import AccountConsent
 from consent.recording.service import ConsentService
-from consent.web import accounts, api, audit, handoff, logapi, rates
+from consent.web import accounts, api, api_components, audit, handoff, logapi, rates
 from consent.web.pages import TEMPLATES
 from samtycke.component import Component
 from samtycke.services import Services
@@ -48,4 +48,5 @@ def build(services: Services) -> Component:
         on_storage_ready=[service.run],
         on_shutdown=[service.log.close],
         readiness={"consent_log": readiness},
+        api_components=api_components.COMPONENTS,
     )

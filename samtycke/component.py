@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -29,6 +30,9 @@ class Component:
     on_shutdown: Sequence[Task] = ()
     # Readiness checks beyond storage: name -> (ok, reason).
     readiness: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+    # Shapes its handlers' docstrings share in the API description, by section ("schemas",
+    # "responses") and name; declared once and referenced with ``$ref``.
+    api_components: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def optional_module(name: str) -> ModuleType | None:

@@ -119,22 +119,12 @@ class ManagedAPI:
           required: true
           content:
             application/json:
-              schema:
-                type: object
-                required: [name]
-                properties:
-                  id: {type: integer, minimum: 1, maximum: 2147483647}
-                  name: {type: string, minLength: 1, maxLength: 100}
-                  page: {type: string, maxLength: 500, examples: [/tack*]}
-                  event_category: {type: string, maxLength: 500}
-                  event_action: {type: string, maxLength: 500}
-                  event_name: {type: string, maxLength: 500}
-                  revenue: {type: number, minimum: 0, maximum: 1000000000}
+              schema: {$ref: "#/components/schemas/GoalDefinition"}
         responses:
           201: {description: 'The goal, as listed, with `backfill`.'}
           400: {description: 'An invalid goal; `error.field` names the member.'}
           404: {description: No such site.}
-          409: {description: The name or id is taken, or the site has 100 stored goals.}
+          409: {description: 'The name or id is taken, or the site has 100 stored goals.'}
         """
         actor = await self.services.auth.require(request, *WRITERS)
         site = self._site(request)
@@ -182,17 +172,7 @@ class ManagedAPI:
           required: true
           content:
             application/json:
-              schema:
-                type: object
-                required: [name]
-                properties:
-                  id: {type: integer, minimum: 1, maximum: 2147483647}
-                  name: {type: string, minLength: 1, maxLength: 100}
-                  page: {type: string, maxLength: 500, examples: [/tack*]}
-                  event_category: {type: string, maxLength: 500}
-                  event_action: {type: string, maxLength: 500}
-                  event_name: {type: string, maxLength: 500}
-                  revenue: {type: number, minimum: 0, maximum: 1000000000}
+              schema: {$ref: "#/components/schemas/GoalDefinition"}
         responses:
           200: {description: 'The goal, as listed, with `backfill`.'}
           400: {description: 'An invalid goal; `error.field` names the member.'}
@@ -224,7 +204,7 @@ class ManagedAPI:
         responses:
           200: {description: '`{"id", "deleted": true}`'}
           404: {description: No such site or goal.}
-          409: {description: The goal is in the configuration file, or a saved funnel uses it.}
+          409: {description: 'The goal is in the configuration file, or a saved funnel uses it.'}
         """
         actor = await self.services.auth.require(request, *WRITERS)
         site = self._site(request)
@@ -273,33 +253,12 @@ class ManagedAPI:
           required: true
           content:
             application/json:
-              schema:
-                type: object
-                required: [name, steps, within]
-                properties:
-                  name: {type: string, minLength: 1, maxLength: 100}
-                  within: {type: string, pattern: '^(visit|[1-9][0-9]{0,5}[mhd])$'}
-                  steps:
-                    type: array
-                    minItems: 2
-                    maxItems: 8
-                    items:
-                      type: object
-                      properties:
-                        page: {type: string, maxLength: 500}
-                        event:
-                          type: object
-                          properties:
-                            category: {type: string, maxLength: 500}
-                            action: {type: string, maxLength: 500}
-                            name: {type: string, maxLength: 500}
-                        goal: {type: string, maxLength: 500}
-                        label: {type: string, maxLength: 500}
+              schema: {$ref: "#/components/schemas/FunnelDefinition"}
         responses:
-          201: {description: The funnel, as listed.}
+          201: {description: 'The funnel, as listed.'}
           400: {description: 'An invalid funnel or an unknown goal; `error.field` names the member.'}
           404: {description: No such site.}
-          409: {description: The name is taken, or the site has 50 saved funnels.}
+          409: {description: 'The name is taken, or the site has 50 saved funnels.'}
         """
         actor = await self.services.auth.require(request, *WRITERS)
         site = self._site(request)
@@ -318,7 +277,7 @@ class ManagedAPI:
           - {name: site_id, in: path, required: true, schema: {type: integer}}
           - {name: funnel_id, in: path, required: true, schema: {type: integer}}
         responses:
-          200: {description: The funnel, as listed.}
+          200: {description: 'The funnel, as listed.'}
           404: {description: No such site or funnel.}
         """
         await self.services.auth.require(request, *READERS)
@@ -341,30 +300,9 @@ class ManagedAPI:
           required: true
           content:
             application/json:
-              schema:
-                type: object
-                required: [name, steps, within]
-                properties:
-                  name: {type: string, minLength: 1, maxLength: 100}
-                  within: {type: string, pattern: '^(visit|[1-9][0-9]{0,5}[mhd])$'}
-                  steps:
-                    type: array
-                    minItems: 2
-                    maxItems: 8
-                    items:
-                      type: object
-                      properties:
-                        page: {type: string, maxLength: 500}
-                        event:
-                          type: object
-                          properties:
-                            category: {type: string, maxLength: 500}
-                            action: {type: string, maxLength: 500}
-                            name: {type: string, maxLength: 500}
-                        goal: {type: string, maxLength: 500}
-                        label: {type: string, maxLength: 500}
+              schema: {$ref: "#/components/schemas/FunnelDefinition"}
         responses:
-          200: {description: The funnel, as listed.}
+          200: {description: 'The funnel, as listed.'}
           400: {description: 'An invalid funnel or an unknown goal; `error.field` names the member.'}
           404: {description: No such site or funnel.}
           409: {description: The name is taken.}

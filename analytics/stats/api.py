@@ -87,7 +87,11 @@ class StatsAPI:
                   dimensions:
                     type: array
                     maxItems: 4
-                    items: {type: string, examples: [event:page, event:outlink, "event:props:Plan"]}
+                    # OpenAPI 3.0 gives a schema one example; the others are in its description.
+                    items:
+                      type: string
+                      example: event:page
+                      description: 'Such as event:page, event:outlink or event:props:Plan.'
                   filters: {type: array, items: {type: array}}
                   order_by: {type: array, items: {type: array}}
                   include:
@@ -108,12 +112,9 @@ class StatsAPI:
               "meta": {"source", "table", "unique_counts"}, "query": {...}}`, or CSV.
           400: {description: Invalid query; `error.field` names the member.}
           413: {description: The body is over 64 KiB.}
-          401: {description: No credentials.}
-          403: {description: The token's role may not read statistics.}
-          503:
-            description: >
-              Other statistics queries hold every turn, or the query went past its time or
-              memory limit (narrow it); `Retry-After` says when to try again.
+          401: {$ref: "#/components/responses/NoCredentials"}
+          403: {$ref: "#/components/responses/NotAStatsReader"}
+          503: {$ref: "#/components/responses/StatsBusy"}
         """
         services = self.services
         await services.auth.require(request, "marketer")

@@ -84,7 +84,8 @@ class AccountConsentAPI:
                   properties:
                     site_id: {type: integer}
                     choice: {type: object, nullable: true}
-          401: {description: No account token, or one that is forged, expired, for another site or audience.}
+          401:
+            description: No account token, or one that is forged, expired, for another site or audience.
           403: {description: The site has not enabled accounts.}
         """
         site, claims = self.bearer(request)
@@ -109,8 +110,9 @@ class AccountConsentAPI:
                   type: object
                   required: [erased]
                   properties: {erased: {type: integer, minimum: 0}}
-          401: {description: No account token, or one that is forged, expired, for another site or audience.}
-          403: {description: The token's scope is not erase, or the site has not enabled accounts.}
+          401:
+            description: No account token, or one that is forged, expired, for another site or audience.
+          403: {description: 'The token''s scope is not erase, or the site has not enabled accounts.'}
         """
         site, claims = self.bearer(request)
         if claims.scope != "erase":

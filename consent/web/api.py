@@ -146,7 +146,7 @@ class ConsentAPI:
           - {name: site_id, in: path, required: true, schema: {type: integer}}
           - {name: lang, in: query, schema: {type: string, enum: [sv, en]}}
         responses:
-          200: {description: Texts, categories, cookies, the notice version and its sha256, GPC handling.}
+          200: {description: 'Texts, categories, cookies, the notice version and its sha256, GPC handling.'}
           304: {description: Not modified (If-None-Match).}
           404: {description: No such site.}
         """
@@ -215,12 +215,12 @@ class ConsentAPI:
                   properties:
                     receipt: {type: object, required: [receipt_id, subject, event, event_time, purposes]}
                     jws: {type: string, pattern: '^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$'}
-          400: {description: Not JSON.}
-          403: {description: Origin not one of the site's domains.}
-          413: {description: Body over 16 KB.}
-          422: {description: Unknown site, category or notice version; necessary refused.}
-          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
-          503: {description: The log is not ready or the journal is full.}
+          400: {$ref: "#/components/responses/NotJSON"}
+          403: {$ref: "#/components/responses/NotTheSiteOrigin"}
+          413: {$ref: "#/components/responses/ConsentBodyTooLarge"}
+          422: {description: 'Unknown site, category or notice version; necessary refused.'}
+          429: {$ref: "#/components/responses/TooManyConsentWrites"}
+          503: {$ref: "#/components/responses/LogNotReady"}
         """
         body = await read_json(request, MAX_BODY)
         choice = parse_choice(self.settings, body, sec_gpc(request), default_language(body, request))
@@ -268,10 +268,10 @@ class ConsentAPI:
         responses:
           200: {description: 'Nothing changed: `{"adopted": false}`.'}
           201: {description: 'The browser adopted the account''s choice: the receipt, its JWS and the state.'}
-          401: {description: The account token is forged, expired, or for another site or audience.}
-          403: {description: Origin not one of the site's domains, or the site has not enabled accounts.}
+          401: {description: 'The account token is forged, expired, or for another site or audience.'}
+          403: {description: 'Origin not one of the site''s domains, or the site has not enabled accounts.'}
           422: {description: Unknown site.}
-          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
+          429: {$ref: "#/components/responses/TooManyConsentWrites"}
         """
         body = await read_json(request, MAX_BODY)
         if not isinstance(body, dict):
@@ -317,8 +317,8 @@ class ConsentAPI:
                     receipt: {type: object, required: [receipt_id, subject, event, event_time, purposes]}
                     jws: {type: string, pattern: '^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$'}
           403: {description: Origin not one of the sites' domains.}
-          422: {description: No consent cookie, so nothing to withdraw.}
-          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
+          422: {description: 'No consent cookie, so nothing to withdraw.'}
+          429: {$ref: "#/components/responses/TooManyConsentWrites"}
         """
         body = await read_json(request, MAX_BODY)
         previous = self.current(request)
@@ -446,7 +446,7 @@ class ConsentAPI:
                       required: [log_index, leaf_hash]
                       properties: {log_index: {type: integer, minimum: 0}, leaf_hash: {type: string}}
           403: {description: Origin not one of the sites' domains.}
-          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
+          429: {$ref: "#/components/responses/TooManyConsentWrites"}
         """
         previous = self.current(request)
         tombstone = await self.service.erase(previous.consent_id) if previous else None

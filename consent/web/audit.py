@@ -178,8 +178,8 @@ class Audit:
           - {name: consent_id, in: query, required: true, schema: {type: string}}
           - {name: at, in: query, schema: {type: string, format: date-time}}
         responses:
-          200: {description: The receipt in force, its inclusion proof and a checkpoint.}
-          404: {description: Unknown or erased consent id, or no receipt by then.}
+          200: {description: 'The receipt in force, its inclusion proof and a checkpoint.'}
+          404: {description: 'Unknown or erased consent id, or no receipt by then.'}
         """
         await self.services.auth.require(request, *ROLES)
         consent_id = request.query_params.get("consent_id", "").strip()

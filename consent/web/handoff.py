@@ -76,11 +76,11 @@ class HandoffAPI:
                   properties:
                     code: {type: string, pattern: '^[A-Za-z0-9_-]{22}$'}
                     expires_in: {type: integer}
-          400: {description: Not JSON.}
-          403: {description: Origin not one of the site's domains.}
-          413: {description: Body over 16 KB.}
-          422: {description: Unknown site, sites not of one group, or no choice recorded on the site.}
-          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
+          400: {$ref: "#/components/responses/NotJSON"}
+          403: {$ref: "#/components/responses/NotTheSiteOrigin"}
+          413: {$ref: "#/components/responses/ConsentBodyTooLarge"}
+          422: {description: 'Unknown site, sites not of one group, or no choice recorded on the site.'}
+          429: {$ref: "#/components/responses/TooManyConsentWrites"}
         """
         body = await read_json(request, MAX_BODY)
         if not isinstance(body, dict):
@@ -128,12 +128,12 @@ class HandoffAPI:
                   properties:
                     receipt: {type: object, required: [receipt_id, source_receipt_id, subject, event, method]}
                     jws: {type: string, pattern: '^[A-Za-z0-9_-]+[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$'}
-          400: {description: Not JSON.}
-          403: {description: Origin not one of the site's domains.}
-          413: {description: Body over 16 KB.}
-          422: {description: Malformed, unknown, used or expired code, or a code for another site.}
-          429: {description: Too many consent writes from this network; Retry-After says when to try again.}
-          503: {description: The log is not ready or the journal is full.}
+          400: {$ref: "#/components/responses/NotJSON"}
+          403: {$ref: "#/components/responses/NotTheSiteOrigin"}
+          413: {$ref: "#/components/responses/ConsentBodyTooLarge"}
+          422: {description: 'Malformed, unknown, used or expired code, or a code for another site.'}
+          429: {$ref: "#/components/responses/TooManyConsentWrites"}
+          503: {$ref: "#/components/responses/LogNotReady"}
         """
         body = await read_json(request, MAX_BODY)
         if not isinstance(body, dict):

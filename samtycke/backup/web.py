@@ -52,12 +52,12 @@ class BackupAPI:
           Shipping from the journal pauses while the copy is made.
         security: [{bearer: []}]
         responses:
-          200: {description: The backup, a tar archive.}
+          200: {description: 'The backup, a tar archive.'}
           401: {description: No credentials.}
-          403: {description: Not an admin, or a cookie-authenticated call from another origin.}
+          403: {description: 'Not an admin, or a cookie-authenticated call from another origin.'}
           409: {description: Another backup is being made.}
-          422: {description: The storage is a cluster, which ClickHouse backs up itself.}
-          503: {description: ClickHouse is not ready, or holds journal rows it has not confirmed.}
+          422: {description: 'The storage is a cluster, which ClickHouse backs up itself.'}
+          503: {description: 'ClickHouse is not ready, or holds journal rows it has not confirmed.'}
         """
         await self.services.auth.require(request, "admin")
         if self.services.settings.storage.cluster:

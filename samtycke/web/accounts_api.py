@@ -85,7 +85,7 @@ class AccountsAPI:
                   password: {type: string, minLength: 10, maxLength: 1024}
         responses:
           201: {description: The account.}
-          409: {description: The name is taken, here or in the configuration file.}
+          409: {description: 'The name is taken, here or in the configuration file.'}
           422: {description: 'A name, role or password that cannot be used; `error.field` says which.'}
         """
         actor = await self.services.auth.require(request, "admin")
@@ -130,7 +130,7 @@ class AccountsAPI:
         responses:
           200: {description: The account.}
           404: {description: No such account.}
-          409: {description: The account is in the configuration file, or is the last admin.}
+          409: {description: 'The account is in the configuration file, or is the last admin.'}
         """
         if request.path_params["name"] in RESERVED:
             # /api/v1/accounts/consent is a customer account's consent, which answers GET and DELETE.
@@ -156,7 +156,7 @@ class AccountsAPI:
         responses:
           200: {description: '`{"name", "deleted": true}`'}
           404: {description: No such account.}
-          409: {description: The account is in the configuration file, or is the last admin.}
+          409: {description: 'The account is in the configuration file, or is the last admin.'}
         """
         actor = await self.services.auth.require(request, "admin")
         name = request.path_params["name"]

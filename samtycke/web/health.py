@@ -33,7 +33,7 @@ class Health:
     def __init__(self, services: Services, parts: Sequence[Component]) -> None:
         self.services = services
         self.parts = parts
-        self.schemas = Description()
+        self.schemas = Description(part.api_components for part in parts)
 
     async def readyz(self, request: Request) -> Response:
         """

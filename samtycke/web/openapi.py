@@ -12,11 +12,16 @@ is wrong, because clients (and the fuzzing in the test suite) take it at its wor
 
 Every error is an ``Error`` document (``samtycke.web.errors``): JSON under ``/api/``, and
 elsewhere JSON or the error page, whichever the request's ``Accept`` asks for.
+
+A shape several docstrings share (a request body, an answer worded the same) is declared
+once under ``components`` and referenced with ``$ref``: plumbing's here, a domain's in its
+``Component.api_components``, merged into the description when the app is assembled.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.routing import BaseRoute
@@ -99,6 +104,27 @@ def common_answers(path: str, method: str, operation: dict[str, Any]) -> list[st
     return statuses
 
 
+def error_answer(description: str) -> dict[str, Any]:
+    """A shared answer of the API (under ``/api/``): its wording and the ``Error`` document."""
+    return {"description": description, "content": copy.deepcopy(JSON_ERROR)}
+
+
+def with_components(
+    document: dict[str, Any], contributed: Iterable[Mapping[str, Mapping[str, Any]]]
+) -> dict[str, Any]:
+    """``document`` with each contribution's components added; a name is declared once."""
+    merged = copy.deepcopy(document)
+    components = merged.setdefault("components", {})
+    for contribution in contributed:
+        for section, named in contribution.items():
+            declared = components.setdefault(section, {})
+            for name, shape in named.items():
+                if name in declared:
+                    raise ValueError(f"the API component {section}/{name} is declared twice")
+                declared[name] = copy.deepcopy(shape)
+    return merged
+
+
 def complete(path: str, method: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = {
         str(status): answer for status, answer in operation.get("responses", {}).items()
@@ -107,14 +133,15 @@ def complete(path: str, method: str, operation: dict[str, Any]) -> None:
         responses.setdefault(status, {"description": COMMON[status]})
     errors = JSON_ERROR if path.startswith("/api/") else PAGE_OR_JSON_ERROR
     for status, answer in responses.items():
-        if status >= "400" and "content" not in answer:
+        # A shared answer (a ``$ref``) carries its own content; a sibling of ``$ref`` is ignored.
+        if status >= "400" and "content" not in answer and "$ref" not in answer:
             answer["content"] = copy.deepcopy(errors)
     operation["responses"] = responses
 
 
 class Description(SchemaGenerator):
-    def __init__(self) -> None:
-        super().__init__(copy.deepcopy(INFO))
+    def __init__(self, contributed: Iterable[Mapping[str, Mapping[str, Any]]] = ()) -> None:
+        super().__init__(with_components(INFO, contributed))
 
     def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
         document = super().get_schema(routes)

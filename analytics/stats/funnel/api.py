@@ -47,23 +47,8 @@ class FunnelAPI:
                     oneOf:
                       - {type: string, enum: [day, 7d, 30d, month, 6mo, 12mo, year, all]}
                       - {type: array, items: {type: string}, minItems: 2, maxItems: 2}
-                  within: {type: string, pattern: '^(visit|[1-9][0-9]{0,5}[mhd])$'}
-                  steps:
-                    type: array
-                    minItems: 2
-                    maxItems: 8
-                    items:
-                      type: object
-                      properties:
-                        page: {type: string, maxLength: 500}
-                        event:
-                          type: object
-                          properties:
-                            category: {type: string, maxLength: 500}
-                            action: {type: string, maxLength: 500}
-                            name: {type: string, maxLength: 500}
-                        goal: {type: string, maxLength: 500}
-                        label: {type: string, maxLength: 500}
+                  within: {$ref: "#/components/schemas/FunnelWithin"}
+                  steps: {$ref: "#/components/schemas/FunnelSteps"}
         responses:
           200:
             description: >
@@ -72,12 +57,9 @@ class FunnelAPI:
               "dropoff_rate"}], "meta": {"source", "unique_counts", "counting"}, "query": {...}}`
           400: {description: Invalid funnel; `error.field` names the member.}
           413: {description: The body is over 16 KiB.}
-          401: {description: No credentials.}
-          403: {description: The token's role may not read statistics.}
-          503:
-            description: >
-              Other statistics queries hold every turn, or the query went past its time or
-              memory limit (narrow it); `Retry-After` says when to try again.
+          401: {$ref: "#/components/responses/NoCredentials"}
+          403: {$ref: "#/components/responses/NotAStatsReader"}
+          503: {$ref: "#/components/responses/StatsBusy"}
         """
         services = self.services
         await services.auth.require(request, "marketer")
