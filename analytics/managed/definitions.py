@@ -134,14 +134,8 @@ def _object(document: Any, keys: frozenset[str]) -> dict[str, Any]:
 
 
 def _unreadable(value: str) -> bool:
-    """Control characters, or lone surrogates (valid JSON escapes, but not UTF-8 text)."""
-    if _CONTROL.search(value):
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    """Control characters; lone surrogates never get here (``samtycke.jsontext`` refuses them)."""
+    return _CONTROL.search(value) is not None
 
 
 def _name(value: Any) -> str:
