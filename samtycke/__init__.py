@@ -16,6 +16,6 @@ Small modules, one concept each, used along the way: ``clientip`` (the visitor's
 in bounded memory), ``jsontext`` and ``numbers`` (request text parsed), ``caching``,
 ``days`` (named date ranges), ``csvcells``, ``logs`` and ``metrics`` (without personal
 data), ``durable`` and ``datadir`` (files that survive a power cut, private to the
-service), ``progress`` (for long commands) and ``runtime`` (the server process's
-interpreter settings).
+service), ``progress`` (for long commands), ``runtime`` (the server process's
+interpreter settings) and ``heap`` (its C heap, kept from growing).
 """

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from samtycke import runtime
+from samtycke import heap, runtime
 from samtycke.component import optional_module
 from samtycke.settings import Settings, loading
 from samtycke.settings.loading import ConfigError
@@ -194,6 +194,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from samtycke.services import build
     from samtycke.web.app import create_app
 
+    # Before the embedded engine starts its threads, so that they share the capped arenas.
+    heap.keep_level()
     settings = load_settings(args)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
@@ -271,6 +273,7 @@ def worker_app() -> Any:
     from samtycke import logs
     from samtycke.web.app import create_app
 
+    heap.keep_level()
     path = os.environ.get("SAMTYCKE_SERVE_CONFIG") or None
     settings = loading.load(Path(path) if path else None, os.environ)
     logs.configure(settings.server.log_level)

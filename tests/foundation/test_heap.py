@@ -1,0 +1,123 @@
+"""The C heap settings, on this machine's real glibc, each in a fresh interpreter.
+
+Each case runs in a subprocess: arenas and freed pages belong to the whole process, and
+the test process has its own long history of both.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from samtycke import heap
+
+pytestmark = pytest.mark.skipif(heap.glibc() is None, reason="the C library is not glibc")
+
+ANON_RSS = """
+import re
+def anon_rss_mb():
+    status = open("/proc/self/status").read()
+    return int(re.search(r"RssAnon:\\s+(\\d+) kB", status).group(1)) / 1024
+"""
+
+# Every thread's first allocation takes an arena of its own while fewer exist than allowed;
+# malloc_info writes one <heap nr=...> element per arena.
+ARENAS_AFTER_THREADS = """
+import ctypes, os, re, tempfile, threading
+from samtycke import heap
+libc = heap.glibc()
+if CAP:
+    heap.cap_arenas(libc)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype = ctypes.c_void_p
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+started = threading.Barrier(8)
+def allocate():
+    started.wait()
+    blocks = [libc.malloc(4096) for _ in range(100)]
+    started.wait()  # every thread holds its blocks at once
+    for block in blocks:
+        libc.free(block)
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+path = os.path.join(tempfile.mkdtemp(), "malloc_info.xml")
+stream = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, stream)
+libc.fclose(stream)
+print(len(re.findall(r'<heap nr="', open(path).read())))
+"""
+
+
+def run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def arenas_after_eight_threads(cap: bool) -> int:
+    return int(run(f"CAP = {cap}\n" + ARENAS_AFTER_THREADS))
+
+
+def test_eight_threads_share_the_capped_arenas() -> None:
+    assert arenas_after_eight_threads(cap=False) > heap.ARENAS  # what the cap prevents
+    assert arenas_after_eight_threads(cap=True) <= heap.ARENAS
+
+
+def test_freed_pages_go_back_to_the_kernel() -> None:
+    # 300 MB of 1,000-byte blocks (malloc's, not Python's small-object allocator), of which
+    # every fiftieth stays: the heap cannot simply shrink from its top.
+    measured = json.loads(
+        run(
+            ANON_RSS
+            + """
+import json
+from samtycke import heap
+blocks = [bytes(1000) for _ in range(300_000)]
+kept = blocks[::50]
+allocated = anon_rss_mb()
+del blocks
+freed = anon_rss_mb()
+heap.release_free_pages(heap.glibc())
+print(json.dumps({"allocated": allocated, "freed": freed, "released": anon_rss_mb()}))
+"""
+        )
+    )
+    # glibc keeps what was freed resident until asked (this is what grew the server) ...
+    assert measured["freed"] > 0.8 * measured["allocated"]
+    # ... and gives back all but the blocks still in use and the interpreter itself.
+    assert measured["released"] < 0.3 * measured["allocated"]
+
+
+def test_keep_level_trims_on_its_own_thread() -> None:
+    measured = json.loads(
+        run(
+            ANON_RSS
+            + """
+import json, threading, time
+from samtycke import heap
+assert heap.keep_level(every_seconds=0.05)
+blocks = [bytes(1000) for _ in range(300_000)]
+kept = blocks[::50]
+allocated = anon_rss_mb()
+del blocks
+deadline = time.monotonic() + 30
+while anon_rss_mb() > 0.3 * allocated and time.monotonic() < deadline:
+    time.sleep(0.05)
+names = [t.name for t in threading.enumerate()]
+print(json.dumps({"allocated": allocated, "later": anon_rss_mb(), "threads": names}))
+"""
+        )
+    )
+    assert "malloc-trim" in measured["threads"]
+    assert measured["later"] < 0.3 * measured["allocated"]
