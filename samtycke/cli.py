@@ -194,7 +194,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from samtycke.services import build
     from samtycke.web.app import create_app
 
-    # Before the embedded engine starts its threads, so that they share the capped arenas.
+    # Before the embedded engine is loaded and the worker threads start: both read it once.
     heap.keep_level()
     settings = load_settings(args)
     host = args.host or settings.server.host

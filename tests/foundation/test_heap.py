@@ -121,3 +121,43 @@ print(json.dumps({"allocated": allocated, "later": anon_rss_mb(), "threads": nam
     )
     assert "malloc-trim" in measured["threads"]
     assert measured["later"] < 0.3 * measured["allocated"]
+
+
+# What the embedded engine's jemalloc reports it runs with, read back from the engine itself.
+ENGINE_OPTIONS = """
+import json, re
+from samtycke import heap
+if TUNE:
+    assert heap.tune_engine_allocator()
+import chdb
+stats = str(chdb.query("SELECT stats FROM system.jemalloc_stats", "TSVRaw"))
+options = dict(re.findall(r"^  opt\\.(prof_active|dirty_decay_ms|muzzy_decay_ms): (\\S+)", stats, re.M))
+print(json.dumps({**options, "again": heap.tune_engine_allocator()}))
+"""
+
+
+def engine_options(tune: bool, own: str | None = None) -> dict[str, object]:
+    code = f"TUNE = {tune}\n" + ENGINE_OPTIONS
+    if own is not None:
+        code = f"import os\nos.environ[{heap.ENGINE_ALLOCATOR_VARIABLE!r}] = {own!r}\n" + code
+    else:
+        code = f"import os\nos.environ.pop({heap.ENGINE_ALLOCATOR_VARIABLE!r}, None)\n" + code
+    parsed: dict[str, object] = json.loads(run(code))
+    return parsed
+
+
+def test_the_engine_allocator_stops_profiling_and_returns_pages_sooner() -> None:
+    built = engine_options(tune=False)
+    assert built["prof_active"] == "true"  # ClickHouse's build, which the tuning changes
+    assert built["dirty_decay_ms"] == "5000"
+    tuned = engine_options(tune=True)
+    assert tuned["prof_active"] == "false"
+    assert tuned["dirty_decay_ms"] == "1000"
+    assert tuned["muzzy_decay_ms"] == built["muzzy_decay_ms"]  # what it does not name stays
+    assert tuned["again"] is False  # once loaded, jemalloc would not read it again
+
+
+def test_the_operators_own_allocator_options_win() -> None:
+    tuned = engine_options(tune=True, own="dirty_decay_ms:250")
+    assert tuned["dirty_decay_ms"] == "250"
+    assert tuned["prof_active"] == "false"
