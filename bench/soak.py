@@ -32,7 +32,9 @@ is then not part of the server's; such a run writes its report only where ``--js
 Reported: RSS over time and whether the last interval's mean is within 10 % of the second's
 (after the first interval of warm-up); p99 per interval for hits (wrk's, from sending to the
 answer), consent writes and stats queries (from the moment the request was due, so a slow
-answer delays no measurement); the journal backlog over time; what was lost or stored twice.
+answer delays no measurement); whether the server kept its target in every interval, since
+memory measured behind a rising load says less; the journal backlog over time; what was lost
+or stored twice.
 
 The exit status is 1 when anything acknowledged was lost or stored twice, when the server
 answered a 5xx other than 503, or when a stop was not clean; the memory verdict is reported,
@@ -88,6 +90,8 @@ STATS_PER_SECOND = 2.0  # a few marketers with the dashboard open
 IN_FLIGHT = 32  # consent writes or stats queries in flight at once, each
 MAX_CONNECTIONS = 256  # wrk threads: beyond this the machine, not the server, is measured
 FLAT_WITHIN = 0.10
+KEPT_HITS_WITHIN = 0.10  # hits per second this close to the target count as keeping it
+KEPT_CONSENT_P99_MS = 1000.0
 DATE_RANGES = ("day", "7d", "30d")
 SECTION = "\n## Soak (`bench/soak.py`)\n"
 
@@ -406,6 +410,7 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     restart_stop = stop(process, base / "restart" / "serve.log")
     elapsed = time.monotonic() - began
     busy = restarts.machine_busy_seconds() - busy_before
+    rows = per_interval(soak)
     checks = verify(soak, clickhouse_url, run_id)
     cpus = os.cpu_count() or 1
     soak_seconds = sum(i.seconds for i in soak.intervals)
@@ -437,7 +442,8 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
             "other_work": round(max(busy - server_cpu - wrk_cpu - own_cpu, 0.0) / (elapsed * cpus), 3),
         },
         "memory": memory(soak),
-        "per_interval": per_interval(soak),
+        "per_interval": rows,
+        "load": kept_target(rows, target),
         "journal_backlog": journal_backlog(soak),
         "acknowledged": {
             "hits": checks.pop("hits_acknowledged"),
@@ -579,6 +585,20 @@ def memory(soak: Soak) -> dict[str, Any]:
     }
 
 
+def kept_target(rows: list[dict[str, Any]], target: float) -> dict[str, Any]:
+    """Whether the server kept up with the load it was offered, interval by interval: hits within
+    ``KEPT_HITS_WITHIN`` of the target and consent writes answered, at p99, within
+    ``KEPT_CONSENT_P99_MS`` of being due.  A server that falls behind is given more wrk
+    connections each interval to catch up, so its memory is then measured under a rising load."""
+    short = [row["interval"] for row in rows if row["hits_per_s"] < (1 - KEPT_HITS_WITHIN) * target]
+    slow = [row["interval"] for row in rows if (row["consent_p99_ms"] or 0.0) > KEPT_CONSENT_P99_MS]
+    return {
+        "kept": not short and not slow,
+        "hits_short_in_intervals": short,
+        "consent_slow_in_intervals": slow,
+    }
+
+
 def journal_backlog(soak: Soak) -> dict[str, Any]:
     groups = by_interval(soak, [s["t"] for s in soak.samples])
 
@@ -627,6 +647,15 @@ def write_results(result: dict[str, Any]) -> None:
     lost = checks["hits_lost"] + checks["receipts_lost"]
     repeated = checks["hits_repeated"] + checks["receipts_repeated"]
     verdict = "PASS" if memory_["flat"] else "FAIL"
+    load = result["load"]
+
+    def intervals(numbers: list[int]) -> str:
+        return ", ".join(str(n + 1) for n in numbers)
+
+    short, slow = load["hits_short_in_intervals"], load["consent_slow_in_intervals"]
+    behind = [f"hits short in intervals {intervals(short)}"] if short else []
+    behind += [f"consent p99 over 1 s in intervals {intervals(slow)}"] if slow else []
+    kept = "yes" if load["kept"] else "no: " + "; ".join(behind)
 
     def how(counts: dict[str, int]) -> str:
         return ", ".join(f"{status} {n:,}" for status, n in sorted(counts.items())) or "none"
@@ -678,6 +707,7 @@ from the moment a request was due; for hits it is wrk's, from sending to the ans
 | memory flat: last interval within 10 % of the second | **{verdict}**: \
 {cell(memory_["second_interval_mb"], 0)} MB then {cell(memory_["last_interval_mb"], 0)} MB \
 ({cell((memory_["change"] or 0) * 100)} %); peak {cell(memory_["rss_mb_max"], 0)} MB |
+| the server kept its target: hits within 10 %, consent p99 under 1 s, every interval | {kept} |
 | acknowledged: hits (200) / receipts (201) / stats answers (200) | \
 {ack["hits"]:,} / {ack["receipts"]:,} / {ack["stats_queries"]:,} |
 | lost / stored twice (hits and receipts) | {lost} / {repeated} |
@@ -748,7 +778,8 @@ def main() -> int:
     memory_ = result["memory"]
     print(
         f"memory {'PASS' if memory_['flat'] else 'FAIL'}: last interval {memory_['last_interval_mb']} MB, "
-        f"second {memory_['second_interval_mb']} MB (change {memory_['change']}, allowed {FLAT_WITHIN})",
+        f"second {memory_['second_interval_mb']} MB (change {memory_['change']}, allowed {FLAT_WITHIN}); "
+        f"the server {'kept' if result['load']['kept'] else 'did not keep'} its target",
         flush=True,
     )
     if args.json:

@@ -123,6 +123,12 @@ def test_a_short_soak_reports_every_part(short_soak: Any) -> None:
     assert len(backlog["records_max_per_interval"]) == INTERVALS
     assert None not in backlog["records_max_per_interval"]
     assert result["samples"] and all("rss_mb" in s and "backlog_records" in s for s in result["samples"])
+    load, target = result["load"], result["target_hits_per_s"]
+    for row in result["per_interval"]:
+        assert (row["interval"] in load["hits_short_in_intervals"]) == (row["hits_per_s"] < 0.9 * target)
+        assert (row["interval"] in load["consent_slow_in_intervals"]) == (row["consent_p99_ms"] > 1000)
+    assert load["kept"] == (not load["hits_short_in_intervals"] and not load["consent_slow_in_intervals"])
+    assert f"the server {'kept' if load['kept'] else 'did not keep'} its target" in done.stdout
 
 
 @pytest.mark.slow
@@ -133,15 +139,17 @@ def test_a_short_soaks_report_renders_as_a_results_section(
     monkeypatch.syspath_prepend(str(REPO / "bench"))
     soak = importlib.import_module("soak")
     monkeypatch.setattr(soak, "HERE", tmp_path)
-    (tmp_path / "RESULTS.md").write_text("# Benchmarks\n\n## Other (`bench/other.py`)\n\nkept\n")
+    (tmp_path / "RESULTS.md").write_text("# Benchmarks\n\n## Other (`bench/other.py`)\n\nleft as it was\n")
 
     soak.write_results(result)
     soak.write_results(result)  # a second run replaces its own section and nothing else
 
     text = (tmp_path / "RESULTS.md").read_text()
-    assert text.count("## Soak (`bench/soak.py`)") == 1 and "kept" in text
+    assert text.count("## Soak (`bench/soak.py`)") == 1 and "left as it was" in text
     verdict = "PASS" if result["memory"]["flat"] else "FAIL"
     assert f"| memory flat: last interval within 10 % of the second | **{verdict}**" in text
     assert "| lost / stored twice (hits and receipts) | 0 / 0 |" in text
+    kept = "| the server kept its target: hits within 10 %, consent p99 under 1 s, every interval | "
+    assert (kept + "yes |" in text) == result["load"]["kept"]
     assert f"Load average {result['load_average_before'][0]} at the start" in text
     assert text.count("\n| 1 |") == text.count("\n| 2 |") == text.count("\n| 3 |") == 1
