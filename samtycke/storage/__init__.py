@@ -4,8 +4,9 @@ A query flows ``client`` (one code path for the embedded engine and a server; fo
 errors become ``StorageError`` or ``StorageUnavailable``), report queries through
 ``budget`` (a few at a time, bounded in time and memory).  Tables are declared with
 ``ddl`` (one server or a cluster) and created by ``migrations``; ``engine`` says whether the
-embedded ClickHouse is installed, ``priority`` lowers its threads' CPU priority and
-``part_cleanup`` sets how soon it removes merged-away parts.
+embedded ClickHouse is installed, ``priority`` lowers its threads' CPU priority,
+``part_cleanup`` sets how soon it removes merged-away parts and ``dedup_log`` mends its
+deduplication logs after a crash, before it opens.
 """
 
 from samtycke.storage.client import (

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,8 +27,11 @@ import clickhouse_connect
 from clickhouse_connect.driver import exceptions as ch_errors
 from starlette.concurrency import run_in_threadpool
 
+from samtycke.storage import dedup_log
 from samtycke.storage.engine import require_embedded
 from samtycke.unavailable import Unavailable
+
+logger = logging.getLogger("samtycke.storage")
 
 
 class StorageError(Exception):
@@ -127,6 +132,16 @@ def _check_not_in_use(path: str) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _repair_dedup_logs(path: str) -> None:
+    """Before the engine opens ``path``: forget the blocks a crash left logged but unstored."""
+    for repaired in dedup_log.repair(Path(path)):
+        logger.warning(
+            "a crash left block ids of inserts never stored in a table's deduplication log; "
+            "forgotten, so that the journal's replay stores them",
+            extra={"table_folder": repaired.table.name, "blocks": repaired.forgotten},
+        )
+
+
 def _holder_pid(status: bytes) -> int | None:
     match = re.search(rb"PID: (\d+)", status)
     return int(match.group(1)) if match else None
@@ -201,6 +216,7 @@ class Storage:
             return
         if self.target.embedded:
             _check_not_in_use(self.target.path)
+            _repair_dedup_logs(self.target.path)
         admin = self._new_client(None)
         try:
             cluster = f" ON CLUSTER {quote_identifier(on_cluster)}" if on_cluster else ""
