@@ -22,10 +22,11 @@ Reference: https://clickhouse.com/docs/operations/settings/merge-tree-settings#n
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +48,28 @@ class BlockRange:
     first: int
     last: int
 
-    def covers(self, other: BlockRange) -> bool:
-        return self.partition == other.partition and self.first <= other.first and other.last <= self.last
+
+class StoredBlocks:
+    """The block numbers that the parts on disk hold, per partition, as sorted disjoint
+    spans: a logged block is looked up in logarithmic time, not against every part."""
+
+    def __init__(self, parts: Iterable[BlockRange]) -> None:
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for part in sorted(parts, key=lambda p: (p.partition, p.first)):
+            merged = spans.setdefault(part.partition, [])
+            if merged and part.first <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], part.last))
+            else:
+                merged.append((part.first, part.last))
+        self._firsts = {partition: [first for first, _ in merged] for partition, merged in spans.items()}
+        self._spans = spans
+
+    def hold(self, blocks: BlockRange) -> bool:
+        firsts = self._firsts.get(blocks.partition)
+        if not firsts:
+            return False
+        at = bisect.bisect_right(firsts, blocks.first) - 1
+        return at >= 0 and self._spans[blocks.partition][at][1] >= blocks.last
 
 
 @dataclass(frozen=True)
@@ -100,11 +121,11 @@ def repair_table(table: Path) -> int:
     logs = _logs(table / LOGS)
     if not logs:
         return 0
-    stored = [r for r in (part_range(entry.name) for entry in os.scandir(table) if entry.is_dir()) if r]
+    stored = StoredBlocks(r for r in (part_range(e.name) for e in os.scandir(table) if e.is_dir()) if r)
     missing = [
         (part, block_id)
         for block_id, (part, blocks) in _logged_blocks(logs).items()
-        if not any(held.covers(blocks) for held in stored)
+        if not stored.hold(blocks)
     ]
     if missing:
         records = "".join(f"{DROP}\t{part}\t{block_id}\n" for part, block_id in missing)

@@ -15,9 +15,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from samtycke.storage import dedup_log
-from samtycke.storage.dedup_log import BlockRange, UnreadableLog, part_range, repair, repair_table
+from samtycke.storage.dedup_log import (
+    BlockRange,
+    StoredBlocks,
+    UnreadableLog,
+    part_range,
+    repair,
+    repair_table,
+)
 
 SETUP = """
 import sys
@@ -131,9 +140,20 @@ def test_part_names_give_the_blocks_they_hold() -> None:
     assert part_range("202612_1_40_3_41") == BlockRange("202612", 1, 40)
     for not_a_part in ("tmp_insert_all_5_5_0", "detached", "deduplication_logs", "format_version.txt"):
         assert part_range(not_a_part) is None
-    assert BlockRange("all", 1, 9).covers(BlockRange("all", 5, 5))
-    assert not BlockRange("all", 1, 4).covers(BlockRange("all", 5, 5))
-    assert not BlockRange("202611", 1, 9).covers(BlockRange("202612", 5, 5))
+
+
+@given(
+    parts=st.lists(st.tuples(st.sampled_from(["all", "202612"]), st.integers(0, 60), st.integers(0, 8))),
+    logged=st.tuples(st.sampled_from(["all", "202612", "202611"]), st.integers(0, 70)),
+)
+def test_a_block_is_held_exactly_when_one_part_on_disk_covers_it(
+    parts: list[tuple[str, int, int]], logged: tuple[str, int]
+) -> None:
+    # The reference: any part of the same partition whose block numbers include the block's.
+    ranges = [BlockRange(partition, first, first + width) for partition, first, width in parts]
+    block = BlockRange(logged[0], logged[1], logged[1])
+    covered = any(r.partition == block.partition and r.first <= block.first <= r.last for r in ranges)
+    assert StoredBlocks(ranges).hold(block) == covered
 
 
 def test_only_blocks_without_a_part_on_disk_are_forgotten(tmp_path: Path) -> None:
