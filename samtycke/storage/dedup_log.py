@@ -51,7 +51,8 @@ class BlockRange:
 
 class StoredBlocks:
     """The block numbers that the parts on disk hold, per partition, as sorted disjoint
-    spans: a logged block is looked up in logarithmic time, not against every part."""
+    spans: a logged block is looked up in logarithmic time, not against every part.  An
+    insert's part holds one block number, so a logged block inside a span is inside a part."""
 
     def __init__(self, parts: Iterable[BlockRange]) -> None:
         spans: dict[str, list[tuple[int, int]]] = {}
