@@ -132,8 +132,24 @@ def _check_not_in_use(path: str) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+# One preparation at a time in this process, so that no thread's lock probe meets the
+# repair's hold on the engine's lock and takes it for another process.
+_preparing = threading.Lock()
+_repaired: set[str] = set()
+
+
+def _prepare_embedded(path: str) -> None:
+    """Before this process first opens the engine on ``path``: check that no other process
+    holds it, and forget the blocks a crash left logged but unstored.  Later openings in
+    the same process follow the engine's own clean shutdown, so they need no repair."""
+    with _preparing:
+        _check_not_in_use(path)
+        if path not in _repaired:
+            _repair_dedup_logs(path)
+            _repaired.add(path)
+
+
 def _repair_dedup_logs(path: str) -> None:
-    """Before the engine opens ``path``: forget the blocks a crash left logged but unstored."""
     for repaired in dedup_log.repair(Path(path)):
         logger.warning(
             "a crash left block ids of inserts never stored in a table's deduplication log; "
@@ -215,8 +231,7 @@ class Storage:
         if self._database_ready:
             return
         if self.target.embedded:
-            _check_not_in_use(self.target.path)
-            _repair_dedup_logs(self.target.path)
+            _prepare_embedded(self.target.path)
         admin = self._new_client(None)
         try:
             cluster = f" ON CLUSTER {quote_identifier(on_cluster)}" if on_cluster else ""

@@ -92,29 +92,35 @@ def part_range(name: str) -> BlockRange | None:
 def repair(data_path: Path) -> list[Repair]:
     """Forget, in every table under ``data_path``, the block ids of parts never stored.
 
-    Only while no engine has the path open: the engine's ``status`` lock is held
-    throughout, and nothing is done when another holder has it.
+    Only while no engine has the path open: the engine's ``status`` lock, when the file
+    is there, is held throughout, and nothing is done when another holder has it.
     """
-    if not data_path.is_dir():
-        return []
-    # The engine takes this lock while it runs; a path it has never opened has no file yet.
-    with open(data_path / "status", "ab") as handle:
+    try:
+        # The engine locks this file while it runs, and removes it when it stops cleanly.
+        handle = open(data_path / "status", "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return _repair_tables(data_path)
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return []  # an engine has the path open, and its logs in memory
         try:
-            repairs = []
-            for table in _tables(data_path):
-                try:
-                    forgotten = repair_table(table)
-                except UnreadableLog:
-                    continue  # left to the engine, which reports it itself
-                if forgotten:
-                    repairs.append(Repair(table, forgotten))
-            return repairs
+            return _repair_tables(data_path)
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _repair_tables(data_path: Path) -> list[Repair]:
+    repairs = []
+    for table in _tables(data_path):
+        try:
+            forgotten = repair_table(table)
+        except UnreadableLog:
+            continue  # left to the engine, which reports it itself
+        if forgotten:
+            repairs.append(Repair(table, forgotten))
+    return repairs
 
 
 def repair_table(table: Path) -> int:

@@ -113,6 +113,34 @@ def test_a_replay_of_a_stored_insert_is_still_dropped(tmp_path: Path) -> None:
     assert run(REPLAY, engine) == "40 40 40"
 
 
+OPEN_AND_CLOSE_IN_THREADS = """
+import sys, threading
+from samtycke.storage import Storage, parse_url
+failures = []
+
+def use(storage):
+    try:
+        storage.query("SELECT 1")
+    except Exception as exc:
+        failures.append(type(exc).__name__)
+
+for _ in range(20):
+    storages = [Storage(parse_url("chdb://" + sys.argv[1], "threads")) for _ in range(8)]
+    threads = [threading.Thread(target=use, args=(storage,)) for storage in storages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for storage in storages:
+        storage.close()  # the last one closed stops the engine, so the next round opens it again
+print(len(failures), sorted(set(failures)))
+"""
+
+
+def test_threads_opening_the_engine_at_once_never_take_the_repair_for_another_process(tmp_path: Path) -> None:
+    assert run(OPEN_AND_CLOSE_IN_THREADS, tmp_path / "ch") == "0 []"
+
+
 # -- the log, read and repaired as files --------------------------------------------------------
 
 
