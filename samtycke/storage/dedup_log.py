@@ -144,12 +144,12 @@ def repair_table(table: Path) -> int:
 
 
 def _tables(data_path: Path) -> Iterator[Path]:
-    """Table folders that keep a deduplication log: ``store/<xyz>/<uuid>`` in Atomic
-    databases, ``data/<database>/<table>`` in Ordinary ones (symbolic links skipped)."""
-    for pattern in ("store/*/*", "data/*/*"):
-        for table in sorted(data_path.glob(pattern)):
-            if not table.is_symlink() and (table / LOGS).is_dir():
-                yield table
+    """Table folders that keep a deduplication log.  samtycke's databases are Atomic (the
+    engine's default), whose tables live in ``store/<xyz>/<uuid>``; ``data/<database>/``
+    holds only symbolic links to them."""
+    for table in sorted(data_path.glob("store/*/*")):
+        if (table / LOGS).is_dir():
+            yield table
 
 
 def _logs(folder: Path) -> list[Path]:
